@@ -1,0 +1,96 @@
+/**
+ * Every error this library throws or rejects with is a GracefulRestartError with a stable `code`.
+ * Match on `code`, never on the message: messages name the problem and the fix and may improve.
+ */
+
+export const ErrorCodes = {
+  /** An option has a wrong type or value. */
+  INVALID_OPTION: 'ERR_GRACEFUL_INVALID_OPTION',
+  /** A listener spec is malformed (no port or path, bad host, bad mode). */
+  INVALID_LISTENER: 'ERR_GRACEFUL_INVALID_LISTENER',
+  /** Two listeners were declared with the same name. */
+  DUPLICATE_LISTENER: 'ERR_GRACEFUL_DUPLICATE_LISTENER',
+  /** The handover manifest from the previous generation cannot be parsed. */
+  MANIFEST_INVALID: 'ERR_GRACEFUL_MANIFEST_INVALID',
+  /** An inherited fd is not open. */
+  FD_CLOSED: 'ERR_GRACEFUL_FD_CLOSED',
+  /** An inherited fd is open but is not a socket. */
+  FD_NOT_SOCKET: 'ERR_GRACEFUL_FD_NOT_SOCKET',
+  /** An inherited fd is a socket but not a listening one of the declared kind. */
+  FD_NOT_LISTENING: 'ERR_GRACEFUL_FD_NOT_LISTENING',
+  /** An inherited socket listens on another address than the manifest says. */
+  FD_ADDRESS_MISMATCH: 'ERR_GRACEFUL_FD_ADDRESS_MISMATCH',
+  /** LISTEN_PID names another process: the activated fds are not ours. */
+  LISTEN_PID_MISMATCH: 'ERR_GRACEFUL_LISTEN_PID_MISMATCH',
+  /** LISTEN_FDS / LISTEN_FDNAMES are malformed. */
+  SOCKET_ACTIVATION_INVALID: 'ERR_GRACEFUL_SOCKET_ACTIVATION_INVALID',
+  /** A Unix socket path is held by a live server. */
+  UNIX_PATH_IN_USE: 'ERR_GRACEFUL_UNIX_PATH_IN_USE',
+  /** A Unix socket path exists and is not a socket. */
+  UNIX_PATH_NOT_SOCKET: 'ERR_GRACEFUL_UNIX_PATH_NOT_SOCKET',
+  /** Binding a fresh listener failed (EADDRINUSE, EACCES, ...). */
+  BIND_FAILED: 'ERR_GRACEFUL_BIND_FAILED',
+  /** A server passed in is already listening or of an unsupported kind. */
+  SERVER_UNSUPPORTED: 'ERR_GRACEFUL_SERVER_UNSUPPORTED',
+  /** The requested move is not allowed in the current state (e.g. a restart during a restart). */
+  INVALID_STATE: 'ERR_GRACEFUL_INVALID_STATE',
+  /** The successor could not be spawned. */
+  SPAWN_FAILED: 'ERR_GRACEFUL_SPAWN_FAILED',
+  /** The successor exited before it said ready. */
+  CHILD_EXITED: 'ERR_GRACEFUL_CHILD_EXITED',
+  /** The successor did not say ready within readyTimeoutMs. */
+  READY_TIMEOUT: 'ERR_GRACEFUL_READY_TIMEOUT',
+  /** The restart was cancelled by a shutdown. */
+  RESTART_ABORTED: 'ERR_GRACEFUL_RESTART_ABORTED',
+  /** A signal that cannot be caught (SIGKILL, SIGSTOP) or is unknown was configured. */
+  INVALID_SIGNAL: 'ERR_GRACEFUL_INVALID_SIGNAL',
+  /** A cleanup hook threw or rejected during shutdown. */
+  CLEANUP_FAILED: 'ERR_GRACEFUL_CLEANUP_FAILED',
+  /** Writing the PID file failed. */
+  PID_FILE_FAILED: 'ERR_GRACEFUL_PID_FILE_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface GracefulRestartErrorDetails {
+  /** The listener the error is about, when there is one. */
+  listener?: string;
+  /** The fd the error is about, when there is one. */
+  fd?: number;
+  /** Underlying error. */
+  cause?: unknown;
+  /** Exit code of a successor that exited early. */
+  exitCode?: number | null;
+  /** Signal that ended a successor. */
+  signal?: NodeJS.Signals | null;
+}
+
+export class GracefulRestartError extends Error {
+  override readonly name = 'GracefulRestartError';
+  readonly code: ErrorCode;
+  readonly listener: string | undefined;
+  readonly fd: number | undefined;
+  readonly exitCode: number | null | undefined;
+  readonly signal: NodeJS.Signals | null | undefined;
+
+  constructor(code: ErrorCode, message: string, details: GracefulRestartErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.listener = details.listener;
+    this.fd = details.fd;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+  }
+}
+
+export function isGracefulRestartError(
+  value: unknown,
+  code?: ErrorCode,
+): value is GracefulRestartError {
+  return (
+    value instanceof Error &&
+    value.name === 'GracefulRestartError' &&
+    typeof (value as GracefulRestartError).code === 'string' &&
+    (code === undefined || (value as GracefulRestartError).code === code)
+  );
+}

@@ -1,0 +1,511 @@
+import { EventEmitter } from 'node:events';
+import type { Server as NetServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import {
+  ConnectionTracker,
+  type DrainReport,
+  mergeDrainReports,
+  type ServerProtocol,
+} from './drain.js';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import {
+  currentCommand,
+  PredecessorLink,
+  type SuccessorCommand,
+  startSuccessor,
+} from './handover.js';
+import { Inheritance } from './inheritance.js';
+import {
+  bindError,
+  bindUnix,
+  boundAddress,
+  checkListeningFd,
+  DEFAULT_LISTENER_NAME,
+  describeSpec,
+  isUnixSpec,
+  type ListenerOrigin,
+  type ListenerSpec,
+  listenAsync,
+  type ManifestListener,
+  removeUnixPath,
+  serverFd,
+  validateSpec,
+} from './listeners.js';
+import { type Logger, resolveLogger } from './logger.js';
+import { removePidFile, writePidFile } from './pid-file.js';
+import { SignalHandlers, type SignalOptions } from './signals.js';
+import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
+
+export interface DrainSettings {
+  /** Hard limit for a drain (and the cleanup hooks after it). Default 10000 ms. */
+  deadlineMs?: number;
+  /** Idle keep-alive sockets are closed after this long without a request. Default 1000 ms. */
+  idleGraceMs?: number;
+  /** Called at drain start for each upgraded (WebSocket) or raw net connection. */
+  closeConnection?: (socket: import('node:stream').Duplex, kind: 'upgraded' | 'raw') => void;
+}
+
+export interface GracefulOptions {
+  /** How long the next generation may take to become ready. Default 30000 ms. */
+  readyTimeoutMs?: number;
+  drain?: DrainSettings;
+  /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
+  signals?: SignalOptions | false;
+  /** Path of a PID file the serving generation keeps up to date. */
+  pidFile?: string;
+  /** The command that starts the next generation. Default: this process's own command line. */
+  command?: SuccessorCommand | (() => SuccessorCommand);
+  /** Exit the process once a drain is over. Default true. */
+  exitProcess?: boolean;
+  /** Where to log. Default: one line per event on stderr. `false` for silence. */
+  logger?: Logger | false;
+}
+
+export interface RestartResult {
+  oldPid: number;
+  newPid: number;
+  durationMs: number;
+}
+
+export interface ListenerInfo {
+  name: string;
+  origin: ListenerOrigin;
+  /** `host:port` or `unix:/path`. */
+  address: string;
+  port?: number;
+}
+
+export interface GracefulEvents {
+  state: [state: State, previous: State];
+  restart: [result: RestartResult];
+  'restart-failed': [error: GracefulRestartError];
+  drained: [report: DrainReport];
+}
+
+interface OwnedListener {
+  name: string;
+  spec: ListenerSpec;
+  server: NetServer;
+  tracker: ConnectionTracker;
+  origin: ListenerOrigin;
+  unixIno?: number;
+}
+
+/** Exit codes: 0 after a clean handover or shutdown; these otherwise. */
+export const ExitCodes = {
+  CLEAN: 0,
+  /** The drain deadline cut connections, or a cleanup hook failed. */
+  FORCED: 1,
+  /** A second shutdown signal arrived: 128 + the signal number is used instead when known. */
+  SECOND_SIGNAL: 130,
+} as const;
+
+export const DEFAULTS = {
+  readyTimeoutMs: 30_000,
+  deadlineMs: 10_000,
+  idleGraceMs: 1_000,
+} as const;
+
+/**
+ * One generation of a server: declares its listeners, says ready, restarts into the next
+ * generation, drains and exits. Create one per process.
+ */
+export class Graceful extends EventEmitter<GracefulEvents> {
+  private currentState: State = 'starting';
+  private readonly ownedListeners = new Map<string, OwnedListener>();
+  private readonly cleanups: Array<() => unknown> = [];
+  private readonly log: Logger;
+  private readonly inheritance: Inheritance;
+  private readonly predecessor: PredecessorLink | undefined;
+  private readonly signals: SignalHandlers | undefined;
+  private restartAbort: AbortController | undefined;
+  private shutdownPromise: Promise<DrainReport> | undefined;
+  private startedAt = Date.now();
+  /** The last restart's outcome, for status routes. */
+  lastRestart:
+    | { ok: true; result: RestartResult }
+    | { ok: false; error: GracefulRestartError }
+    | undefined;
+
+  constructor(private readonly options: GracefulOptions = {}) {
+    super();
+    validateOptions(options);
+    this.log = resolveLogger(options.logger);
+    this.inheritance = Inheritance.forProcess();
+    const manifest = this.inheritance.manifest;
+    this.predecessor = manifest ? new PredecessorLink(manifest.readyFd) : undefined;
+    this.signals =
+      options.signals === false
+        ? undefined
+        : new SignalHandlers(
+            options.signals ?? {},
+            {
+              restart: (signal) => this.restartFromSignal(signal),
+              shutdown: (signal) => this.shutdownFromSignal(signal),
+            },
+            this.log,
+          );
+  }
+
+  get state(): State {
+    return this.currentState;
+  }
+
+  /** True once this process is shutting down for good (not during a handover): health answers 503. */
+  get shuttingDown(): boolean {
+    return isShuttingDown(this.currentState);
+  }
+
+  get pid(): number {
+    return process.pid;
+  }
+
+  get uptimeMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** True when this generation took over listeners from a previous one. */
+  get isSuccessor(): boolean {
+    return this.predecessor !== undefined;
+  }
+
+  private apply(event: StateEvent): void {
+    const outcome = transition(this.currentState, event);
+    if (outcome.type === 'refuse') {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_STATE,
+        `Cannot ${event} while ${this.currentState}: ${outcome.reason}.`,
+      );
+    }
+    if (outcome.type === 'move' && outcome.to !== this.currentState) {
+      const previous = this.currentState;
+      this.currentState = outcome.to;
+      this.emit('state', outcome.to, previous);
+    }
+  }
+
+  /**
+   * Makes `server` listen on the named listener: inherited from the previous generation when
+   * there is one, else from systemd socket activation, else bound fresh. Call before ready().
+   */
+  async listen(
+    server: NetServer,
+    spec: ListenerSpec,
+    protocol?: ServerProtocol,
+  ): Promise<ListenerInfo> {
+    validateSpec(spec);
+    const name = spec.name ?? DEFAULT_LISTENER_NAME;
+    if (this.currentState !== 'starting') {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_STATE,
+        `Listener "${name}": listen() must be called before ready() (state is ${this.currentState}).`,
+        { listener: name },
+      );
+    }
+    if (this.ownedListeners.has(name)) {
+      throw new GracefulRestartError(
+        ErrorCodes.DUPLICATE_LISTENER,
+        `Listener "${name}" is declared twice. Give each listener its own name.`,
+        { listener: name },
+      );
+    }
+    if (server.listening) {
+      throw new GracefulRestartError(
+        ErrorCodes.SERVER_UNSUPPORTED,
+        `Listener "${name}": the server is already listening. Pass it to listen() instead of calling server.listen().`,
+        { listener: name },
+      );
+    }
+    const tracker = new ConnectionTracker(server, protocol);
+    const owned: OwnedListener = { name, spec, server, tracker, origin: 'bound' };
+    const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
+
+    const inherited = this.inheritance.claim(name, spec, this.log);
+    if (inherited) {
+      checkListeningFd(inherited.fd, kind, name);
+      await this.adopt(server, inherited.fd, name);
+      if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
+      owned.origin = 'inherited';
+      if (inherited.ino !== undefined) owned.unixIno = inherited.ino;
+    } else {
+      const activated = this.inheritance.claimActivated(name);
+      if (activated !== undefined) {
+        checkListeningFd(activated, kind, name);
+        await this.adopt(server, activated, name);
+        owned.origin = 'socket-activation';
+      } else if (isUnixSpec(spec)) {
+        owned.unixIno = await bindUnix(server, spec, name);
+      } else {
+        const options = {
+          port: spec.port,
+          host: spec.host ?? '127.0.0.1',
+          ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
+          ...(spec.ipv6Only === undefined ? {} : { ipv6Only: spec.ipv6Only }),
+        };
+        try {
+          await listenAsync(server, options);
+        } catch (cause) {
+          throw bindError(name, describeSpec(spec), cause);
+        }
+      }
+    }
+    this.ownedListeners.set(name, owned);
+    const info: ListenerInfo = { name, origin: owned.origin, address: describeSpec(spec) };
+    const address = boundAddress(server);
+    if (address) {
+      info.port = address.port;
+      info.address = describeSpec({ host: address.host, port: address.port });
+    }
+    this.log.info(`listener "${name}" ${owned.origin} on ${info.address}`);
+    return info;
+  }
+
+  private async adopt(server: NetServer, fd: number, name: string): Promise<void> {
+    try {
+      await listenAsync(server, { fd });
+    } catch (cause) {
+      throw new GracefulRestartError(
+        ErrorCodes.FD_NOT_LISTENING,
+        `Listener "${name}": cannot adopt fd ${fd} (${(cause as Error).message}). It must be a listening socket.`,
+        { listener: name, fd, cause },
+      );
+    }
+  }
+
+  /**
+   * This generation is ready to serve: unclaimed inherited fds are closed, the previous
+   * generation is told (it then drains), the PID file is written and signals are handled.
+   */
+  async ready(): Promise<void> {
+    this.apply('ready');
+    this.inheritance.closeUnclaimed(this.log);
+    this.signals?.install();
+    if (this.predecessor) await this.predecessor.sendReady();
+    if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
+    this.log.info(
+      `ready (pid ${process.pid}${this.predecessor ? ', took over from the previous generation' : ''})`,
+    );
+  }
+
+  /** Resolves once the previous generation has exited (immediately for a first generation). */
+  waitForParent(): Promise<void> {
+    return this.predecessor ? this.predecessor.waitForExit() : Promise.resolve();
+  }
+
+  /** Runs `hook` once after connections are gone on the way out (close a DB pool, flush logs). */
+  onShutdown(hook: () => unknown): this {
+    this.cleanups.push(hook);
+    return this;
+  }
+
+  /**
+   * Starts the next generation, waits for it to be ready, then drains this one. Rejects with a
+   * typed error, and keeps this generation serving, when the successor fails.
+   */
+  async restart(): Promise<RestartResult> {
+    this.apply('restart');
+    const started = performance.now();
+    this.restartAbort = new AbortController();
+    const command =
+      typeof this.options.command === 'function'
+        ? this.options.command()
+        : (this.options.command ?? currentCommand());
+    this.log.info('restart: starting the next generation');
+    try {
+      const successor = await startSuccessor({
+        command,
+        listeners: [...this.ownedListeners.values()].map((owned) => ({
+          listener: manifestEntry(owned),
+          fd: serverFd(owned.server),
+        })),
+        readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
+        signal: this.restartAbort.signal,
+      });
+      const result = {
+        oldPid: process.pid,
+        newPid: successor.pid,
+        durationMs: Math.round(performance.now() - started),
+      };
+      this.lastRestart = { ok: true, result };
+      this.apply('restart-succeeded');
+      this.log.info(
+        `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
+      );
+      this.emit('restart', result);
+      void this.drainAndExit(false);
+      return result;
+    } catch (cause) {
+      const error =
+        cause instanceof GracefulRestartError
+          ? cause
+          : new GracefulRestartError(
+              ErrorCodes.SPAWN_FAILED,
+              `Restart failed: ${(cause as Error).message}`,
+              { cause },
+            );
+      this.lastRestart = { ok: false, error };
+      // A shutdown during the restart already moved the state on; leave it there.
+      if (this.currentState === 'restarting') this.apply('restart-failed');
+      this.log.error(`restart failed: ${error.message}`);
+      this.emit('restart-failed', error);
+      throw error;
+    } finally {
+      this.restartAbort = undefined;
+    }
+  }
+
+  /** Drains and exits for good. A restart in progress is aborted and its successor stopped. */
+  shutdown(): Promise<DrainReport> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    this.apply('shutdown');
+    this.restartAbort?.abort();
+    this.shutdownPromise = this.drainAndExit(true);
+    return this.shutdownPromise;
+  }
+
+  private restartFromSignal(signal: NodeJS.Signals): void {
+    this.log.info(`${signal}: restart requested`);
+    this.restart().catch((error: GracefulRestartError) => {
+      if (error.code === ErrorCodes.INVALID_STATE)
+        this.log.warn(`${signal} ignored: ${error.message}`);
+    });
+  }
+
+  private shutdownFromSignal(signal: NodeJS.Signals): void {
+    const outcome = transition(this.currentState, 'shutdown');
+    if (outcome.type === 'force' || (outcome.type === 'move' && this.shutdownPromise)) {
+      this.log.error(`${signal} again: exiting now without finishing the drain`);
+      process.exit(128 + (signalNumber(signal) ?? ExitCodes.SECOND_SIGNAL - 128));
+    }
+    if (outcome.type === 'refuse') return;
+    this.log.info(`${signal}: shutting down`);
+    void this.shutdown();
+  }
+
+  private async drainAndExit(final: boolean): Promise<DrainReport> {
+    const drain = this.options.drain ?? {};
+    const deadlineMs = drain.deadlineMs ?? DEFAULTS.deadlineMs;
+    const started = performance.now();
+    const reports = await Promise.all(
+      [...this.ownedListeners.values()].map((owned) =>
+        owned.tracker.drain({
+          deadlineMs,
+          idleGraceMs: drain.idleGraceMs ?? DEFAULTS.idleGraceMs,
+          closeConnection: drain.closeConnection,
+        }),
+      ),
+    );
+    const report = mergeDrainReports(reports, Math.round(performance.now() - started));
+    let cleanFailed = false;
+    if (final) {
+      for (const owned of this.ownedListeners.values()) {
+        if (isUnixSpec(owned.spec)) await removeUnixPath(owned.spec.path, owned.unixIno);
+      }
+      if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
+    }
+    const remaining = Math.max(0, deadlineMs - (performance.now() - started));
+    cleanFailed = !(await runCleanups(this.cleanups, remaining, this.log));
+    this.log.info(
+      `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
+        `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
+    );
+    this.signals?.uninstall();
+    if (this.currentState !== 'stopped') this.apply('drained');
+    this.emit('drained', report);
+    if (this.options.exitProcess ?? true) {
+      process.exit(report.deadlineReached || cleanFailed ? ExitCodes.FORCED : ExitCodes.CLEAN);
+    }
+    return report;
+  }
+
+  /** Removes this instance's signal handlers. */
+  uninstall(): void {
+    this.signals?.uninstall();
+  }
+}
+
+function manifestEntry(owned: OwnedListener): Omit<ManifestListener, 'fd'> {
+  if (isUnixSpec(owned.spec)) {
+    return {
+      name: owned.name,
+      kind: 'unix',
+      path: owned.spec.path,
+      ...(owned.unixIno === undefined ? {} : { ino: owned.unixIno }),
+    };
+  }
+  const address = boundAddress(owned.server);
+  return {
+    name: owned.name,
+    kind: 'tcp',
+    host: address?.host ?? owned.spec.host ?? '127.0.0.1',
+    port: address?.port ?? owned.spec.port,
+  };
+}
+
+function checkInheritedAddress(server: NetServer, expected: ManifestListener, name: string): void {
+  const actual = boundAddress(server);
+  if (actual && (actual.port !== expected.port || actual.host !== expected.host)) {
+    server.close();
+    throw new GracefulRestartError(
+      ErrorCodes.FD_ADDRESS_MISMATCH,
+      `Listener "${name}": inherited fd ${expected.fd} listens on ${actual.host}:${actual.port}, ` +
+        `but the manifest says ${expected.host}:${expected.port}. Restart from a clean start.`,
+      { listener: name, fd: expected.fd },
+    );
+  }
+}
+
+async function runCleanups(
+  hooks: Array<() => unknown>,
+  budgetMs: number,
+  log: Logger,
+): Promise<boolean> {
+  let ok = true;
+  const deadline = new Promise<'timeout'>((resolve) =>
+    setTimeout(() => resolve('timeout'), budgetMs).unref(),
+  );
+  for (const hook of hooks) {
+    try {
+      const outcome = await Promise.race([Promise.resolve().then(hook), deadline]);
+      if (outcome === 'timeout') {
+        log.error('a shutdown hook did not finish within the drain deadline');
+        return false;
+      }
+    } catch (error) {
+      ok = false;
+      log.error(`a shutdown hook failed: ${(error as Error).message}`);
+    }
+  }
+  return ok;
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return osConstants.signals[signal];
+}
+
+function validateOptions(options: GracefulOptions): void {
+  const positive = (value: unknown, name: string) => {
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    ) {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_OPTION,
+        `${name} must be a non-negative number of milliseconds (got ${JSON.stringify(value)}).`,
+      );
+    }
+  };
+  positive(options.readyTimeoutMs, 'readyTimeoutMs');
+  positive(options.drain?.deadlineMs, 'drain.deadlineMs');
+  positive(options.drain?.idleGraceMs, 'drain.idleGraceMs');
+  if (
+    options.pidFile !== undefined &&
+    (typeof options.pidFile !== 'string' || options.pidFile === '')
+  ) {
+    throw new GracefulRestartError(ErrorCodes.INVALID_OPTION, 'pidFile must be a non-empty path.');
+  }
+}
+
+export function createGraceful(options?: GracefulOptions): Graceful {
+  return new Graceful(options);
+}

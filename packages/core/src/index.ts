@@ -1,0 +1,48 @@
+export {
+  ConnectionTracker,
+  type DrainOptions,
+  type DrainReport,
+  detectProtocol,
+  mergeDrainReports,
+  type OpaqueConnectionKind,
+  type ServerProtocol,
+} from './drain.js';
+export {
+  type ErrorCode,
+  ErrorCodes,
+  GracefulRestartError,
+  type GracefulRestartErrorDetails,
+  isGracefulRestartError,
+} from './errors.js';
+export {
+  createGraceful,
+  DEFAULTS,
+  type DrainSettings,
+  ExitCodes,
+  Graceful,
+  type GracefulEvents,
+  type GracefulOptions,
+  type ListenerInfo,
+  type RestartResult,
+} from './graceful.js';
+export { currentCommand, type SuccessorCommand } from './handover.js';
+export {
+  decodeManifest,
+  encodeManifest,
+  type ListenerOrigin,
+  type ListenerSpec,
+  MANIFEST_ENV,
+  type Manifest,
+  type ManifestListener,
+  type TcpListenerSpec,
+  type UnixListenerSpec,
+} from './listeners.js';
+export type { Logger } from './logger.js';
+export { DEFAULT_SIGNALS, type SignalOptions } from './signals.js';
+export {
+  type Events as StateEvents,
+  isShuttingDown,
+  type State,
+  States,
+  transition,
+} from './state.js';

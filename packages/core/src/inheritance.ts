@@ -1,0 +1,110 @@
+import {
+  type ActivatedFd,
+  closeFdQuietly,
+  decodeManifest,
+  describeSpec,
+  isUnixSpec,
+  type ListenerSpec,
+  MANIFEST_ENV,
+  type Manifest,
+  type ManifestListener,
+  takeSocketActivation,
+} from './listeners.js';
+import type { Logger } from './logger.js';
+
+const GLOBAL_KEY = Symbol.for('graceful-restart.inheritance');
+
+/**
+ * The fds this process received (from the previous generation, or from systemd socket
+ * activation), read once per process and shared by every copy of this module (ESM and CJS).
+ */
+export class Inheritance {
+  readonly manifest: Manifest | undefined;
+  private readonly pending = new Map<string, ManifestListener>();
+  private readonly activated: ActivatedFd[];
+  private readonly claimedFds = new Set<number>();
+
+  private constructor(env: NodeJS.ProcessEnv) {
+    const text = env[MANIFEST_ENV];
+    delete env[MANIFEST_ENV];
+    // Ours only when our parent wrote it: an app's own subprocesses inherit the environment.
+    const manifest = text === undefined ? undefined : decodeManifest(text);
+    this.manifest = manifest && manifest.parentPid === process.ppid ? manifest : undefined;
+    for (const listener of this.manifest?.listeners ?? [])
+      this.pending.set(listener.name, listener);
+    this.activated = this.manifest ? [] : takeSocketActivation(env);
+  }
+
+  static forProcess(env: NodeJS.ProcessEnv = process.env): Inheritance {
+    const store = globalThis as unknown as Record<symbol, Inheritance | undefined>;
+    let inheritance = store[GLOBAL_KEY];
+    if (!inheritance) {
+      inheritance = new Inheritance(env);
+      store[GLOBAL_KEY] = inheritance;
+    }
+    return inheritance;
+  }
+
+  /**
+   * The inherited listener for `name` when its address still matches `spec`. A listener whose
+   * address changed in the configuration is left unclaimed (closed at ready) and bound fresh.
+   */
+  claim(name: string, spec: ListenerSpec, log: Logger): ManifestListener | undefined {
+    const inherited = this.pending.get(name);
+    if (!inherited) return undefined;
+    this.pending.delete(name);
+    if (!sameAddress(inherited, spec)) {
+      log.warn(
+        `listener "${name}": the configuration changed from ${describeManifest(inherited)} to ` +
+          `${describeSpec(spec)}; binding the new address, the old one closes after the handover`,
+      );
+      this.pending.set(`${name}\0changed`, inherited);
+      return undefined;
+    }
+    this.claimedFds.add(inherited.fd);
+    return inherited;
+  }
+
+  /** A socket-activated fd for `name`: by FileDescriptorName, else the next unnamed one. */
+  claimActivated(name: string): number | undefined {
+    const named = this.activated.findIndex((a) => a.name === name);
+    const index = named >= 0 ? named : this.activated.findIndex((a) => a.name === undefined);
+    if (index < 0) return undefined;
+    const [taken] = this.activated.splice(index, 1);
+    if (!taken) return undefined;
+    this.claimedFds.add(taken.fd);
+    return taken.fd;
+  }
+
+  /** Closes every received fd no listener claimed, so none stays open unseen. */
+  closeUnclaimed(log: Logger): void {
+    for (const listener of this.pending.values()) {
+      log.info(
+        `listener "${listener.name.split('\0')[0]}" is no longer declared; closing inherited fd ${listener.fd}`,
+      );
+      closeFdQuietly(listener.fd);
+    }
+    this.pending.clear();
+    for (const activated of this.activated) {
+      log.warn(
+        `socket-activated fd ${activated.fd}${activated.name ? ` (${activated.name})` : ''} matches no listener; closing it`,
+      );
+      closeFdQuietly(activated.fd);
+    }
+    this.activated.length = 0;
+  }
+}
+
+function sameAddress(inherited: ManifestListener, spec: ListenerSpec): boolean {
+  if (isUnixSpec(spec)) return inherited.kind === 'unix' && inherited.path === spec.path;
+  if (inherited.kind !== 'tcp') return false;
+  const host = spec.host ?? '127.0.0.1';
+  // Port 0 means "whatever the first generation got": the inherited port is kept.
+  return inherited.host === host && (spec.port === 0 || spec.port === inherited.port);
+}
+
+function describeManifest(listener: ManifestListener): string {
+  return listener.kind === 'unix'
+    ? `unix:${listener.path}`
+    : describeSpec({ host: listener.host ?? '', port: listener.port ?? 0 });
+}

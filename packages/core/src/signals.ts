@@ -1,0 +1,82 @@
+import { constants } from 'node:os';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface SignalOptions {
+  /** Signals that start a restart. Default `['SIGHUP', 'SIGUSR2']`; `[]` for none. */
+  restart?: NodeJS.Signals[];
+  /** Signals that drain and exit; a second one exits at once. Default `['SIGTERM', 'SIGINT']`. */
+  shutdown?: NodeJS.Signals[];
+}
+
+export const DEFAULT_SIGNALS = {
+  restart: ['SIGHUP', 'SIGUSR2'] as NodeJS.Signals[],
+  shutdown: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+};
+
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+
+function checkSignal(signal: unknown, role: string): asserts signal is NodeJS.Signals {
+  if (typeof signal !== 'string' || !(signal in constants.signals)) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_SIGNAL,
+      `signals.${role}: ${JSON.stringify(signal)} is not a signal name. Use names like "SIGHUP".`,
+    );
+  }
+  if (UNCATCHABLE.has(signal)) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_SIGNAL,
+      `signals.${role}: ${signal} cannot be caught by any process. Choose another signal, e.g. SIGHUP or SIGTERM.`,
+    );
+  }
+}
+
+/** Our handlers for the restart and shutdown signals; installed at ready(), removable. */
+export class SignalHandlers {
+  private readonly installed: Array<[NodeJS.Signals, () => void]> = [];
+  private readonly restart: NodeJS.Signals[];
+  private readonly shutdown: NodeJS.Signals[];
+
+  constructor(
+    options: SignalOptions,
+    private readonly actions: {
+      restart: (signal: NodeJS.Signals) => void;
+      shutdown: (signal: NodeJS.Signals) => void;
+    },
+    private readonly log: Logger,
+  ) {
+    this.restart = options.restart ?? DEFAULT_SIGNALS.restart;
+    this.shutdown = options.shutdown ?? DEFAULT_SIGNALS.shutdown;
+    for (const signal of this.restart) checkSignal(signal, 'restart');
+    for (const signal of this.shutdown) checkSignal(signal, 'shutdown');
+    const both = this.restart.filter((signal) => this.shutdown.includes(signal));
+    if (both.length > 0) {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_SIGNAL,
+        `signals: ${both.join(', ')} is configured both to restart and to shut down. Give it one role.`,
+      );
+    }
+  }
+
+  install(): void {
+    if (this.installed.length > 0) return;
+    const add = (signal: NodeJS.Signals, action: (signal: NodeJS.Signals) => void) => {
+      const existing = process.listenerCount(signal);
+      if (existing > 0) {
+        this.log.warn(
+          `${existing} other listener(s) for ${signal} exist; they run too when it arrives`,
+        );
+      }
+      const handler = () => action(signal);
+      process.on(signal, handler);
+      this.installed.push([signal, handler]);
+    };
+    for (const signal of this.restart) add(signal, this.actions.restart);
+    for (const signal of this.shutdown) add(signal, this.actions.shutdown);
+  }
+
+  uninstall(): void {
+    for (const [signal, handler] of this.installed) process.off(signal, handler);
+    this.installed.length = 0;
+  }
+}

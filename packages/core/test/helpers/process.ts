@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** One JSON line a fixture prints on stdout (every generation shares the pipe). */
+export interface FixtureEvent {
+  event: string;
+  pid: number;
+  [key: string]: unknown;
+}
+
+/**
+ * A fixture server and all its generations. Generations inherit the same stdout pipe, so the
+ * test sees every generation's events. Only processes that reported their pid are ever signalled.
+ */
+export class Fixture {
+  readonly events: FixtureEvent[] = [];
+  readonly pids = new Set<number>();
+  readonly stderr: string[] = [];
+  private waiters: Array<{
+    match: (e: FixtureEvent) => boolean;
+    resolve: (e: FixtureEvent) => void;
+  }> = [];
+  readonly first: ChildProcess;
+
+  constructor(script: string, env: NodeJS.ProcessEnv = {}, execPath = process.execPath) {
+    this.first = spawn(execPath, [script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    createInterface({ input: this.first.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      let event: FixtureEvent;
+      try {
+        event = JSON.parse(line) as FixtureEvent;
+      } catch {
+        return;
+      }
+      this.events.push(event);
+      this.pids.add(event.pid);
+      for (const waiter of [...this.waiters]) {
+        if (waiter.match(event)) {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(event);
+        }
+      }
+    });
+    createInterface({ input: this.first.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+      this.stderr.push(line);
+      if (process.env['FIXTURE_DEBUG']) process.stderr.write(`${line}\n`);
+    });
+    if (this.first.pid) this.pids.add(this.first.pid);
+  }
+
+  /** Resolves with the first event (past or future) that matches. */
+  waitFor(
+    match: (e: FixtureEvent) => boolean,
+    timeoutMs = 15_000,
+    fromIndex = 0,
+  ): Promise<FixtureEvent> {
+    const seen = this.events.slice(fromIndex).find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(
+            `no matching fixture event within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-20).join('\n')}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  /** Ready event of a generation other than `notPid`, after event index `fromIndex`. */
+  nextReady(notPid: number, fromIndex: number, timeoutMs?: number): Promise<FixtureEvent> {
+    return this.waitFor((e) => e.event === 'ready' && e.pid !== notPid, timeoutMs, fromIndex);
+  }
+
+  /** Ends every process this fixture started that is still alive. */
+  async kill(): Promise<void> {
+    for (const pid of this.pids)
+      if (isAlive(pid))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+    await waitUntil(() => [...this.pids].every((pid) => !isAlive(pid)), 5000);
+  }
+}
+
+/** Process state from /proc; a zombie (Z) has exited: PID 1 here does not reap orphans. */
+export function isAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+export function openFds(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`);
+}
+
+export async function waitUntil(
+  check: () => boolean,
+  timeoutMs: number,
+  stepMs = 20,
+): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return check();
+}
+
+export function waitForExit(
+  child: ChildProcess,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpLoad } from './helpers/load.js';
+import { Fixture, isAlive, openFds, sleep, waitForExit, waitUntil } from './helpers/process.js';
+
+const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
+let fixture: Fixture | undefined;
+afterEach(async () => {
+  await fixture?.kill();
+  fixture = undefined;
+});
+
+/** Sends SIGHUP to `pid` and waits for the next generation's ready event. */
+async function restartVia(f: Fixture, pid: number) {
+  const from = f.events.length;
+  process.kill(pid, 'SIGHUP');
+  return f.nextReady(pid, from);
+}
+
+describe('restart handshake', () => {
+  it('restarts 50 times under keep-alive load with 0 failed requests, stable fds, no old generation left', async () => {
+    fixture = new Fixture(SERVER);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    const load = new HttpLoad({ port, connections: 20, keepAlive: true });
+    await sleep(200);
+    const fdsAtStart = openFds(first.pid).length;
+    const fdCounts: number[] = [];
+    let pid = first.pid;
+    const served: number[] = [pid];
+    for (let i = 0; i < 50; i++) {
+      const next = await restartVia(fixture, pid);
+      expect(await waitUntil(() => !isAlive(pid), 5000)).toBe(true);
+      pid = next.pid;
+      served.push(pid);
+      fdCounts.push(openFds(pid).length);
+    }
+    await sleep(200);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect(stats.ok).toBe(stats.requests);
+    expect(new Set(served).size).toBe(51);
+    // The last generation answered requests, and so did most generations before it.
+    expect(stats.pids.get(pid)).toBeGreaterThan(0);
+    expect(served.filter((p) => stats.pids.has(p)).length).toBeGreaterThan(40);
+    expect(served.slice(0, -1).every((p) => !isAlive(p))).toBe(true);
+    // Idle keep-alive sockets settle after each handover; compare with the first generation.
+    const settledFds = openFds(pid).length;
+    expect(Math.max(...fdCounts.slice(-10))).toBeLessThanOrEqual(fdsAtStart + 20);
+    expect(settledFds).toBeLessThanOrEqual(fdsAtStart + 20);
+  });
+
+  it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/gr-');
+    const flag = `${dir}/fail`;
+    const wrapper = `${dir}/entry.mjs`;
+    // The successor runs the same entry; the flag file makes later generations throw.
+    writeFileSync(
+      wrapper,
+      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'throw'; }\nawait import(${JSON.stringify(SERVER)});\n`,
+    );
+    fixture = new Fixture(wrapper);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    const load = new HttpLoad({ port, connections: 10, keepAlive: true });
+    writeFileSync(flag, '');
+    process.kill(first.pid, 'SIGHUP');
+    const failed = await fixture.waitFor((e) => e.event === 'restart-failed');
+    expect(failed['code']).toBe('ERR_GRACEFUL_CHILD_EXITED');
+    expect(failed['exitCode']).toBe(1);
+    expect(String(failed['message'])).toContain('exit code 1');
+    await sleep(300);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect([...stats.pids.keys()]).toEqual([first.pid]);
+    expect(isAlive(first.pid)).toBe(true);
+  });
+
+  it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/gr-');
+    const flag = `${dir}/hang`;
+    const wrapper = `${dir}/entry.mjs`;
+    writeFileSync(
+      wrapper,
+      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'hang'; }\nprocess.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');\nawait import(${JSON.stringify(SERVER)});\n`,
+    );
+    fixture = new Fixture(wrapper, { FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }) });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    writeFileSync(flag, '');
+    const from = fixture.events.length;
+    process.kill(first.pid, 'SIGHUP');
+    const hung = await fixture.waitFor(
+      (e) => e.event === 'started' && e.pid !== first.pid,
+      5000,
+      from,
+    );
+    const failed = await fixture.waitFor((e) => e.event === 'restart-failed', 10_000, from);
+    expect(failed['code']).toBe('ERR_GRACEFUL_READY_TIMEOUT');
+    expect(await waitUntil(() => !isAlive(hung.pid), 5000)).toBe(true);
+    expect(isAlive(first.pid)).toBe(true);
+  });
+
+  it('20 SIGHUPs within 100 ms never run two restarts at once and leak nothing', async () => {
+    fixture = new Fixture(SERVER);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const from = fixture.events.length;
+    for (let i = 0; i < 20; i++) {
+      process.kill(first.pid, 'SIGHUP');
+      await sleep(5);
+    }
+    const next = await fixture.nextReady(first.pid, from);
+    expect(await waitUntil(() => !isAlive(first.pid), 5000)).toBe(true);
+    await sleep(500);
+    const readies = fixture.events.slice(from).filter((e) => e.event === 'ready');
+    expect(readies.map((e) => e.pid)).toEqual([next.pid]);
+    expect([...fixture.pids].filter(isAlive)).toEqual([next.pid]);
+  });
+
+  it('SIGTERM during a restart stops the successor; the parent drains and exits 0', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/gr-');
+    const flag = `${dir}/hang`;
+    const wrapper = `${dir}/entry.mjs`;
+    writeFileSync(
+      wrapper,
+      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'hang'; }\nprocess.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');\nawait import(${JSON.stringify(SERVER)});\n`,
+    );
+    fixture = new Fixture(wrapper);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    writeFileSync(flag, '');
+    const from = fixture.events.length;
+    process.kill(first.pid, 'SIGHUP');
+    const hung = await fixture.waitFor(
+      (e) => e.event === 'started' && e.pid !== first.pid,
+      5000,
+      from,
+    );
+    process.kill(first.pid, 'SIGTERM');
+    const exit = await waitForExit(fixture.first);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(await waitUntil(() => !isAlive(hung.pid), 5000)).toBe(true);
+    expect(fixture.events.filter((e) => e.event === 'cleanup')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,35 @@
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+/**
+ * Two vitest projects per package: `<name>:unit` (in-process, fast) and `<name>:integration`
+ * (`*.int.test.ts`: real processes, sockets and signals). CI runs the integration project again
+ * on Node 24.
+ */
+export function packageProjects(
+  name: string,
+  root = `packages/${name}`,
+): TestProjectInlineConfiguration[] {
+  return [
+    {
+      extends: false,
+      test: {
+        name: `${name}:unit`,
+        root,
+        include: ['test/**/*.test.ts'],
+        exclude: ['test/**/*.int.test.ts'],
+      },
+    },
+    {
+      extends: false,
+      test: {
+        name: `${name}:integration`,
+        root,
+        include: ['test/**/*.int.test.ts'],
+        testTimeout: 120_000,
+        hookTimeout: 30_000,
+        // Load tests share two cores: one file at a time keeps their timing honest.
+        fileParallelism: false,
+      },
+    },
+  ];
+}
