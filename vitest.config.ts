@@ -3,6 +3,6 @@ import { packageProjects } from './vitest.shared.js';
 
 export default defineConfig({
   test: {
-    projects: [...packageProjects('core')],
+    projects: ['core', 'fastify', 'express', 'koa'].flatMap((name) => packageProjects(name)),
   },
 });

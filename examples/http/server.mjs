@@ -1,0 +1,37 @@
+// A plain node:http server with zero-downtime restarts. The contract it keeps (env, routes,
+// signals) is the one every example keeps: see the repository's examples documentation.
+//   SIGHUP: start the next generation from the code and config on disk, then drain this one.
+//   SIGTERM / SIGINT: drain and exit 0.
+import http from 'node:http';
+import { createGraceful } from '@graceful-restart/core';
+import { loadConfig } from './config.mjs';
+
+const config = loadConfig();
+const graceful = createGraceful({ pidFile: config.pidFile });
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const text = (status, body) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`${body}\n`);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed');
+  switch (url.pathname) {
+    case '/':
+      return text(200, `${config.greeting} from pid=${process.pid}`);
+    case '/slow': {
+      const raw = url.searchParams.get('ms') ?? '';
+      const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!(ms >= 0 && ms <= 60_000)) return text(400, 'ms must be an integer from 0 to 60000');
+      return setTimeout(() => text(200, `slept ${ms} ms in pid=${process.pid}`), ms);
+    }
+    case '/healthz':
+      return graceful.shuttingDown ? text(503, 'shutting down') : text(200, 'ok');
+    default:
+      return text(404, 'not found');
+  }
+});
+
+const { address } = await graceful.listen(server, config.listener);
+await graceful.ready();
+console.log(`example-http pid=${process.pid} serving on ${address}`);

@@ -1,0 +1,180 @@
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import {
+  type ErrorCode,
+  ErrorCodes,
+  GracefulRestartError,
+  isGracefulRestartError,
+} from '../src/errors.js';
+import { createGraceful } from '../src/graceful.js';
+import {
+  bindUnix,
+  checkListeningFd,
+  decodeManifest,
+  takeSocketActivation,
+  validateSpec,
+} from '../src/listeners.js';
+import { SignalHandlers } from '../src/signals.js';
+
+const silent = { info() {}, warn() {}, error() {} };
+const noop = { restart() {}, shutdown() {} };
+
+async function caught(fn: () => unknown): Promise<GracefulRestartError> {
+  try {
+    await fn();
+  } catch (error) {
+    if (isGracefulRestartError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a GracefulRestartError');
+}
+
+// One row per error code that a bad input can produce in-process; each asserts the code and
+// that the message names the fix. Codes raised only across processes are covered by the
+// integration suites (CHILD_EXITED, READY_TIMEOUT, RESTART_ABORTED, FD_ADDRESS_MISMATCH, BIND_FAILED).
+const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ readyTimeoutMs: -1, signals: false }),
+    /readyTimeoutMs/,
+  ],
+  [ErrorCodes.INVALID_LISTENER, () => validateSpec({ port: 70000 }), /port must be/],
+  [ErrorCodes.INVALID_LISTENER, () => validateSpec({ name: 'bad name!', port: 1 }), /name must be/],
+  [ErrorCodes.INVALID_LISTENER, () => validateSpec({ path: '' }), /path is empty/],
+  [
+    ErrorCodes.MANIFEST_INVALID,
+    () => decodeManifest('{not json'),
+    /not JSON.*unset GRACEFUL_RESTART_MANIFEST/,
+  ],
+  [ErrorCodes.MANIFEST_INVALID, () => decodeManifest('{"version":2}'), /unknown version/],
+  [
+    ErrorCodes.MANIFEST_INVALID,
+    () =>
+      decodeManifest(
+        '{"version":1,"parentPid":1,"readyFd":3,"listeners":[{"name":"a","kind":"tcp","fd":1}]}',
+      ),
+    /fd >= 3/,
+  ],
+  [
+    ErrorCodes.MANIFEST_INVALID,
+    () =>
+      decodeManifest(
+        '{"version":1,"parentPid":1,"readyFd":3,"listeners":[{"name":"a","kind":"udp","fd":4}]}',
+      ),
+    /unknown kind/,
+  ],
+  [ErrorCodes.FD_CLOSED, () => checkListeningFd(987, 'tcp', 'web'), /fd 987 is not open/],
+  [
+    ErrorCodes.FD_NOT_SOCKET,
+    () => checkListeningFd(openSync('/dev/null', 'r'), 'tcp', 'web'),
+    /not a socket/,
+  ],
+  [
+    ErrorCodes.LISTEN_PID_MISMATCH,
+    () => takeSocketActivation({ LISTEN_PID: '1', LISTEN_FDS: '1' }),
+    /another process/,
+  ],
+  [
+    ErrorCodes.SOCKET_ACTIVATION_INVALID,
+    () => takeSocketActivation({ LISTEN_PID: String(process.pid), LISTEN_FDS: 'x' }),
+    /LISTEN_FDS/,
+  ],
+  [
+    ErrorCodes.SOCKET_ACTIVATION_INVALID,
+    () => takeSocketActivation({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'a' }),
+    /FileDescriptorName/,
+  ],
+  [
+    ErrorCodes.INVALID_SIGNAL,
+    () => new SignalHandlers({ shutdown: ['SIGKILL'] }, noop, silent),
+    /cannot be caught/,
+  ],
+  [
+    ErrorCodes.INVALID_SIGNAL,
+    () => new SignalHandlers({ restart: ['SIGNOPE' as NodeJS.Signals] }, noop, silent),
+    /not a signal name/,
+  ],
+  [
+    ErrorCodes.INVALID_SIGNAL,
+    () => new SignalHandlers({ restart: ['SIGHUP'], shutdown: ['SIGHUP'] }, noop, silent),
+    /one role/,
+  ],
+  [
+    ErrorCodes.INVALID_STATE,
+    () => createGraceful({ signals: false, logger: false }).restart(),
+    /still starting/,
+  ],
+  [
+    ErrorCodes.UNIX_PATH_NOT_SOCKET,
+    () => {
+      const path = `${mkdtempSync('/tmp/gr-')}/file`;
+      writeFileSync(path, '');
+      return bindUnix(createServer(), { path }, 'web');
+    },
+    /not a socket/,
+  ],
+];
+
+describe('typed errors', () => {
+  it.each(rows)('%s', async (code, fn, message) => {
+    const error = await caught(fn);
+    expect(error).toBeInstanceOf(GracefulRestartError);
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('every code is distinct and prefixed', () => {
+    const codes = Object.values(ErrorCodes);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const code of codes) expect(code).toMatch(/^ERR_GRACEFUL_[A-Z_]+$/);
+  });
+
+  it('FD_NOT_LISTENING for a connected, non-listening socket', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const client = new Socket();
+    await new Promise<void>((r) =>
+      client.connect((server.address() as { port: number }).port, '127.0.0.1', r),
+    );
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    const error = await caught(() => checkListeningFd(fd, 'tcp', 'web'));
+    expect(error.code).toBe(ErrorCodes.FD_NOT_LISTENING);
+    expect(error.message).toMatch(/does not listen/);
+    const wrongKind = await caught(() =>
+      checkListeningFd(
+        (server as unknown as { _handle: { fd: number } })._handle.fd,
+        'unix',
+        'web',
+      ),
+    );
+    expect(wrongKind.code).toBe(ErrorCodes.FD_NOT_LISTENING);
+    client.destroy();
+    server.close();
+  });
+
+  it('UNIX_PATH_IN_USE when a live server holds the path', async () => {
+    const path = `${mkdtempSync('/tmp/gr-')}/live.sock`;
+    const live = createServer().listen(path);
+    await new Promise((r) => live.once('listening', r));
+    const error = await caught(() => bindUnix(createServer(), { path }, 'web'));
+    expect(error.code).toBe(ErrorCodes.UNIX_PATH_IN_USE);
+    expect(error.listener).toBe('web');
+    live.close();
+  });
+});
+
+describe('socket activation', () => {
+  it('maps LISTEN_FDNAMES to names and removes the variables', () => {
+    const env: NodeJS.ProcessEnv = {
+      LISTEN_PID: String(process.pid),
+      LISTEN_FDS: '2',
+      LISTEN_FDNAMES: 'web:unknown',
+    };
+    expect(takeSocketActivation(env)).toEqual([
+      { fd: 3, name: 'web' },
+      { fd: 4, name: undefined },
+    ]);
+    expect(env).toEqual({});
+  });
+});
