@@ -1,8 +1,28 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpLoad } from './helpers/load.js';
 import { Fixture, isAlive, openFds, sleep, waitForExit, waitUntil } from './helpers/process.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
+/**
+ * An entry that runs the fixture; once `arm()` is called, later generations start in `mode`
+ * ('throw' at startup, or 'hang' without ever calling ready()).
+ */
+function failingSuccessorEntry(mode: 'throw' | 'hang') {
+  const dir = mkdtempSync('/tmp/gr-');
+  const flag = `${dir}/armed`;
+  const entry = `${dir}/entry.mjs`;
+  writeFileSync(
+    entry,
+    `import { existsSync } from 'node:fs';
+if (existsSync(${JSON.stringify(flag)})) process.env.FIXTURE_FAIL = ${JSON.stringify(mode)};
+process.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');
+await import(${JSON.stringify(SERVER)});
+`,
+  );
+  return { entry, arm: () => writeFileSync(flag, '') };
+}
+
 let fixture: Fixture | undefined;
 afterEach(async () => {
   await fixture?.kill();
@@ -50,20 +70,12 @@ describe('restart handshake', () => {
   });
 
   it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/gr-');
-    const flag = `${dir}/fail`;
-    const wrapper = `${dir}/entry.mjs`;
-    // The successor runs the same entry; the flag file makes later generations throw.
-    writeFileSync(
-      wrapper,
-      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'throw'; }\nawait import(${JSON.stringify(SERVER)});\n`,
-    );
-    fixture = new Fixture(wrapper);
+    const successor = failingSuccessorEntry('throw');
+    fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 10, keepAlive: true });
-    writeFileSync(flag, '');
+    successor.arm();
     process.kill(first.pid, 'SIGHUP');
     const failed = await fixture.waitFor((e) => e.event === 'restart-failed');
     expect(failed['code']).toBe('ERR_GRACEFUL_CHILD_EXITED');
@@ -77,17 +89,12 @@ describe('restart handshake', () => {
   });
 
   it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/gr-');
-    const flag = `${dir}/hang`;
-    const wrapper = `${dir}/entry.mjs`;
-    writeFileSync(
-      wrapper,
-      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'hang'; }\nprocess.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');\nawait import(${JSON.stringify(SERVER)});\n`,
-    );
-    fixture = new Fixture(wrapper, { FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }) });
+    const successor = failingSuccessorEntry('hang');
+    fixture = new Fixture(successor.entry, {
+      FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }),
+    });
     const first = await fixture.waitFor((e) => e.event === 'ready');
-    writeFileSync(flag, '');
+    successor.arm();
     const from = fixture.events.length;
     process.kill(first.pid, 'SIGHUP');
     const hung = await fixture.waitFor(
@@ -126,17 +133,10 @@ describe('restart handshake', () => {
   });
 
   it('SIGTERM during a restart stops the successor; the parent drains and exits 0', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/gr-');
-    const flag = `${dir}/hang`;
-    const wrapper = `${dir}/entry.mjs`;
-    writeFileSync(
-      wrapper,
-      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) { process.env.FIXTURE_FAIL = 'hang'; }\nprocess.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');\nawait import(${JSON.stringify(SERVER)});\n`,
-    );
-    fixture = new Fixture(wrapper);
+    const successor = failingSuccessorEntry('hang');
+    fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
-    writeFileSync(flag, '');
+    successor.arm();
     const from = fixture.events.length;
     process.kill(first.pid, 'SIGHUP');
     const hung = await fixture.waitFor(
