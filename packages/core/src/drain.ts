@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import * as https from 'node:https';
@@ -77,7 +76,7 @@ export function detectProtocol(server: NetServer): ServerProtocol {
  * Follows every connection of one server from the moment it is created, so that a drain knows
  * which sockets are busy, which are idle and since when. Attach it before the server listens.
  */
-export class ConnectionTracker extends EventEmitter {
+export class ConnectionTracker {
   readonly protocol: ServerProtocol;
   /** Every accepted TCP/Unix socket: what the deadline destroys and what "all closed" means. */
   private readonly sockets = new Set<Socket>();
@@ -90,7 +89,6 @@ export class ConnectionTracker extends EventEmitter {
     readonly server: NetServer,
     protocol: ServerProtocol = detectProtocol(server),
   ) {
-    super();
     this.protocol = protocol;
     server.on('connection', this.onSocket);
     if (protocol === 'net') {
@@ -103,23 +101,6 @@ export class ConnectionTracker extends EventEmitter {
     // so only follow upgrades when the app itself handles them.
     if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', this.onUpgrade);
     else server.on('newListener', this.onNewListener);
-  }
-
-  /** True while a drain runs on this server. */
-  get draining(): boolean {
-    return this.run !== undefined;
-  }
-
-  /** Open sockets right now. */
-  get socketCount(): number {
-    return this.sockets.size;
-  }
-
-  /** Requests in flight right now. */
-  get inflight(): number {
-    let n = 0;
-    for (const conn of this.conns.values()) n += conn.inflight;
-    return n;
   }
 
   private readonly onNewListener = (event: string | symbol) => {
@@ -261,7 +242,6 @@ export class ConnectionTracker extends EventEmitter {
         done: () => {
           clearTimeout(deadline);
           report.durationMs = Math.round(now() - startedAt);
-          this.emit('drained', report);
           resolve(report);
         },
       };

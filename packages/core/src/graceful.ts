@@ -3,6 +3,7 @@ import type { Server as NetServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import {
   ConnectionTracker,
+  type DrainOptions,
   type DrainReport,
   mergeDrainReports,
   type ServerProtocol,
@@ -36,14 +37,8 @@ import { removePidFile, writePidFile } from './pid-file.js';
 import { SignalHandlers, type SignalOptions } from './signals.js';
 import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
 
-export interface DrainSettings {
-  /** Hard limit for a drain (and the cleanup hooks after it). Default 10000 ms. */
-  deadlineMs?: number;
-  /** Idle keep-alive sockets are closed after this long without a request. Default 1000 ms. */
-  idleGraceMs?: number;
-  /** Called at drain start for each upgraded (WebSocket) or raw net connection. */
-  closeConnection?: (socket: import('node:stream').Duplex, kind: 'upgraded' | 'raw') => void;
-}
+/** Drain options with defaults: `deadlineMs` 10000 (it also bounds the shutdown hooks), `idleGraceMs` 1000. */
+export type DrainSettings = Partial<DrainOptions>;
 
 export interface GracefulOptions {
   /** How long the next generation may take to become ready. Default 30000 ms. */
@@ -91,13 +86,11 @@ interface OwnedListener {
   unixIno?: number;
 }
 
-/** Exit codes: 0 after a clean handover or shutdown; these otherwise. */
+/** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
 export const ExitCodes = {
   CLEAN: 0,
   /** The drain deadline cut connections, or a cleanup hook failed. */
   FORCED: 1,
-  /** A second shutdown signal arrived: 128 + the signal number is used instead when known. */
-  SECOND_SIGNAL: 130,
 } as const;
 
 export const DEFAULTS = {
@@ -375,7 +368,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const outcome = transition(this.currentState, 'shutdown');
     if (outcome.type === 'force' || (outcome.type === 'move' && this.shutdownPromise)) {
       this.log.error(`${signal} again: exiting now without finishing the drain`);
-      process.exit(128 + (signalNumber(signal) ?? ExitCodes.SECOND_SIGNAL - 128));
+      process.exit(128 + osConstants.signals[signal]);
     }
     if (outcome.type === 'refuse') return;
     this.log.info(`${signal}: shutting down`);
@@ -396,7 +389,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       ),
     );
     const report = mergeDrainReports(reports, Math.round(performance.now() - started));
-    let cleanFailed = false;
     if (final) {
       for (const owned of this.ownedListeners.values()) {
         if (isUnixSpec(owned.spec)) await removeUnixPath(owned.spec.path, owned.unixIno);
@@ -404,7 +396,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
     }
     const remaining = Math.max(0, deadlineMs - (performance.now() - started));
-    cleanFailed = !(await runCleanups(this.cleanups, remaining, this.log));
+    const cleanFailed = !(await runCleanups(this.cleanups, remaining, this.log));
     this.log.info(
       `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
         `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
@@ -477,10 +469,6 @@ async function runCleanups(
     }
   }
   return ok;
-}
-
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  return osConstants.signals[signal];
 }
 
 function validateOptions(options: GracefulOptions): void {

@@ -22,7 +22,6 @@ export class Inheritance {
   readonly manifest: Manifest | undefined;
   private readonly pending = new Map<string, ManifestListener>();
   private readonly activated: ActivatedFd[];
-  private readonly claimedFds = new Set<number>();
 
   private constructor(env: NodeJS.ProcessEnv) {
     const text = env[MANIFEST_ENV];
@@ -52,16 +51,15 @@ export class Inheritance {
   claim(name: string, spec: ListenerSpec, log: Logger): ManifestListener | undefined {
     const inherited = this.pending.get(name);
     if (!inherited) return undefined;
-    this.pending.delete(name);
     if (!sameAddress(inherited, spec)) {
+      // Stays pending: closeUnclaimed() closes it at ready().
       log.warn(
         `listener "${name}": the configuration changed from ${describeManifest(inherited)} to ` +
           `${describeSpec(spec)}; binding the new address, the old one closes after the handover`,
       );
-      this.pending.set(`${name}\0changed`, inherited);
       return undefined;
     }
-    this.claimedFds.add(inherited.fd);
+    this.pending.delete(name);
     return inherited;
   }
 
@@ -72,7 +70,6 @@ export class Inheritance {
     if (index < 0) return undefined;
     const [taken] = this.activated.splice(index, 1);
     if (!taken) return undefined;
-    this.claimedFds.add(taken.fd);
     return taken.fd;
   }
 
@@ -80,7 +77,7 @@ export class Inheritance {
   closeUnclaimed(log: Logger): void {
     for (const listener of this.pending.values()) {
       log.info(
-        `listener "${listener.name.split('\0')[0]}" is no longer declared; closing inherited fd ${listener.fd}`,
+        `inherited listener "${listener.name}" (${describeManifest(listener)}) is not used by this generation; closing fd ${listener.fd}`,
       );
       closeFdQuietly(listener.fd);
     }
