@@ -112,7 +112,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly predecessor: PredecessorLink | undefined;
   private readonly signals: SignalHandlers | undefined;
   private restartAbort: AbortController | undefined;
-  private shutdownPromise: Promise<DrainReport> | undefined;
+  /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
+  private drainPromise: Promise<DrainReport> | undefined;
+  private finalShutdown = false;
   private startedAt = Date.now();
   /** The last restart's outcome, for status routes. */
   lastRestart:
@@ -325,7 +327,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
       );
       this.emit('restart', result);
-      void this.drainAndExit(false);
+      void this.drainOnce();
       return result;
     } catch (cause) {
       const error =
@@ -349,11 +351,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /** Drains and exits for good. A restart in progress is aborted and its successor stopped. */
   shutdown(): Promise<DrainReport> {
-    if (this.shutdownPromise) return this.shutdownPromise;
+    if (this.finalShutdown && this.drainPromise) return this.drainPromise;
     this.apply('shutdown');
+    // After a handover the drain already runs; the successor owns the Unix paths and PID file.
+    if (!this.drainPromise) this.finalShutdown = true;
     this.restartAbort?.abort();
-    this.shutdownPromise = this.drainAndExit(true);
-    return this.shutdownPromise;
+    return this.drainOnce();
   }
 
   private restartFromSignal(signal: NodeJS.Signals): void {
@@ -366,7 +369,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   private shutdownFromSignal(signal: NodeJS.Signals): void {
     const outcome = transition(this.currentState, 'shutdown');
-    if (outcome.type === 'force' || (outcome.type === 'move' && this.shutdownPromise)) {
+    if (outcome.type === 'force') {
       this.log.error(`${signal} again: exiting now without finishing the drain`);
       process.exit(128 + osConstants.signals[signal]);
     }
@@ -375,7 +378,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     void this.shutdown();
   }
 
-  private async drainAndExit(final: boolean): Promise<DrainReport> {
+  private drainOnce(): Promise<DrainReport> {
+    this.drainPromise ??= this.drainAndExit();
+    return this.drainPromise;
+  }
+
+  private async drainAndExit(): Promise<DrainReport> {
     const drain = this.options.drain ?? {};
     const deadlineMs = drain.deadlineMs ?? DEFAULTS.deadlineMs;
     const started = performance.now();
@@ -389,7 +397,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       ),
     );
     const report = mergeDrainReports(reports, Math.round(performance.now() - started));
-    if (final) {
+    if (this.finalShutdown) {
       for (const owned of this.ownedListeners.values()) {
         if (isUnixSpec(owned.spec)) await removeUnixPath(owned.spec.path, owned.unixIno);
       }

@@ -150,4 +150,26 @@ describe('restart handshake', () => {
     expect(await waitUntil(() => !isAlive(hung.pid), 5000)).toBe(true);
     expect(fixture.events.filter((e) => e.event === 'cleanup')).toHaveLength(1);
   });
+
+  it('SIGTERM to a generation draining after a handover lets that drain finish and exits 0', async () => {
+    fixture = new Fixture(SERVER);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    const slow = fetch(`http://127.0.0.1:${port}/slow?ms=1500`).then(
+      async (r) => [r.status, await r.text()] as const,
+    );
+    await sleep(100);
+    const from = fixture.events.length;
+    process.kill(first.pid, 'SIGHUP');
+    await fixture.nextReady(first.pid, from);
+    process.kill(first.pid, 'SIGTERM');
+    const exit = await waitForExit(fixture.first);
+    expect(exit).toEqual({ code: 0, signal: null });
+    const [status, body] = await slow;
+    expect(status).toBe(200);
+    expect(body).toContain(`pid=${first.pid}`);
+    expect(fixture.events.filter((e) => e.event === 'drained' && e.pid === first.pid)).toHaveLength(
+      1,
+    );
+  });
 });
