@@ -1,6 +1,6 @@
 import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server, Socket } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ErrorCode,
   ErrorCodes,
@@ -19,6 +19,16 @@ import { SignalHandlers } from '../src/signals.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const noop = { restart() {}, shutdown() {} };
+const quiet = () => createGraceful({ signals: false, logger: false });
+const servers: Server[] = [];
+const server = () => {
+  const s = createServer();
+  servers.push(s);
+  return s;
+};
+afterAll(() => {
+  for (const s of servers) s.close();
+});
 
 async function caught(fn: () => unknown): Promise<GracefulRestartError> {
   try {
@@ -104,6 +114,65 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     ErrorCodes.INVALID_STATE,
     () => createGraceful({ signals: false, logger: false }).restart(),
     /still starting/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ pidFile: '', signals: false }),
+    /pidFile must be/,
+  ],
+  [
+    ErrorCodes.INVALID_LISTENER,
+    () => validateSpec({ path: '/tmp/x.sock', mode: 0o1777 }),
+    /mode must be/,
+  ],
+  [
+    ErrorCodes.DUPLICATE_LISTENER,
+    async () => {
+      const graceful = quiet();
+      await graceful.listen(server(), { name: 'web', port: 0 });
+      await graceful.listen(server(), { name: 'web', port: 0 });
+    },
+    /declared twice/,
+  ],
+  [
+    ErrorCodes.SERVER_UNSUPPORTED,
+    async () => {
+      const listening = server().listen(0, '127.0.0.1');
+      await new Promise((r) => listening.once('listening', r));
+      await quiet().listen(listening, { port: 0 });
+    },
+    /already listening/,
+  ],
+  [
+    ErrorCodes.BIND_FAILED,
+    async () => {
+      const taken = server().listen(0, '127.0.0.1');
+      await new Promise((r) => taken.once('listening', r));
+      await quiet().listen(server(), {
+        name: 'web',
+        port: (taken.address() as { port: number }).port,
+      });
+    },
+    /EADDRINUSE.*another process holds it/,
+  ],
+  [
+    ErrorCodes.INVALID_STATE,
+    async () => {
+      const graceful = quiet();
+      await graceful.ready();
+      await graceful.listen(server(), { port: 0 });
+    },
+    /before ready\(\)/,
+  ],
+  [
+    ErrorCodes.PID_FILE_FAILED,
+    () =>
+      createGraceful({
+        signals: false,
+        logger: false,
+        pidFile: '/nonexistent-dir/app.pid',
+      }).ready(),
+    /directory exists/,
   ],
   [
     ErrorCodes.UNIX_PATH_NOT_SOCKET,
