@@ -40,6 +40,31 @@ export interface DrainReport {
   deadlineReached: boolean;
 }
 
+export interface TrackerOptions {
+  /**
+   * Seconds to advertise in `Keep-Alive: timeout=N` on HTTP/1.1 responses, or undefined to leave
+   * node's own header alone. See keepAliveHintFor().
+   */
+  keepAliveHintSeconds?: number | undefined;
+}
+
+/**
+ * Clients that honour `Keep-Alive: timeout=N` (node's http.Agent, undici/fetch) stop reusing an
+ * idle socket one second before N. Advertising an N that ends their reuse at least this long
+ * before the idle grace means a drain never closes a socket such a client is about to reuse.
+ */
+const HINT_MARGIN_MS = 500;
+
+/**
+ * The `Keep-Alive: timeout` (seconds) that makes an idle grace race-free for clients honouring
+ * it, or undefined when the grace is too short for any hint >= 2 s (node's client treats a hint
+ * of 1 s or less as "do not reuse", which would turn keep-alive off).
+ */
+export function keepAliveHintFor(idleGraceMs: number): number | undefined {
+  const seconds = Math.floor((idleGraceMs - HINT_MARGIN_MS) / 1000) + 1;
+  return seconds >= 2 ? seconds : undefined;
+}
+
 type ConnKind = 'http1' | 'h2' | 'raw' | 'upgraded';
 
 interface Conn {
@@ -85,11 +110,15 @@ export class ConnectionTracker {
   private readonly openResponses = new Set<http.ServerResponse>();
   private run: DrainRun | undefined;
 
+  private readonly keepAliveHint: string | undefined;
+
   constructor(
     readonly server: NetServer,
     protocol: ServerProtocol = detectProtocol(server),
+    options: TrackerOptions = {},
   ) {
     this.protocol = protocol;
+    this.keepAliveHint = hintHeader(server, options.keepAliveHintSeconds);
     server.on('connection', this.onSocket);
     if (protocol === 'net') {
       server.on('connection', (socket: Socket) => this.addConn(socket, 'raw'));
@@ -144,6 +173,7 @@ export class ConnectionTracker {
     // During a drain every response closes its connection once written: the client then opens
     // its next connection to the successor instead of racing a close.
     if (this.run) res.shouldKeepAlive = false;
+    else if (this.keepAliveHint) res.setHeader('Keep-Alive', this.keepAliveHint);
     res.once('close', () => {
       this.openResponses.delete(res);
       this.requestEnded(conn);
@@ -181,14 +211,20 @@ export class ConnectionTracker {
     if (!this.run || conn.inflight > 0 || conn.idleTimer) return;
     if (conn.kind === 'raw' || conn.kind === 'upgraded') return;
     const wait = Math.max(0, this.run.options.idleGraceMs - (now() - conn.idleSince));
-    conn.idleTimer = setTimeout(() => {
-      conn.idleTimer = undefined;
-      if (conn.inflight > 0 || !this.conns.has(conn.handle)) return;
-      if (this.run) this.run.report.socketsClosedIdle++;
-      if (conn.kind === 'h2') (conn.handle as Http2Session).close();
-      else (conn.handle as Duplex).destroy();
+    const timer = setTimeout(() => {
+      // Close in the check phase, after this loop turn's poll: a request already in the socket's
+      // receive buffer is read first and keeps the socket open instead of being reset.
+      setImmediate(() => {
+        if (conn.idleTimer !== timer) return; // a request arrived meanwhile
+        conn.idleTimer = undefined;
+        if (conn.inflight > 0 || !this.conns.has(conn.handle)) return;
+        if (this.run) this.run.report.socketsClosedIdle++;
+        if (conn.kind === 'h2') (conn.handle as Http2Session).close();
+        else (conn.handle as Duplex).destroy();
+      });
     }, wait);
-    conn.idleTimer.unref();
+    timer.unref();
+    conn.idleTimer = timer;
   }
 
   private onConnDuringDrain(conn: Conn): void {
@@ -247,7 +283,10 @@ export class ConnectionTracker {
       };
       this.stopAccepting();
       for (const res of this.openResponses) {
-        if (!res.headersSent) res.shouldKeepAlive = false;
+        if (res.headersSent) continue;
+        res.shouldKeepAlive = false;
+        if (this.keepAliveHint && res.getHeader('Keep-Alive') === this.keepAliveHint)
+          res.removeHeader('Keep-Alive');
       }
       for (const conn of this.conns.values()) this.onConnDuringDrain(conn);
       this.checkDone();
@@ -282,6 +321,13 @@ export class ConnectionTracker {
     }
     run.done();
   }
+}
+
+/** The header value to advertise, never longer than what the server itself would keep a socket. */
+function hintHeader(server: NetServer, seconds: number | undefined): string | undefined {
+  if (seconds === undefined || !(server instanceof http.Server)) return undefined;
+  const own = server.keepAliveTimeout > 0 ? Math.floor(server.keepAliveTimeout / 1000) : Infinity;
+  return own > seconds ? `timeout=${seconds}` : undefined;
 }
 
 /** Sums the reports of several servers drained together. */

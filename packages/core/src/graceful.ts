@@ -5,6 +5,7 @@ import {
   ConnectionTracker,
   type DrainOptions,
   type DrainReport,
+  keepAliveHintFor,
   mergeDrainReports,
   type ServerProtocol,
 } from './drain.js';
@@ -37,8 +38,17 @@ import { removePidFile, writePidFile } from './pid-file.js';
 import { SignalHandlers, type SignalOptions } from './signals.js';
 import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
 
-/** Drain options with defaults: `deadlineMs` 10000 (it also bounds the shutdown hooks), `idleGraceMs` 1000. */
-export type DrainSettings = Partial<DrainOptions>;
+/** Drain options with defaults: `deadlineMs` 10000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
+export interface DrainSettings extends Partial<DrainOptions> {
+  /**
+   * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
+   * honouring it (node's http, undici/fetch) stop reusing an idle socket before a drain would
+   * close it: no request ever races an idle close. Costs those clients a new connection after
+   * about a second of idleness. Default true; it applies only when the idle grace is at least
+   * 1500 ms and shorter than the server's own keepAliveTimeout.
+   */
+  keepAliveHint?: boolean;
+}
 
 export interface GracefulOptions {
   /** How long the next generation may take to become ready. Default 30000 ms. */
@@ -96,7 +106,7 @@ export const ExitCodes = {
 export const DEFAULTS = {
   readyTimeoutMs: 30_000,
   deadlineMs: 10_000,
-  idleGraceMs: 1_000,
+  idleGraceMs: 1_500,
 } as const;
 
 /**
@@ -211,7 +221,13 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         { listener: name },
       );
     }
-    const tracker = new ConnectionTracker(server, protocol);
+    const drain = this.options.drain ?? {};
+    const tracker = new ConnectionTracker(server, protocol, {
+      keepAliveHintSeconds:
+        (drain.keepAliveHint ?? true)
+          ? keepAliveHintFor(drain.idleGraceMs ?? DEFAULTS.idleGraceMs)
+          : undefined,
+    });
     const owned: OwnedListener = { name, spec, server, tracker, origin: 'bound' };
     const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
 
@@ -494,6 +510,13 @@ function validateOptions(options: GracefulOptions): void {
   positive(options.readyTimeoutMs, 'readyTimeoutMs');
   positive(options.drain?.deadlineMs, 'drain.deadlineMs');
   positive(options.drain?.idleGraceMs, 'drain.idleGraceMs');
+  const hint = options.drain?.keepAliveHint;
+  if (hint !== undefined && typeof hint !== 'boolean') {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `drain.keepAliveHint must be true or false (got ${JSON.stringify(hint)}).`,
+    );
+  }
   if (
     options.pidFile !== undefined &&
     (typeof options.pidFile !== 'string' || options.pidFile === '')

@@ -3,9 +3,11 @@ export {
   type DrainOptions,
   type DrainReport,
   detectProtocol,
+  keepAliveHintFor,
   mergeDrainReports,
   type OpaqueConnectionKind,
   type ServerProtocol,
+  type TrackerOptions,
 } from './drain.js';
 export {
   type ErrorCode,

@@ -121,6 +121,11 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     /pidFile must be/,
   ],
   [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ drain: { keepAliveHint: 'yes' as never }, signals: false }),
+    /keepAliveHint must be true or false/,
+  ],
+  [
     ErrorCodes.INVALID_LISTENER,
     () => validateSpec({ path: '/tmp/x.sock', mode: 0o1777 }),
     /mode must be/,
