@@ -87,6 +87,14 @@ export function validateSpec(spec: ListenerSpec): void {
   if (host !== undefined && (typeof host !== 'string' || host.length === 0)) {
     fail('host must be a non-empty string such as "127.0.0.1", "::1", "::" or "0.0.0.0".');
   }
+  if (typeof host === 'string' && host.length > 0 && isIP(host) === 0) {
+    // A name can resolve to several addresses (fastify binds both for "localhost"); a listener
+    // hands over exactly one socket, so ambiguity is refused rather than half handed over.
+    fail(
+      `host "${host}" is a name, not an address, and may resolve to several (e.g. 127.0.0.1 and ::1). ` +
+        'Declare one listener per address, e.g. { name: "web4", host: "127.0.0.1" } and { name: "web6", host: "::1" }.',
+    );
+  }
 }
 
 export function describeSpec(spec: ListenerSpec): string {

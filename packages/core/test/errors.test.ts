@@ -53,6 +53,11 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ name: 'bad name!', port: 1 }), /name must be/],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ path: '' }), /path is empty/],
   [
+    ErrorCodes.INVALID_LISTENER,
+    () => validateSpec({ name: 'web', host: 'localhost', port: 3000 }),
+    /"localhost" is a name.*one listener per address/,
+  ],
+  [
     ErrorCodes.MANIFEST_INVALID,
     () => decodeManifest('{not json'),
     /not JSON.*unset GRACEFUL_RESTART_MANIFEST/,

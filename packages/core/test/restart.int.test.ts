@@ -1,27 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpLoad } from './helpers/load.js';
-import { Fixture, isAlive, openFds, sleep, waitForExit, waitUntil } from './helpers/process.js';
+import {
+  Fixture,
+  failingSuccessorEntry,
+  isAlive,
+  openFds,
+  sleep,
+  waitForExit,
+  waitUntil,
+} from './helpers/process.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
-/**
- * An entry that runs the fixture; once `arm()` is called, later generations start in `mode`
- * ('throw' at startup, or 'hang' without ever calling ready()).
- */
-function failingSuccessorEntry(mode: 'throw' | 'hang') {
-  const dir = mkdtempSync('/tmp/gr-');
-  const flag = `${dir}/armed`;
-  const entry = `${dir}/entry.mjs`;
-  writeFileSync(
-    entry,
-    `import { existsSync } from 'node:fs';
-if (existsSync(${JSON.stringify(flag)})) process.env.FIXTURE_FAIL = ${JSON.stringify(mode)};
-process.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');
-await import(${JSON.stringify(SERVER)});
-`,
-  );
-  return { entry, arm: () => writeFileSync(flag, '') };
-}
 
 let fixture: Fixture | undefined;
 afterEach(async () => {
@@ -70,12 +59,12 @@ describe('restart handshake', () => {
   });
 
   it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {
-    const successor = failingSuccessorEntry('throw');
+    const successor = failingSuccessorEntry(SERVER);
     fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 10, keepAlive: true });
-    successor.arm();
+    successor.arm('throw');
     process.kill(first.pid, 'SIGHUP');
     const failed = await fixture.waitFor((e) => e.event === 'restart-failed');
     expect(failed['code']).toBe('ERR_GRACEFUL_CHILD_EXITED');
@@ -89,12 +78,12 @@ describe('restart handshake', () => {
   });
 
   it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving', async () => {
-    const successor = failingSuccessorEntry('hang');
+    const successor = failingSuccessorEntry(SERVER);
     fixture = new Fixture(successor.entry, {
       FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }),
     });
     const first = await fixture.waitFor((e) => e.event === 'ready');
-    successor.arm();
+    successor.arm('hang');
     const from = fixture.events.length;
     process.kill(first.pid, 'SIGHUP');
     const hung = await fixture.waitFor(
@@ -133,10 +122,10 @@ describe('restart handshake', () => {
   });
 
   it('SIGTERM during a restart stops the successor; the parent drains and exits 0', async () => {
-    const successor = failingSuccessorEntry('hang');
+    const successor = failingSuccessorEntry(SERVER);
     fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
-    successor.arm();
+    successor.arm('hang');
     const from = fixture.events.length;
     process.kill(first.pid, 'SIGHUP');
     const hung = await fixture.waitFor(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** One JSON line a fixture prints on stdout (every generation shares the pipe). */
@@ -23,8 +23,18 @@ export class Fixture {
   }> = [];
   readonly first: ChildProcess;
 
-  constructor(script: string, env: NodeJS.ProcessEnv = {}, execPath = process.execPath) {
-    this.first = spawn(execPath, [script], {
+  /**
+   * Starts `node script`; with `launcher` (e.g. ['systemd-socket-activate', '-l', ...]) starts
+   * `launcher... node script`, for launchers that exec the command in their own process.
+   */
+  constructor(
+    script: string,
+    env: NodeJS.ProcessEnv = {},
+    execPath = process.execPath,
+    launcher: string[] = [],
+  ) {
+    const [file, ...args] = [...launcher, execPath, script];
+    this.first = spawn(file as string, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -142,3 +152,22 @@ export function waitForExit(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * An entry that runs `script`; once `arm(mode)` is called, later generations start with
+ * FIXTURE_FAIL=mode (see fixtures/server.mjs). Each generation prints a "started" event first.
+ */
+export function failingSuccessorEntry(script: string) {
+  const dir = mkdtempSync('/tmp/gr-');
+  const flag = `${dir}/armed`;
+  const entry = `${dir}/entry.mjs`;
+  writeFileSync(
+    entry,
+    `import { existsSync, readFileSync } from 'node:fs';
+if (existsSync(${JSON.stringify(flag)})) process.env.FIXTURE_FAIL = readFileSync(${JSON.stringify(flag)}, 'utf8');
+process.stdout.write(JSON.stringify({ event: 'started', pid: process.pid }) + '\\n');
+await import(${JSON.stringify(script)});
+`,
+  );
+  return { entry, arm: (mode: string) => writeFileSync(flag, mode) };
+}
