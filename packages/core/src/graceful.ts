@@ -37,6 +37,7 @@ import { type Logger, resolveLogger } from './logger.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { SignalHandlers, type SignalOptions } from './signals.js';
 import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
+import { SystemdNotifier } from './systemd.js';
 
 /** Drain options with defaults: `deadlineMs` 10000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
 export interface DrainSettings extends Partial<DrainOptions> {
@@ -121,6 +122,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly inheritance: Inheritance;
   private readonly predecessor: PredecessorLink | undefined;
   private readonly signals: SignalHandlers | undefined;
+  private readonly notifier: SystemdNotifier | undefined;
   private restartAbort: AbortController | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
@@ -139,6 +141,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.inheritance = Inheritance.forProcess();
     const manifest = this.inheritance.manifest;
     this.predecessor = manifest ? new PredecessorLink(manifest.readyFd) : undefined;
+    this.notifier = SystemdNotifier.fromEnv(this.log);
     this.signals =
       options.signals === false
         ? undefined
@@ -291,6 +294,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.apply('ready');
     this.inheritance.closeUnclaimed(this.log);
     this.signals?.install();
+    // systemd learns the new main pid before the previous generation is told to drain and exit.
+    await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
     this.log.info(
@@ -317,6 +322,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.apply('restart');
     const started = performance.now();
     this.restartAbort = new AbortController();
+    await this.notifier?.reloading();
     const command =
       typeof this.options.command === 'function'
         ? this.options.command()
@@ -356,7 +362,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             );
       this.lastRestart = { ok: false, error };
       // A shutdown during the restart already moved the state on; leave it there.
-      if (this.currentState === 'restarting') this.apply('restart-failed');
+      if (this.currentState === 'restarting') {
+        this.apply('restart-failed');
+        void this.notifier?.restartFailed(error.message);
+      }
       this.log.error(`restart failed: ${error.message}`);
       this.emit('restart-failed', error);
       throw error;
@@ -370,7 +379,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (this.finalShutdown && this.drainPromise) return this.drainPromise;
     this.apply('shutdown');
     // After a handover the drain already runs; the successor owns the Unix paths and PID file.
-    if (!this.drainPromise) this.finalShutdown = true;
+    if (!this.drainPromise) {
+      this.finalShutdown = true;
+      void this.notifier?.stopping();
+    }
     this.restartAbort?.abort();
     return this.drainOnce();
   }
@@ -428,6 +440,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.signals?.uninstall();
     if (this.currentState !== 'stopped') this.apply('drained');
     this.emit('drained', report);
+    await this.notifier?.flush();
     if (this.options.exitProcess ?? true) {
       process.exit(report.deadlineReached || cleanFailed ? ExitCodes.FORCED : ExitCodes.CLEAN);
     }

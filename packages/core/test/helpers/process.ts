@@ -171,3 +171,17 @@ await import(${JSON.stringify(script)});
   );
   return { entry, arm: (mode: string) => writeFileSync(flag, mode) };
 }
+
+/** Calls `probe` until it resolves with a value (rejections count as no value yet). */
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  stepMs = 30,
+): Promise<T | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined || Date.now() >= end) return value;
+    await sleep(stepMs);
+  }
+}

@@ -1,0 +1,144 @@
+// examples/http keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpLoad } from '../../packages/core/test/helpers/load.js';
+import {
+  Fixture,
+  isAlive,
+  poll,
+  sleep,
+  waitForExit,
+  waitUntil,
+} from '../../packages/core/test/helpers/process.js';
+
+const ENTRY = new URL('../http/server.mjs', import.meta.url).pathname;
+
+let fixture: Fixture | undefined;
+afterEach(async () => {
+  await fixture?.kill();
+  fixture = undefined;
+});
+
+type Endpoint = { host: string; port: number } | { socketPath: string };
+
+function get(endpoint: Endpoint, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ ...endpoint, path, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+const pidIn = (body: string) => Number(/pid=(\d+)/.exec(body)?.[1]);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the example and resolves once it answers; every pid it answers with is ended after. */
+async function startExample(env: Record<string, string>, endpoint: Endpoint) {
+  const f = new Fixture(ENTRY, env);
+  fixture = f;
+  const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+  expect(pid).toBe(f.first.pid);
+  return f;
+}
+
+/** SIGHUP `pid`; resolves with the pid that then answers (`pid` if none replaced it in time). */
+async function restart(f: Fixture, endpoint: Endpoint, pid: number, expectNew = true) {
+  process.kill(pid, 'SIGHUP');
+  const next = await poll(
+    async () => {
+      const served = pidIn((await get(endpoint)).body);
+      return served && served !== pid ? served : undefined;
+    },
+    expectNew ? 10_000 : 1500,
+  );
+  if (next) f.pids.add(next);
+  return next ?? pid;
+}
+
+describe('examples/http', () => {
+  it('SIGHUP under load: new pid serving, PID_FILE follows it, 0 failed requests; SIGTERM exits 0 and removes it', async () => {
+    const dir = mkdtempSync('/tmp/gr-ex-');
+    const pidFile = `${dir}/app.pid`;
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    const f = await startExample({ PORT: String(port), PID_FILE: pidFile }, endpoint);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${f.first.pid}\n`);
+    const load = new HttpLoad({ port, connections: 10, keepAlive: true });
+    let pid = f.first.pid as number;
+    for (let i = 0; i < 3; i++) {
+      const next = await restart(f, endpoint, pid);
+      expect(next).not.toBe(pid);
+      expect(await waitUntil(() => readFileSync(pidFile, 'utf8') === `${next}\n`, 2000)).toBe(true);
+      pid = next;
+    }
+    await sleep(200);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect(stats.pids.get(pid)).toBeGreaterThan(0);
+    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    process.kill(pid, 'SIGTERM');
+    expect(await waitUntil(() => !isAlive(pid), 5000)).toBe(true);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('CONFIG_FILE: a broken config is refused and the old generation keeps serving; a fixed one takes over', async () => {
+    const dir = mkdtempSync('/tmp/gr-ex-');
+    const config = `${dir}/config.json`;
+    const pidFile = `${dir}/app.pid`;
+    writeFileSync(config, JSON.stringify({ greeting: 'hello one' }));
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    const f = await startExample(
+      { PORT: String(port), CONFIG_FILE: config, PID_FILE: pidFile },
+      endpoint,
+    );
+    const first = f.first.pid as number;
+    expect((await get(endpoint)).body).toBe(`hello one from pid=${first}\n`);
+
+    writeFileSync(config, '{"greeting": ');
+    const load = new HttpLoad({ port, connections: 5, keepAlive: true });
+    expect(await restart(f, endpoint, first, false)).toBe(first);
+    expect(await waitUntil(() => f.stderr.some((l) => l.includes('restart failed')), 5000)).toBe(
+      true,
+    );
+    expect(f.stderr.join('\n')).toContain(`CONFIG_FILE ${config} is not valid JSON`);
+    expect((await get(endpoint)).body).toBe(`hello one from pid=${first}\n`);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${first}\n`);
+
+    writeFileSync(config, JSON.stringify({ greeting: 'hello two' }));
+    const next = await restart(f, endpoint, first);
+    expect((await get(endpoint)).body).toBe(`hello two from pid=${next}\n`);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+  });
+
+  it('SOCKET_PATH: serves on the Unix socket across a restart; /slow and /healthz keep the contract', async () => {
+    const socketPath = `${mkdtempSync('/tmp/gr-ex-')}/web.sock`;
+    const endpoint = { socketPath };
+    const f = await startExample({ SOCKET_PATH: socketPath }, endpoint);
+    expect(await get(endpoint, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect((await get(endpoint, '/slow?ms=abc')).status).toBe(400);
+    expect((await get(endpoint, '/slow?ms=60001')).status).toBe(400);
+    const slow = get(endpoint, '/slow?ms=300');
+    const next = await restart(f, endpoint, f.first.pid as number);
+    expect(await slow).toEqual({ status: 200, body: `slept 300 ms in pid=${f.first.pid}\n` });
+    expect(pidIn((await get(endpoint)).body)).toBe(next);
+  });
+});
