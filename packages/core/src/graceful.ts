@@ -39,7 +39,7 @@ import { SignalHandlers, type SignalOptions } from './signals.js';
 import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
 import { SystemdNotifier } from './systemd.js';
 
-/** Drain options with defaults: `deadlineMs` 10000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
+/** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
 export interface DrainSettings extends Partial<DrainOptions> {
   /**
    * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
@@ -106,7 +106,7 @@ export const ExitCodes = {
 
 export const DEFAULTS = {
   readyTimeoutMs: 30_000,
-  deadlineMs: 10_000,
+  deadlineMs: 8_000,
   idleGraceMs: 1_500,
 } as const;
 

@@ -171,7 +171,7 @@ describe('drain timing and report', () => {
     expect(report['socketsClosedIdle']).toBe(10);
     expect(report['deadlineReached']).toBe(false);
     expect(closed).toHaveLength(10);
-    // node's keepAliveTimeout is 5 s and the deadline 10 s; the idle grace ends it long before.
+    // node's keepAliveTimeout is 5 s and the deadline 8 s; the idle grace ends it long before.
     expect(report['durationMs'] as number).toBeLessThan(idleGraceMs + 1000);
     expect(exitedAfter).toBeLessThan(5000);
   });
