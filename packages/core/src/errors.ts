@@ -44,8 +44,6 @@ export const ErrorCodes = {
   RESTART_ABORTED: 'ERR_GRACEFUL_RESTART_ABORTED',
   /** A signal that cannot be caught (SIGKILL, SIGSTOP) or is unknown was configured. */
   INVALID_SIGNAL: 'ERR_GRACEFUL_INVALID_SIGNAL',
-  /** A cleanup hook threw or rejected during shutdown. */
-  CLEANUP_FAILED: 'ERR_GRACEFUL_CLEANUP_FAILED',
   /** Writing the PID file failed. */
   PID_FILE_FAILED: 'ERR_GRACEFUL_PID_FILE_FAILED',
 } as const;

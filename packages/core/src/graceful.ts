@@ -124,6 +124,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly signals: SignalHandlers | undefined;
   private readonly notifier: SystemdNotifier | undefined;
   private restartAbort: AbortController | undefined;
+  /** The restart under way, so that a shutdown exits only once its successor is stopped. */
+  private restartInFlight: Promise<RestartResult> | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
   private finalShutdown = false;
@@ -318,17 +320,31 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * Starts the next generation, waits for it to be ready, then drains this one. Rejects with a
    * typed error, and keeps this generation serving, when the successor fails.
    */
-  async restart(): Promise<RestartResult> {
-    this.apply('restart');
+  restart(): Promise<RestartResult> {
+    try {
+      this.apply('restart');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const attempt = this.runRestart();
+    this.restartInFlight = attempt;
+    const clear = () => {
+      if (this.restartInFlight === attempt) this.restartInFlight = undefined;
+    };
+    attempt.then(clear, clear);
+    return attempt;
+  }
+
+  private async runRestart(): Promise<RestartResult> {
     const started = performance.now();
     this.restartAbort = new AbortController();
     await this.notifier?.reloading();
-    const command =
-      typeof this.options.command === 'function'
-        ? this.options.command()
-        : (this.options.command ?? currentCommand());
     this.log.info('restart: starting the next generation');
     try {
+      const command =
+        typeof this.options.command === 'function'
+          ? this.options.command()
+          : (this.options.command ?? currentCommand());
       const successor = await startSuccessor({
         command,
         listeners: [...this.ownedListeners.values()].map((owned) => ({
@@ -440,6 +456,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.signals?.uninstall();
     if (this.currentState !== 'stopped') this.apply('drained');
     this.emit('drained', report);
+    // A restart aborted by this shutdown settles once its successor is stopped.
+    await this.restartInFlight?.catch(() => undefined);
     await this.notifier?.flush();
     if (this.options.exitProcess ?? true) {
       process.exit(report.deadlineReached || cleanFailed ? ExitCodes.FORCED : ExitCodes.CLEAN);

@@ -42,7 +42,9 @@ async function caught(fn: () => unknown): Promise<GracefulRestartError> {
 
 // One row per error code that a bad input can produce in-process; each asserts the code and
 // that the message names the fix. Codes raised only across processes are covered by the
-// integration suites (CHILD_EXITED, READY_TIMEOUT, RESTART_ABORTED, FD_ADDRESS_MISMATCH, BIND_FAILED).
+// integration suites: CHILD_EXITED, READY_TIMEOUT, RESTART_ABORTED and SPAWN_FAILED in
+// restart.int.test.ts; MANIFEST_INVALID, FD_CLOSED, FD_NOT_SOCKET, FD_ADDRESS_MISMATCH,
+// UNIX_PATH_IN_USE and LISTEN_PID_MISMATCH across processes in listeners.int.test.ts.
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
     ErrorCodes.INVALID_OPTION,

@@ -181,9 +181,15 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
     ['manifest-garbage', 'ERR_GRACEFUL_MANIFEST_INVALID'],
     ['fd-closed', 'ERR_GRACEFUL_FD_CLOSED'],
     ['fd-file', 'ERR_GRACEFUL_FD_NOT_SOCKET'],
+    ['manifest-swap', 'ERR_GRACEFUL_FD_ADDRESS_MISMATCH'],
   ])('%s -> %s', async (mode, code) => {
     const successor = failingSuccessorEntry(SERVER);
-    fixture = new Fixture(successor.entry);
+    fixture = new Fixture(successor.entry, {
+      FIXTURE_LISTENERS: JSON.stringify([
+        { name: 'web', port: 0 },
+        { name: 'other', port: 0 },
+      ]),
+    });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = listenersOf(first)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 10, keepAlive: true });

@@ -97,6 +97,24 @@ describe('restart handshake', () => {
     expect(isAlive(first.pid)).toBe(true);
   });
 
+  it('a successor command that cannot be spawned is refused with ERR_GRACEFUL_SPAWN_FAILED; the old generation keeps serving', async () => {
+    fixture = new Fixture(SERVER, {
+      FIXTURE_OPTIONS: JSON.stringify({ command: { execPath: '/nonexistent/node', args: [] } }),
+    });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    const load = new HttpLoad({ port, connections: 5, keepAlive: true });
+    const from = fixture.events.length;
+    process.kill(first.pid, 'SIGHUP');
+    const failed = await fixture.waitFor((e) => e.event === 'restart-failed', 10_000, from);
+    expect(failed['code']).toBe('ERR_GRACEFUL_SPAWN_FAILED');
+    expect(String(failed['message'])).toContain('/nonexistent/node');
+    await sleep(100);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect([...stats.pids.keys()]).toEqual([first.pid]);
+  });
+
   it('20 SIGHUPs within 100 ms never run two restarts at once and leak nothing', async () => {
     fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
@@ -136,6 +154,8 @@ describe('restart handshake', () => {
     process.kill(first.pid, 'SIGTERM');
     const exit = await waitForExit(fixture.first);
     expect(exit).toEqual({ code: 0, signal: null });
+    const aborted = await fixture.waitFor((e) => e.event === 'restart-failed', 5000, from);
+    expect(aborted['code']).toBe('ERR_GRACEFUL_RESTART_ABORTED');
     expect(await waitUntil(() => !isAlive(hung.pid), 5000)).toBe(true);
     expect(fixture.events.filter((e) => e.event === 'cleanup')).toHaveLength(1);
   });
