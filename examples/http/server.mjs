@@ -4,7 +4,7 @@
 //   SIGTERM / SIGINT: drain and exit 0.
 import http from 'node:http';
 import { createGraceful } from '@graceful-restart/core';
-import { loadConfig } from './config.mjs';
+import { loadConfig } from '../shared/config.mjs';
 
 const config = loadConfig();
 const graceful = createGraceful({ pidFile: config.pidFile });

@@ -95,6 +95,7 @@ interface OwnedListener {
   tracker: ConnectionTracker;
   origin: ListenerOrigin;
   unixIno?: number;
+  info?: ListenerInfo;
 }
 
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
@@ -129,6 +130,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
   private finalShutdown = false;
+  private becameReady = false;
+  /** A restart signal that arrived before ready(): carried out right after it. */
+  private restartRequestedWhileStarting: NodeJS.Signals | undefined;
   private startedAt = Date.now();
   /** The last restart's outcome, for status routes. */
   lastRestart:
@@ -155,6 +159,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             },
             this.log,
           );
+    // From the start, so that a signal during startup (a reload right after launch, Ctrl-C) is
+    // handled, not the default action that kills the process.
+    this.signals?.install();
   }
 
   get state(): State {
@@ -164,6 +171,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** True once this process is shutting down for good (not during a handover): health answers 503. */
   get shuttingDown(): boolean {
     return isShuttingDown(this.currentState);
+  }
+
+  /** The listeners of this generation, in declaration order. */
+  get endpoints(): ListenerInfo[] {
+    return [...this.ownedListeners.values()].flatMap((owned) => (owned.info ? [owned.info] : []));
   }
 
   get pid(): number {
@@ -265,13 +277,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         }
       }
     }
-    this.ownedListeners.set(name, owned);
     const info: ListenerInfo = { name, origin: owned.origin, address: describeSpec(spec) };
     const address = boundAddress(server);
     if (address) {
       info.port = address.port;
       info.address = describeSpec({ host: address.host, port: address.port });
     }
+    owned.info = info;
+    this.ownedListeners.set(name, owned);
     this.log.info(`listener "${name}" ${owned.origin} on ${info.address}`);
     return info;
   }
@@ -290,12 +303,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /**
    * This generation is ready to serve: unclaimed inherited fds are closed, the previous
-   * generation is told (it then drains), the PID file is written and signals are handled.
+   * generation is told (it then drains) and the PID file is written.
    */
   async ready(): Promise<void> {
     this.apply('ready');
     this.inheritance.closeUnclaimed(this.log);
-    this.signals?.install();
+    this.becameReady = true;
     // systemd learns the new main pid before the previous generation is told to drain and exit.
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
@@ -303,6 +316,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.log.info(
       `ready (pid ${process.pid}${this.predecessor ? ', took over from the previous generation' : ''})`,
     );
+    const deferred = this.restartRequestedWhileStarting;
+    this.restartRequestedWhileStarting = undefined;
+    if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
   }
 
   /** Resolves once the previous generation has exited (immediately for a first generation). */
@@ -396,14 +412,23 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.apply('shutdown');
     // After a handover the drain already runs; the successor owns the Unix paths and PID file.
     if (!this.drainPromise) {
-      this.finalShutdown = true;
-      void this.notifier?.stopping();
+      // A successor stopped before it was ready owns nothing yet: the Unix paths and PID file
+      // are still the serving generation's.
+      this.finalShutdown = this.predecessor === undefined || this.becameReady;
+      if (this.finalShutdown) void this.notifier?.stopping();
     }
     this.restartAbort?.abort();
     return this.drainOnce();
   }
 
   private restartFromSignal(signal: NodeJS.Signals): void {
+    if (this.currentState === 'starting') {
+      // The code and config on disk may have changed since this process read them: the
+      // request is kept, and carried out once this generation is ready.
+      this.restartRequestedWhileStarting = signal;
+      this.log.info(`${signal} during startup: restarting once ready`);
+      return;
+    }
     this.log.info(`${signal}: restart requested`);
     this.restart().catch((error: GracefulRestartError) => {
       if (error.code === ErrorCodes.INVALID_STATE)
@@ -520,7 +545,9 @@ async function runCleanups(
       }
     } catch (error) {
       ok = false;
-      log.error(`a shutdown hook failed: ${(error as Error).message}`);
+      log.error(
+        `a shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
   return ok;

@@ -3,15 +3,29 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
-const names = ['core', 'fastify', 'express', 'koa'];
+/** What each package must export, as a JS expression over the loaded module `m`. */
+const probes: Record<string, string> = {
+  core: '[typeof m.createGraceful, typeof m.ErrorCodes]',
+  fastify: '[typeof m.gracefulRestart, m.default === m.gracefulRestart, typeof m.ErrorCodes]',
+  express: '[typeof m.createGraceful, typeof m.ErrorCodes]',
+  koa: '[typeof m.createGraceful, typeof m.ErrorCodes]',
+};
+const expected: Record<string, string> = {
+  core: 'function,object',
+  fastify: 'function,true,object',
+  express: 'function,object',
+  koa: 'function,object',
+};
+const names = Object.keys(probes);
 
 // Each package resolves itself by name (package self-reference through "exports"), exactly as a
 // user's `import` or `require()` would, from the built dist/.
 function load(name: string, how: 'import' | 'require'): string {
+  const probe = probes[name] as string;
   const code =
     how === 'require'
-      ? `const m = require('@graceful-restart/${name}'); console.log(typeof m.createGraceful, typeof m.ErrorCodes)`
-      : `import('@graceful-restart/${name}').then((m) => console.log(typeof m.createGraceful, typeof m.ErrorCodes))`;
+      ? `const m = require('@graceful-restart/${name}'); console.log(String(${probe}))`
+      : `import('@graceful-restart/${name}').then((m) => console.log(String(${probe})))`;
   return execFileSync(process.execPath, ['-e', code], {
     cwd: `${packagesDir}${name}`,
     encoding: 'utf8',
@@ -28,6 +42,6 @@ describe('built packages load both ways', () => {
         ] as const,
     ),
   )('%s via %s', (name, how) => {
-    expect(load(name, how)).toBe('function object');
+    expect(load(name, how)).toBe(expected[name]);
   });
 });

@@ -1,3 +1,4 @@
+import { mkdtempSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpLoad } from './helpers/load.js';
 import {
@@ -77,10 +78,12 @@ describe('restart handshake', () => {
     expect(isAlive(first.pid)).toBe(true);
   });
 
-  it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving', async () => {
+  it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving, its Unix path too', async () => {
     const successor = failingSuccessorEntry(SERVER);
+    const socketPath = `${mkdtempSync('/tmp/gr-')}/web.sock`;
     fixture = new Fixture(successor.entry, {
       FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }),
+      FIXTURE_LISTENERS: JSON.stringify([{ name: 'unix', path: socketPath }]),
     });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     successor.arm('hang');
@@ -95,6 +98,12 @@ describe('restart handshake', () => {
     expect(failed['code']).toBe('ERR_GRACEFUL_READY_TIMEOUT');
     expect(await waitUntil(() => !isAlive(hung.pid), 5000)).toBe(true);
     expect(isAlive(first.pid)).toBe(true);
+    // Stopped before it was ready, the successor left the path it never owned in place.
+    const load = new HttpLoad({ socketPath, connections: 2, keepAlive: false });
+    await sleep(100);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect([...stats.pids.keys()]).toEqual([first.pid]);
   });
 
   it('a successor command that cannot be spawned is refused with ERR_GRACEFUL_SPAWN_FAILED; the old generation keeps serving', async () => {
@@ -113,6 +122,30 @@ describe('restart handshake', () => {
     const stats = await load.stop();
     expect(stats.failureSamples).toEqual([]);
     expect([...stats.pids.keys()]).toEqual([first.pid]);
+  });
+
+  it('SIGTERM during startup exits 0 without becoming ready', async () => {
+    fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '3000' });
+    const listening = await fixture.waitFor((e) => e.event === 'listening');
+    process.kill(listening.pid, 'SIGTERM');
+    expect(await waitForExit(fixture.first, 2500)).toEqual({ code: 0, signal: null });
+    expect(fixture.events.filter((e) => e.event === 'ready')).toEqual([]);
+  });
+
+  it('a SIGHUP during startup is carried out once the generation is ready', async () => {
+    fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '500' });
+    const listening = await fixture.waitFor((e) => e.event === 'listening');
+    process.kill(listening.pid, 'SIGHUP');
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    expect(first.pid).toBe(listening.pid);
+    const next = await fixture.nextReady(first.pid, 0);
+    expect(await waitUntil(() => !isAlive(first.pid), 5000)).toBe(true);
+    expect(await waitForExit(fixture.first)).toEqual({ code: 0, signal: null });
+
+    const from = fixture.events.length;
+    process.kill(next.pid, 'SIGTERM');
+    expect(await waitUntil(() => !isAlive(next.pid), 5000)).toBe(true);
+    expect(fixture.events.slice(from).filter((e) => e.event === 'cleanup')).toHaveLength(1);
   });
 
   it('20 SIGHUPs within 100 ms never run two restarts at once and leak nothing', async () => {

@@ -73,7 +73,12 @@ export class Fixture {
       const timer = setTimeout(() => {
         reject(
           new Error(
-            `no matching fixture event within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-20).join('\n')}`,
+            `no matching fixture event within ${timeoutMs} ms; last events:\n` +
+              `${this.events
+                .slice(-8)
+                .map((e) => JSON.stringify(e))
+                .join('\n')}\nstderr:\n` +
+              this.stderr.slice(-20).join('\n'),
           ),
         );
       }, timeoutMs);

@@ -1,0 +1,27 @@
+// A fastify app with zero-downtime restarts: one register() line, and fastify.listen() as usual.
+// The contract it keeps (env, routes, signals) is the one every example keeps: see the
+// repository's examples documentation.
+//   SIGHUP: start the next generation from the code and config on disk, then drain this one.
+//   SIGTERM / SIGINT: drain, run fastify's onClose hooks, exit 0.
+import gracefulRestart from '@graceful-restart/fastify';
+import Fastify from 'fastify';
+import { loadConfig } from '../shared/config.mjs';
+
+const config = loadConfig();
+const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+await app.register(gracefulRestart, { pidFile: config.pidFile, healthRoute: '/healthz' });
+
+app.get('/', async () => `${config.greeting} from pid=${process.pid}\n`);
+app.get('/slow', async (request, reply) => {
+  const raw = request.query.ms ?? '';
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(ms >= 0 && ms <= 60_000))
+    return reply.code(400).send('ms must be an integer from 0 to 60000\n');
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return `slept ${ms} ms in pid=${process.pid}\n`;
+});
+
+const { listener } = config;
+await app.listen(
+  listener.path ? { path: listener.path } : { port: listener.port, host: listener.host },
+);
