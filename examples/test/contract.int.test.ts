@@ -1,8 +1,7 @@
 // Every example keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
 import {
   Fixture,
@@ -21,34 +20,6 @@ afterEach(async () => {
   await fixture?.kill();
   fixture = undefined;
 });
-
-type Endpoint = { host: string; port: number } | { socketPath: string };
-
-function get(endpoint: Endpoint, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ ...endpoint, path, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-const pidIn = (body: string) => Number(/pid=(\d+)/.exec(body)?.[1]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the example and resolves once it answers; every pid it answers with is ended after. */
 async function startExample(example: string, env: Record<string, string>, endpoint: Endpoint) {

@@ -28,13 +28,6 @@ function portOf(ready: FixtureEvent): number {
   return (ready['listeners'] as Array<{ port: number }>)[0]?.port as number;
 }
 
-/** Sends SIGHUP to `pid` and waits for the next generation's ready event. */
-async function restartVia(f: Fixture, pid: number): Promise<FixtureEvent> {
-  const from = f.events.length;
-  process.kill(pid, 'SIGHUP');
-  return f.nextReady(pid, from);
-}
-
 function drainedReport(f: Fixture, pid: number, timeoutMs = 15_000) {
   return f.waitFor((e) => e.event === 'drained' && e.pid === pid, timeoutMs);
 }
@@ -106,7 +99,7 @@ describe.each(scenarios)('drain under load: $name', (scenario) => {
     await sleep(300);
     const generations = [first.pid];
     for (let i = 0; i < RESTARTS; i++) {
-      const next = await restartVia(f, generations.at(-1) as number);
+      const next = await f.restart(generations.at(-1) as number);
       generations.push(next.pid);
       await sleep(150);
     }
@@ -140,7 +133,7 @@ describe('drain timing and report', () => {
   it('an old generation with no open connection exits right after the handover', async () => {
     const f = start({ FIXTURE_OPTIONS: JSON.stringify({ drain: { idleGraceMs: 5000 } }) });
     const first = await f.waitFor((e) => e.event === 'ready');
-    await restartVia(f, first.pid);
+    await f.restart(first.pid);
     const report = await drainedReport(f, first.pid);
     expect(report['socketsAtStart']).toBe(0);
     expect(report['socketsClosedIdle']).toBe(0);
@@ -161,7 +154,7 @@ describe('drain timing and report', () => {
     );
     expect(Object.values(agent.freeSockets).flat()).toHaveLength(10);
     const restartedAt = performance.now();
-    await restartVia(f, first.pid);
+    await f.restart(first.pid);
     const report = await drainedReport(f, first.pid);
     const exit = await waitForExit(f.first);
     const exitedAfter = performance.now() - restartedAt;
@@ -187,7 +180,7 @@ describe('drain timing and report', () => {
       (error: Error) => error,
     );
     await sleep(100);
-    await restartVia(f, first.pid);
+    await f.restart(first.pid);
     const report = await drainedReport(f, first.pid);
     expect(report).toMatchObject({
       deadlineReached: true,
@@ -237,7 +230,7 @@ describe('drain timing and report', () => {
     const first = await f.waitFor((e) => e.event === 'ready');
     const connection = await LineConnection.open(portOf(first), false);
     expect(await connection.ask('GET /')).toBe(`pid=${first.pid} path=/`);
-    await restartVia(f, first.pid);
+    await f.restart(first.pid);
     const report = await drainedReport(f, first.pid);
     expect(report).toMatchObject({ deadlineReached: true, socketsForced: 1 });
     expect(await waitForExit(f.first)).toEqual({ code: 1, signal: null });
@@ -252,7 +245,7 @@ describe('drain timing and report', () => {
     const first = await f.waitFor((e) => e.event === 'ready');
     const connection = await LineConnection.open(portOf(first), false);
     expect(await connection.ask('GET /')).toBe(`pid=${first.pid} path=/`);
-    await restartVia(f, first.pid);
+    await f.restart(first.pid);
     expect(await connection.next()).toBe('BYE');
     const report = await drainedReport(f, first.pid);
     expect(report).toMatchObject({ deadlineReached: false, socketsForced: 0 });

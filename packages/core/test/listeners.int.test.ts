@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Endpoint, freePort, get, pidAt } from './helpers/http.js';
 import { HttpLoad } from './helpers/load.js';
 import {
   Fixture,
@@ -24,45 +24,6 @@ afterEach(async () => {
   fixture = undefined;
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
-
-type Endpoint = { host: string; port: number } | { socketPath: string };
-
-/** GET `path` on a new connection; resolves with the status and body. */
-function get(endpoint: Endpoint, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ ...endpoint, path, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-async function pidAt(endpoint: Endpoint): Promise<number> {
-  return Number(/pid=(\d+)/.exec((await get(endpoint)).body)?.[1]);
-}
-
-/** A TCP port that was free a moment ago on `host`. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function restartVia(f: Fixture, pid: number): Promise<FixtureEvent> {
-  const from = f.events.length;
-  process.kill(pid, 'SIGHUP');
-  return f.nextReady(pid, from);
-}
 
 type ReadyListener = { name: string; origin: string; port?: number };
 const listenersOf = (ready: FixtureEvent) => ready['listeners'] as ReadyListener[];
@@ -99,7 +60,7 @@ describe('listeners across re-execs', () => {
     const generations = [first.pid];
     for (let i = 0; i < 20; i++) {
       const previous = generations.at(-1) as number;
-      const next = await restartVia(fixture, previous);
+      const next = await fixture.restart(previous);
       generations.push(next.pid);
       expect(listenersOf(next).map((l) => [l.name, l.origin])).toEqual([
         ['v4', 'inherited'],
@@ -128,7 +89,7 @@ describe('listeners across re-execs', () => {
         /fds=(.*)/.exec((await get(endpoint, '/child-fds')).body)?.[1] ?? 'null',
       ) as string[];
     const checked: string[][] = [await fdsOf()];
-    const next = await restartVia(fixture, first.pid);
+    const next = await fixture.restart(first.pid);
     await waitUntil(() => !isAlive(first.pid), 5000);
     expect(await pidAt(endpoint)).toBe(next.pid);
     checked.push(await fdsOf());
@@ -158,7 +119,7 @@ describe('listeners across re-execs', () => {
         { name: 'new', port: 0 },
       ]),
     );
-    const next = await restartVia(fixture, first.pid);
+    const next = await fixture.restart(first.pid);
     expect(listenersOf(next).map((l) => [l.name, l.origin])).toEqual([
       ['web', 'inherited'],
       ['new', 'bound'],
@@ -206,7 +167,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
     expect(isAlive(first.pid)).toBe(true);
     // The refused restart changed nothing: the next one succeeds.
     successor.arm('');
-    const next = await restartVia(fixture, first.pid);
+    const next = await fixture.restart(first.pid);
     expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
   });
 
@@ -264,7 +225,7 @@ describe('Unix socket files', () => {
     });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     expect(await pidAt({ socketPath })).toBe(first.pid);
-    const next = await restartVia(fixture, first.pid);
+    const next = await fixture.restart(first.pid);
     expect(await waitUntil(() => !isAlive(first.pid), 5000)).toBe(true);
     // The first generation's exit did not unlink the path its successor accepts on.
     expect(await pidAt({ socketPath })).toBe(next.pid);
@@ -298,7 +259,7 @@ describe.skipIf(!socketActivate && !process.env['CI'])('systemd socket activatio
     expect((await firstAnswer).body).toContain(`pid=${first.pid}`);
     let pid = first.pid;
     for (let i = 0; i < 2; i++) {
-      const next = await restartVia(fixture, pid);
+      const next = await fixture.restart(pid);
       expect(listenersOf(next)[0]?.origin).toBe('inherited');
       expect(await waitUntil(() => !isAlive(pid), 5000)).toBe(true);
       pid = next.pid;

@@ -19,13 +19,6 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-/** Sends SIGHUP to `pid` and waits for the next generation's ready event. */
-async function restartVia(f: Fixture, pid: number) {
-  const from = f.events.length;
-  process.kill(pid, 'SIGHUP');
-  return f.nextReady(pid, from);
-}
-
 describe('restart handshake', () => {
   it('restarts 50 times under keep-alive load with 0 failed requests, stable fds, no old generation left', async () => {
     fixture = new Fixture(SERVER);
@@ -38,7 +31,7 @@ describe('restart handshake', () => {
     let pid = first.pid;
     const served: number[] = [pid];
     for (let i = 0; i < 50; i++) {
-      const next = await restartVia(fixture, pid);
+      const next = await fixture.restart(pid);
       expect(await waitUntil(() => !isAlive(pid), 5000)).toBe(true);
       pid = next.pid;
       served.push(pid);

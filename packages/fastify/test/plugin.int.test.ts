@@ -22,17 +22,6 @@ type Listener = { name: string; origin: string; address: string; port: number };
 const listenersOf = (ready: FixtureEvent) => ready['listeners'] as Listener[];
 const portOf = (ready: FixtureEvent) => listenersOf(ready)[0]?.port as number;
 
-/** SIGHUP `pid`; resolves with the new generation's ready event once `pid` has begun to drain. */
-async function restartVia(f: Fixture, pid: number): Promise<FixtureEvent> {
-  const from = f.events.length;
-  process.kill(pid, 'SIGHUP');
-  const [next] = await Promise.all([
-    f.nextReady(pid, from),
-    f.waitFor((e) => e.event === 'restart' && e.pid === pid, 15_000, from),
-  ]);
-  return next;
-}
-
 const count = (f: Fixture, event: string, pid: number) =>
   f.events.filter((e) => e.event === event && e.pid === pid).length;
 
@@ -45,7 +34,7 @@ describe('fastify plugin across processes', () => {
     await sleep(200);
     const generations = [first.pid];
     for (let i = 0; i < 10; i++) {
-      const next = await restartVia(f, generations.at(-1) as number);
+      const next = await f.restart(generations.at(-1) as number);
       expect(listenersOf(next).map((l) => l.origin)).toEqual(['inherited']);
       generations.push(next.pid);
       await sleep(150);
@@ -75,7 +64,7 @@ describe('fastify plugin across processes', () => {
       await r.text(),
     ]);
     await sleep(100);
-    const next = await restartVia(f, first.pid);
+    const next = await f.restart(first.pid);
     expect(await slow).toEqual([200, `pid=${first.pid} path=/slow\n`]);
     const after = await fetch(`http://127.0.0.1:${portOf(first)}/`);
     expect(await after.text()).toBe(`pid=${next.pid} path=/\n`);
@@ -91,7 +80,7 @@ describe('fastify plugin across processes', () => {
     expect((await toFirst.get('/status')).status).toBe(200);
     const slowFirst = fetch(`http://127.0.0.1:${port}/slow?ms=1500`);
     await sleep(100);
-    const next = await restartVia(f, first.pid);
+    const next = await f.restart(first.pid);
     const duringHandover = await toFirst.get('/status');
     expect(duringHandover.status).toBe(200);
     // Draining: the answer closes the connection, so the client's next request goes to the new pid.
@@ -119,7 +108,7 @@ describe('fastify plugin across processes', () => {
       ['web-1', '[::1]'],
     ]);
     const port = portOf(first);
-    const next = await restartVia(f, first.pid);
+    const next = await f.restart(first.pid);
     expect(listenersOf(next).map((l) => [l.name, l.origin, l.port])).toEqual([
       ['web', 'inherited', port],
       ['web-1', 'inherited', port],

@@ -97,6 +97,20 @@ export class Fixture {
     return this.waitFor((e) => e.event === 'ready' && e.pid !== notPid, timeoutMs, fromIndex);
   }
 
+  /**
+   * SIGHUP to `pid`; resolves with the next generation's ready event once `pid` has also begun
+   * to drain (its "restart" event), so that what a test does next meets a draining `pid`.
+   */
+  async restart(pid: number): Promise<FixtureEvent> {
+    const from = this.events.length;
+    process.kill(pid, 'SIGHUP');
+    const [next] = await Promise.all([
+      this.nextReady(pid, from),
+      this.waitFor((e) => e.event === 'restart' && e.pid === pid, 15_000, from),
+    ]);
+    return next;
+  }
+
   /** Ends every process this fixture started that is still alive. */
   async kill(): Promise<void> {
     for (const pid of this.pids)
