@@ -31,6 +31,7 @@ import {
   type ManifestListener,
   removeUnixPath,
   serverFd,
+  setPipeName,
   validateSpec,
 } from './listeners.js';
 import { type Logger, resolveLogger } from './logger.js';
@@ -251,7 +252,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const inherited = this.inheritance.claim(name, spec, this.log);
     if (inherited) {
       checkListeningFd(inherited.fd, kind, name);
-      await this.adopt(server, inherited.fd, name);
+      await this.adopt(server, inherited.fd, name, spec);
       if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
       owned.origin = 'inherited';
       if (inherited.ino !== undefined) owned.unixIno = inherited.ino;
@@ -259,7 +260,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       const activated = this.inheritance.claimActivated(name);
       if (activated !== undefined) {
         checkListeningFd(activated, kind, name);
-        await this.adopt(server, activated, name);
+        await this.adopt(server, activated, name, spec);
         owned.origin = 'socket-activation';
       } else if (isUnixSpec(spec)) {
         owned.unixIno = await bindUnix(server, spec, name);
@@ -289,7 +290,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return info;
   }
 
-  private async adopt(server: NetServer, fd: number, name: string): Promise<void> {
+  private async adopt(
+    server: NetServer,
+    fd: number,
+    name: string,
+    spec: ListenerSpec,
+  ): Promise<void> {
+    // A Unix socket adopted by fd has no path in node, so server.address() would be null
+    // (frameworks log it at 'listening'): name it as a fresh bind would.
+    if (isUnixSpec(spec)) setPipeName(server, spec.path);
     try {
       await listenAsync(server, { fd });
     } catch (cause) {

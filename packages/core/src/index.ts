@@ -1,4 +1,9 @@
 export {
+  createMiddlewareKit,
+  type MiddlewareKit,
+  type MiddlewareOptions,
+} from './adapter.js';
+export {
   ConnectionTracker,
   type DrainOptions,
   type DrainReport,
@@ -28,7 +33,9 @@ export {
   type RestartResult,
 } from './graceful.js';
 export { currentCommand, type SuccessorCommand } from './handover.js';
+export { type HealthAnswer, healthAnswer } from './health.js';
 export {
+  DEFAULT_LISTENER_NAME,
   decodeManifest,
   encodeManifest,
   type ListenerOrigin,
@@ -40,6 +47,7 @@ export {
   type UnixListenerSpec,
 } from './listeners.js';
 export type { Logger } from './logger.js';
+export { type ListenTarget, type ServeOptions, serve } from './serve.js';
 export { DEFAULT_SIGNALS, type SignalOptions } from './signals.js';
 export {
   type Events as StateEvents,

@@ -50,7 +50,8 @@ export interface Manifest {
 }
 
 export const MANIFEST_ENV = 'GRACEFUL_RESTART_MANIFEST';
-export const DEFAULT_LISTENER_NAME = 'default';
+/** The name a listener gets when none is given; every adapter uses it too. */
+export const DEFAULT_LISTENER_NAME = 'web';
 const LISTEN_FD_START = 3;
 
 export function isUnixSpec(spec: ListenerSpec): spec is UnixListenerSpec {
@@ -290,6 +291,14 @@ export function takeSocketActivation(env: NodeJS.ProcessEnv = process.env): Acti
   }));
 }
 
+/**
+ * Makes net.Server.address() answer `path` for a Unix socket bound under another name or
+ * adopted by fd (node keeps it in an undocumented but long-stable field).
+ */
+export function setPipeName(server: NetServer, path: string): void {
+  (server as unknown as { _pipeName?: string })._pipeName = path;
+}
+
 export function normalizeHost(host: string): string {
   if (host.startsWith('::ffff:')) return host.slice(7);
   return host;
@@ -401,6 +410,7 @@ export async function bindUnix(
     });
     if (spec.mode !== undefined) await chmod(temp, spec.mode);
     await rename(temp, spec.path);
+    setPipeName(server, spec.path);
   } catch (cause) {
     await unlink(temp).catch(() => undefined);
     if (server.listening) server.close();

@@ -7,14 +7,14 @@ const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const probes: Record<string, string> = {
   core: '[typeof m.createGraceful, typeof m.ErrorCodes]',
   fastify: '[typeof m.gracefulRestart, m.default === m.gracefulRestart, typeof m.ErrorCodes]',
-  express: '[typeof m.createGraceful, typeof m.ErrorCodes]',
-  koa: '[typeof m.createGraceful, typeof m.ErrorCodes]',
+  express: '[typeof m.expressGraceful, m.default === m.expressGraceful, typeof m.ErrorCodes]',
+  koa: '[typeof m.koaGraceful, m.default === m.koaGraceful, typeof m.ErrorCodes]',
 };
 const expected: Record<string, string> = {
   core: 'function,object',
   fastify: 'function,true,object',
-  express: 'function,object',
-  koa: 'function,object',
+  express: 'function,true,object',
+  koa: 'function,true,object',
 };
 const names = Object.keys(probes);
 

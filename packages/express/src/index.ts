@@ -1,3 +1,45 @@
-// The express glue (listen helper, drain hooks, health and admin routes) is tracked in its own issue.
-// Until it lands, this package re-exports core so that apps can already depend on it.
+import type http from 'node:http';
+import {
+  createMiddlewareKit,
+  type Graceful,
+  type ListenTarget,
+  type MiddlewareOptions,
+  type ServeOptions,
+} from '@graceful-restart/core';
+import type { RequestHandler } from 'express';
+
+export type ExpressGracefulOptions = MiddlewareOptions;
+
+/** The middleware, with this generation's Graceful and the listen helper. */
+export interface ExpressGraceful extends RequestHandler {
+  /** This generation: state, restart(), shutdown(), onShutdown(), lastRestart, events. */
+  readonly graceful: Graceful;
+  /**
+   * Use instead of `app.listen()`: listens on the socket inherited from the previous generation
+   * (or socket-activated, or bound fresh), then says ready. Resolves with the server.
+   */
+  listen(
+    app: http.RequestListener,
+    target: ListenTarget,
+    options?: ServeOptions,
+  ): Promise<http.Server>;
+}
+
+/**
+ * `app.use(expressGraceful())`: zero-downtime restarts for an express 5 app. Draining (with
+ * `Connection: close`, no 503s) happens in core at the server level; the middleware itself
+ * only answers the health route.
+ */
+export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGraceful {
+  const kit = createMiddlewareKit(options);
+  const middleware: RequestHandler = (req, res, next) => {
+    const health = kit.health(req.method, req.path);
+    if (!health) return next();
+    res.status(health.statusCode).json(health.body);
+  };
+  return Object.assign(middleware, { graceful: kit.graceful, listen: kit.listen });
+}
+
+export default expressGraceful;
+// Core's API too (errors, types, createGraceful), so one import serves an app.
 export * from '@graceful-restart/core';

@@ -3,10 +3,12 @@ import http from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import {
   createGraceful,
+  DEFAULT_LISTENER_NAME,
   ErrorCodes,
   type Graceful,
   type GracefulOptions,
   GracefulRestartError,
+  healthAnswer,
   type ListenerSpec,
   type Logger,
 } from '@graceful-restart/core';
@@ -28,8 +30,8 @@ export interface FastifyGracefulOptions extends Omit<GracefulOptions, 'logger'> 
    */
   underPressure?: boolean | Record<string, unknown>;
   /**
-   * A GET route answering 200 `{ status: 'ok' }`, or 503 `{ status: 'shutting down' }` once this
-   * process shuts down for good (never during a handover). A path, or false. Default false.
+   * A GET route answering 200 `{ status: 'ok', state, pid }`, or 503 with `status: 'shutting down'`
+   * once this process shuts down for good (never during a handover). A path, or false. Default false.
    */
   healthRoute?: string | false;
 }
@@ -58,7 +60,7 @@ interface ListenOptions {
  */
 const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, options) => {
   const {
-    listenerName = 'web',
+    listenerName = DEFAULT_LISTENER_NAME,
     underPressure,
     healthRoute = false,
     logger = fastify.log.child({ plugin: 'graceful-restart' }),
@@ -79,9 +81,10 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
 
   const healthy = () => !graceful.shuttingDown;
   if (healthRoute) {
-    fastify.get(healthRoute, async (_request, reply) =>
-      healthy() ? { status: 'ok' } : reply.code(503).send({ status: 'shutting down' }),
-    );
+    fastify.get(healthRoute, async (_request, reply) => {
+      const { statusCode, body } = healthAnswer(graceful);
+      return reply.code(statusCode).send(body);
+    });
   }
   if (underPressure) {
     await registerUnderPressure(fastify, underPressure === true ? {} : underPressure, healthy);
@@ -203,12 +206,5 @@ async function registerUnderPressure(
 
 export const gracefulRestart = fp(plugin, { fastify: '5.x', name: '@graceful-restart/fastify' });
 export default gracefulRestart;
-export {
-  type DrainReport,
-  ErrorCodes,
-  type Graceful,
-  type GracefulOptions,
-  GracefulRestartError,
-  isGracefulRestartError,
-  type RestartResult,
-} from '@graceful-restart/core';
+// Core's API too (errors, types, createGraceful), so one import serves an app.
+export * from '@graceful-restart/core';

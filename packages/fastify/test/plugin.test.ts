@@ -67,14 +67,20 @@ describe('@graceful-restart/fastify', () => {
     });
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     await expect.poll(() => fastify.graceful.state).toBe('serving');
-    expect((await fastify.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await fastify.inject('/healthz')).json()).toMatchObject({
+      status: 'ok',
+      state: 'serving',
+    });
     // A request in flight keeps the drain open while the route is asked.
     const { port } = fastify.server.address() as { port: number };
     const held = fetch(`http://127.0.0.1:${port}/hold`).then((r) => r.text());
     await arrived;
     const shutdown = fastify.graceful.shutdown();
     const answer = await fastify.inject('/healthz');
-    expect([answer.statusCode, answer.json()]).toEqual([503, { status: 'shutting down' }]);
+    expect([answer.statusCode, answer.json()]).toEqual([
+      503,
+      { status: 'shutting down', state: 'stopping', pid: process.pid },
+    ]);
     release();
     expect(await held).toBe('released');
     expect((await shutdown).requestsCompleted).toBeGreaterThanOrEqual(1);

@@ -1,3 +1,47 @@
-// The koa glue (listen helper, drain hooks, health and admin routes) is tracked in its own issue.
-// Until it lands, this package re-exports core so that apps can already depend on it.
+import type http from 'node:http';
+import {
+  createMiddlewareKit,
+  type Graceful,
+  type ListenTarget,
+  type MiddlewareOptions,
+  type ServeOptions,
+} from '@graceful-restart/core';
+import type Koa from 'koa';
+
+export type KoaGracefulOptions = MiddlewareOptions;
+
+/** The middleware, with this generation's Graceful and the listen helper. */
+export interface KoaGraceful extends Koa.Middleware {
+  /** This generation: state, restart(), shutdown(), onShutdown(), lastRestart, events. */
+  readonly graceful: Graceful;
+  /**
+   * Use instead of `app.listen()`, after every `app.use()` (koa composes its middleware then):
+   * listens on the socket inherited from the previous generation (or socket-activated, or bound
+   * fresh), then says ready. Resolves with the server.
+   */
+  listen(app: Koa, target: ListenTarget, options?: ServeOptions): Promise<http.Server>;
+}
+
+/**
+ * `app.use(koaGraceful())`: zero-downtime restarts for a koa 3 app. Draining (with
+ * `Connection: close`, no 503s) happens in core at the server level; the middleware itself
+ * only answers the health route.
+ */
+export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
+  const kit = createMiddlewareKit(options);
+  const middleware: Koa.Middleware = async (ctx, next) => {
+    const health = kit.health(ctx.method, ctx.path);
+    if (!health) return next();
+    ctx.status = health.statusCode;
+    ctx.body = health.body;
+  };
+  return Object.assign(middleware, {
+    graceful: kit.graceful,
+    listen: (app: Koa, target: ListenTarget, serveOptions?: ServeOptions) =>
+      kit.listen(app.callback(), target, serveOptions),
+  });
+}
+
+export default koaGraceful;
+// Core's API too (errors, types, createGraceful), so one import serves an app.
 export * from '@graceful-restart/core';

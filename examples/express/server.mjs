@@ -1,0 +1,31 @@
+// An express 5 app with zero-downtime restarts: app.use(graceful), and graceful.listen(app, ...)
+// where app.listen(...) would be. The contract it keeps (env, routes, signals) is the one every
+// example keeps: see the repository's examples documentation.
+//   SIGHUP: start the next generation from the code and config on disk, then drain this one.
+//   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
+import { expressGraceful } from '@graceful-restart/express';
+import express from 'express';
+import { loadConfig } from '../shared/config.mjs';
+
+const config = loadConfig();
+const graceful = expressGraceful({ pidFile: config.pidFile, healthRoute: '/healthz' });
+const app = express();
+app.use(graceful);
+
+app.get('/', (_req, res) => {
+  res.type('text').send(`${config.greeting} from pid=${process.pid}\n`);
+});
+app.get('/slow', (req, res) => {
+  const raw = typeof req.query.ms === 'string' ? req.query.ms : '';
+  const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(ms >= 0 && ms <= 60_000)) {
+    res.status(400).type('text').send('ms must be an integer from 0 to 60000\n');
+    return;
+  }
+  setTimeout(() => res.type('text').send(`slept ${ms} ms in pid=${process.pid}\n`), ms);
+});
+
+await graceful.listen(app, config.listener);
+console.log(
+  `example-express pid=${process.pid} serving on ${graceful.graceful.endpoints[0]?.address}`,
+);

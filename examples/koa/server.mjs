@@ -1,0 +1,33 @@
+// A koa 3 app with zero-downtime restarts: app.use(graceful), and graceful.listen(app, ...)
+// where app.listen(...) would be. The contract it keeps (env, routes, signals) is the one every
+// example keeps: see the repository's examples documentation.
+//   SIGHUP: start the next generation from the code and config on disk, then drain this one.
+//   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
+import { koaGraceful } from '@graceful-restart/koa';
+import Koa from 'koa';
+import { loadConfig } from '../shared/config.mjs';
+
+const config = loadConfig();
+const graceful = koaGraceful({ pidFile: config.pidFile, healthRoute: '/healthz' });
+const app = new Koa();
+app.use(graceful);
+
+app.use(async (ctx) => {
+  if (ctx.method !== 'GET') return;
+  if (ctx.path === '/') {
+    ctx.body = `${config.greeting} from pid=${process.pid}\n`;
+  } else if (ctx.path === '/slow') {
+    const raw = typeof ctx.query.ms === 'string' ? ctx.query.ms : '';
+    const ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(ms >= 0 && ms <= 60_000)) {
+      ctx.status = 400;
+      ctx.body = 'ms must be an integer from 0 to 60000\n';
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    ctx.body = `slept ${ms} ms in pid=${process.pid}\n`;
+  }
+});
+
+await graceful.listen(app, config.listener);
+console.log(`example-koa pid=${process.pid} serving on ${graceful.graceful.endpoints[0]?.address}`);
