@@ -19,17 +19,22 @@ export function packageProjects(
         exclude: ['test/**/*.int.test.ts'],
       },
     },
-    {
-      extends: false,
-      test: {
-        name: `${name}:integration`,
-        root,
-        include: ['test/**/*.int.test.ts'],
-        testTimeout: 120_000,
-        hookTimeout: 30_000,
-        // Load tests share two cores: one file at a time keeps their timing honest.
-        fileParallelism: false,
-      },
-    },
+    integrationOnly(name, root),
   ];
+}
+
+/** `<name>:integration`: `*.int.test.ts` files with real processes, sockets and signals. */
+export function integrationOnly(name: string, root = name): TestProjectInlineConfiguration {
+  return {
+    extends: false,
+    test: {
+      name: `${name}:integration`,
+      root,
+      include: ['test/**/*.int.test.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 30_000,
+      // Load tests share two cores: one file at a time keeps their timing honest.
+      fileParallelism: false,
+    },
+  };
 }

@@ -1,4 +1,11 @@
 import type http from 'node:http';
+import {
+  type AdminOptions,
+  type AdminResponse,
+  type AdminRoute,
+  createAdminRoute,
+  fromNode,
+} from './admin.js';
 import { createGraceful, type Graceful, type GracefulOptions } from './graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';
 import { type ListenTarget, type ServeOptions, serve } from './serve.js';
@@ -10,6 +17,11 @@ export interface MiddlewareOptions extends GracefulOptions {
    * Default false.
    */
   healthRoute?: string | false;
+  /**
+   * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
+   * secret from GRACEFUL_RESTART_TOKEN; or its options. Default false (off).
+   */
+  admin?: AdminOptions | boolean;
 }
 
 /** What a middleware adapter (express, koa) is built from: everything but the framework glue. */
@@ -17,6 +29,10 @@ export interface MiddlewareKit {
   graceful: Graceful;
   /** The health answer when `method` and `path` name the health route, else undefined. */
   health(method: string, path: string): HealthAnswer | undefined;
+  /** The admin route's answer when `req` is for it, else undefined (also when it is off). */
+  admin(req: http.IncomingMessage, path: string): Promise<AdminResponse> | undefined;
+  /** The admin route, when configured. */
+  adminRoute: AdminRoute | undefined;
   listen(
     handler: http.RequestListener,
     target: ListenTarget,
@@ -25,10 +41,14 @@ export interface MiddlewareKit {
 }
 
 export function createMiddlewareKit(options: MiddlewareOptions = {}): MiddlewareKit {
-  const { healthRoute = false, ...graceOptions } = options;
+  const { healthRoute = false, admin, ...graceOptions } = options;
   const graceful = createGraceful(graceOptions);
+  const adminRoute = createAdminRoute(graceful, admin, graceful.logger);
   return {
     graceful,
+    adminRoute,
+    admin: (req, path) =>
+      adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
     health: (method, path) =>
       healthRoute && method === 'GET' && path === healthRoute ? healthAnswer(graceful) : undefined,
     listen: (handler, target, serveOptions) => serve(graceful, handler, target, serveOptions),

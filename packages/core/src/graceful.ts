@@ -179,6 +179,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return [...this.ownedListeners.values()].flatMap((owned) => (owned.info ? [owned.info] : []));
   }
 
+  /** Where this generation logs (the `logger` option, resolved). */
+  get logger(): Logger {
+    return this.log;
+  }
+
   get pid(): number {
     return process.pid;
   }

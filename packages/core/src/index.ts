@@ -4,6 +4,15 @@ export {
   type MiddlewareOptions,
 } from './adapter.js';
 export {
+  type AdminOptions,
+  type AdminRequest,
+  type AdminResponse,
+  AdminRoute,
+  createAdminRoute,
+  fromNode,
+  TOKEN_ENV,
+} from './admin.js';
+export {
   ConnectionTracker,
   type DrainOptions,
   type DrainReport,

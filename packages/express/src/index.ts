@@ -33,6 +33,14 @@ export interface ExpressGraceful extends RequestHandler {
 export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGraceful {
   const kit = createMiddlewareKit(options);
   const middleware: RequestHandler = (req, res, next) => {
+    const admin = kit.admin(req, req.path);
+    if (admin) {
+      admin.then(
+        (answer) => res.status(answer.statusCode).set(answer.headers).json(answer.body),
+        next,
+      );
+      return;
+    }
     const health = kit.health(req.method, req.path);
     if (!health) return next();
     res.status(health.statusCode).json(health.body);

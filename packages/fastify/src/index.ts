@@ -2,9 +2,12 @@ import dns from 'node:dns';
 import http from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import {
+  type AdminOptions,
+  createAdminRoute,
   createGraceful,
   DEFAULT_LISTENER_NAME,
   ErrorCodes,
+  fromNode,
   type Graceful,
   type GracefulOptions,
   GracefulRestartError,
@@ -34,6 +37,12 @@ export interface FastifyGracefulOptions extends Omit<GracefulOptions, 'logger'> 
    * once this process shuts down for good (never during a handover). A path, or false. Default false.
    */
   healthRoute?: string | false;
+  /**
+   * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
+   * secret from GRACEFUL_RESTART_TOKEN; or its options (`token`, `path`, `allow`, `trustProxy`,
+   * `rateLimit`). Default false (off).
+   */
+  admin?: AdminOptions | boolean;
 }
 
 declare module 'fastify' {
@@ -63,6 +72,7 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
     listenerName = DEFAULT_LISTENER_NAME,
     underPressure,
     healthRoute = false,
+    admin,
     logger = fastify.log.child({ plugin: 'graceful-restart' }),
     ...coreOptions
   } = options;
@@ -78,6 +88,16 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
   // listener already closed, so it answers nothing with 503.
   graceful.onShutdown(() => fastify.close());
   fastify.addHook('onClose', async () => graceful.uninstall());
+
+  const adminRoute = createAdminRoute(graceful, admin, graceful.logger);
+  if (adminRoute) {
+    for (const url of [adminRoute.path, adminRoute.statusPath]) {
+      fastify.all(url, async (request, reply) => {
+        const answer = await adminRoute.handle(fromNode(request.raw));
+        return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+      });
+    }
+  }
 
   const healthy = () => !graceful.shuttingDown;
   if (healthRoute) {
@@ -102,9 +122,14 @@ function interceptListen(fastify: FastifyInstance, graceful: Graceful, name: str
   Object.defineProperty(server, 'listen', {
     configurable: true,
     writable: true,
-    value(options: ListenOptions) {
+    value(options: ListenOptions, ...rest: unknown[]) {
       // One call only: later listen() calls, and core's own, reach net.Server's listen.
       delete (server as { listen?: unknown }).listen;
+      // fastify.listen() always passes an options object; anything else (a test tool listening
+      // on the bare server) is not a listen to hand over.
+      if (typeof options !== 'object' || options === null) {
+        return (server.listen as (...args: unknown[]) => NetServer)(options, ...rest);
+      }
       bindAll(fastify, graceful, name, options).then(resolveDone, (error: Error) => {
         resolveDone();
         server.emit('error', error);

@@ -30,6 +30,14 @@ export interface KoaGraceful extends Koa.Middleware {
 export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
   const kit = createMiddlewareKit(options);
   const middleware: Koa.Middleware = async (ctx, next) => {
+    const admin = kit.admin(ctx.req, ctx.path);
+    if (admin) {
+      const answer = await admin;
+      ctx.status = answer.statusCode;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
+      return;
+    }
     const health = kit.health(ctx.method, ctx.path);
     if (!health) return next();
     ctx.status = health.statusCode;
