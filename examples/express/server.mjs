@@ -8,7 +8,11 @@ import express from 'express';
 import { loadConfig } from '../shared/config.mjs';
 
 const config = loadConfig();
-const graceful = expressGraceful({ pidFile: config.pidFile, healthRoute: '/healthz' });
+const graceful = expressGraceful({
+  pidFile: config.pidFile,
+  healthRoute: '/healthz',
+  admin: config.admin,
+});
 const app = express();
 app.use(graceful);
 

@@ -9,7 +9,11 @@ import { loadConfig } from '../shared/config.mjs';
 
 const config = loadConfig();
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
-await app.register(gracefulRestart, { pidFile: config.pidFile, healthRoute: '/healthz' });
+await app.register(gracefulRestart, {
+  pidFile: config.pidFile,
+  healthRoute: '/healthz',
+  admin: config.admin,
+});
 
 app.get('/', async () => `${config.greeting} from pid=${process.pid}\n`);
 app.get('/slow', async (request, reply) => {

@@ -3,14 +3,17 @@
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain and exit 0.
 import http from 'node:http';
-import { createGraceful } from '@graceful-restart/core';
+import { createAdminRoute, createGraceful } from '@graceful-restart/core';
 import { loadConfig } from '../shared/config.mjs';
 
 const config = loadConfig();
 const graceful = createGraceful({ pidFile: config.pidFile });
+// POST /graceful and GET /graceful/status, with GRACEFUL_RESTART_TOKEN as the bearer secret.
+const admin = createAdminRoute(graceful, config.admin, graceful.logger);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (admin?.matches(url.pathname)) return void admin.serveNode(req, res);
   const text = (status, body) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`${body}\n`);

@@ -8,7 +8,11 @@ import Koa from 'koa';
 import { loadConfig } from '../shared/config.mjs';
 
 const config = loadConfig();
-const graceful = koaGraceful({ pidFile: config.pidFile, healthRoute: '/healthz' });
+const graceful = koaGraceful({
+  pidFile: config.pidFile,
+  healthRoute: '/healthz',
+  admin: config.admin,
+});
 const app = new Koa();
 app.use(graceful);
 

@@ -34,5 +34,7 @@ export function loadConfig(env = process.env) {
   const listener = env.SOCKET_PATH
     ? { name: 'web', path: env.SOCKET_PATH }
     : { name: 'web', port, host: env.HOST ?? '127.0.0.1' };
-  return { ...config, listener, pidFile: env.PID_FILE };
+  // The admin route is on when a token is set; core refuses a token shorter than 32 bytes.
+  const admin = Boolean(env.GRACEFUL_RESTART_TOKEN);
+  return { ...config, listener, pidFile: env.PID_FILE, admin };
 }

@@ -1,7 +1,13 @@
 // Every example keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import {
+  type Endpoint,
+  freePort,
+  get,
+  pidAt,
+  pidIn,
+} from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
 import {
   Fixture,
@@ -15,16 +21,27 @@ import {
 const EXAMPLES = ['http', 'fastify', 'express', 'koa'] as const;
 const entryOf = (example: string) => new URL(`../${example}/server.mjs`, import.meta.url).pathname;
 
-let fixture: Fixture | undefined;
+const TOKEN = 'an-admin-secret-for-the-examples-0123456789';
+
+/** Every example process a test started: ended after it, and checked for the secret. */
+const started: Fixture[] = [];
+function launch(example: string, env: Record<string, string>): Fixture {
+  // Info-level logs, so that the check below reads everything the examples say.
+  const f = new Fixture(entryOf(example), { LOG_LEVEL: 'info', ...env });
+  started.push(f);
+  return f;
+}
 afterEach(async () => {
-  await fixture?.kill();
-  fixture = undefined;
+  for (const f of started.splice(0)) {
+    await f.kill();
+    // Whatever a test did, no generation ever logged the admin secret.
+    for (const line of [...f.stdout, ...f.stderr]) expect(line).not.toContain(TOKEN);
+  }
 });
 
 /** Starts the example and resolves once it answers; every pid it answers with is ended after. */
 async function startExample(example: string, env: Record<string, string>, endpoint: Endpoint) {
-  const f = new Fixture(entryOf(example), { LOG_LEVEL: 'warn', ...env });
-  fixture = f;
+  const f = launch(example, env);
   const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
   expect(pid).toBe(f.first.pid);
   return f;
@@ -146,5 +163,81 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     expect(next).not.toBe(f.first.pid);
     expect(await slow).toEqual({ status: 200, body: `slept 300 ms in pid=${f.first.pid}\n` });
     expect(pidIn((await get(endpoint)).body)).toBe(next);
+  });
+
+  it('GRACEFUL_RESTART_TOKEN: 20 concurrent authenticated POST /graceful give one restart and 409 for the rest', async () => {
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    const f = await startExample(
+      example,
+      { PORT: String(port), GRACEFUL_RESTART_TOKEN: TOKEN },
+      endpoint,
+    );
+    const first = f.first.pid as number;
+    const url = `http://127.0.0.1:${port}/graceful`;
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    // Answering comes a moment before ready (fastify's onListen): wait for "serving".
+    const serving = await poll(async () => {
+      const body = (await (await fetch(`${url}/status`, { headers: bearer })).json()) as {
+        state: string;
+      };
+      return body.state === 'serving' ? true : undefined;
+    }, 5000);
+    expect(serving).toBe(true);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(url, { method: 'POST', headers: bearer }).then(
+          async (r) => [r.status, await r.json()] as const,
+        ),
+      ),
+    );
+    const statuses = answers.map(([status]) => status).sort();
+    expect(statuses).toEqual([202, ...Array.from({ length: 19 }, () => 409)]);
+    expect(answers.find(([status]) => status === 202)?.[1]).toEqual({
+      state: 'restarting',
+      pid: first,
+    });
+    const next = await poll(async () => {
+      const served = pidIn((await get(endpoint)).body);
+      return served !== first ? served : undefined;
+    }, 10_000);
+    expect(next).toBeGreaterThan(0);
+    f.pids.add(next as number);
+    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    const status = await fetch(`${url}/status`, { headers: bearer });
+    expect(await status.json()).toMatchObject({ state: 'serving', pid: next, lastRestart: null });
+  });
+
+  it('GRACEFUL_RESTART_TOKEN: 100 wrong tokens restart nothing and end in 429; a short token refuses to start', async () => {
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    const f = await startExample(
+      example,
+      { PORT: String(port), GRACEFUL_RESTART_TOKEN: TOKEN },
+      endpoint,
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/graceful`, {
+        method: 'POST',
+        headers: { authorization: `Bearer wrong-${i}-${TOKEN.slice(6)}` },
+      });
+      statuses.push(r.status);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array.from({ length: 10 }, () => 401));
+    expect(new Set(statuses.slice(10))).toEqual(new Set([429]));
+    expect(await pidAt(endpoint)).toBe(f.first.pid);
+    await f.kill();
+
+    const short = launch(example, {
+      PORT: String(await freePort()),
+      GRACEFUL_RESTART_TOKEN: 'too-short-a-token',
+    });
+    const exit = await waitForExit(short.first);
+    expect(exit.code).not.toBe(0);
+    const said = short.stderr.join('\n') + short.stdout.join('\n');
+    expect(said).toContain('ERR_GRACEFUL_INVALID_OPTION');
+    expect(said).toContain('GRACEFUL_RESTART_TOKEN');
+    expect(said).not.toContain('too-short-a-token');
   });
 });

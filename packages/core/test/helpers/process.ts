@@ -17,6 +17,8 @@ export class Fixture {
   readonly events: FixtureEvent[] = [];
   readonly pids = new Set<number>();
   readonly stderr: string[] = [];
+  /** Every stdout line of every generation, JSON or not (logs included). */
+  readonly stdout: string[] = [];
   private waiters: Array<{
     match: (e: FixtureEvent) => boolean;
     resolve: (e: FixtureEvent) => void;
@@ -39,6 +41,7 @@ export class Fixture {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     createInterface({ input: this.first.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      this.stdout.push(line);
       let event: FixtureEvent;
       try {
         event = JSON.parse(line) as FixtureEvent;
