@@ -1,0 +1,56 @@
+// Shared by the example suites: start an example through its contract, restart it, end it.
+import { expect } from 'vitest';
+import { type Endpoint, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
+
+export const EXAMPLES = ['http', 'fastify', 'express', 'koa'] as const;
+export const entryOf = (example: string) =>
+  new URL(`../${example}/server.mjs`, import.meta.url).pathname;
+
+export const TOKEN = 'an-admin-secret-for-the-examples-0123456789';
+
+/** Every example process a test started: ended after it, and checked for the secret. */
+const started: Fixture[] = [];
+export function launch(example: string, env: Record<string, string>): Fixture {
+  // Info-level logs, so that the check below reads everything the examples say.
+  const f = new Fixture(entryOf(example), { LOG_LEVEL: 'info', ...env });
+  started.push(f);
+  return f;
+}
+/** For afterEach: ends every process the test started, and checks none logged the secret. */
+export async function endAll(): Promise<void> {
+  for (const f of started.splice(0)) {
+    await f.kill();
+    for (const line of [...f.stdout, ...f.stderr]) expect(line).not.toContain(TOKEN);
+  }
+}
+
+/** Starts the example and resolves once it answers; every pid it answers with is ended after. */
+export async function startExample(
+  example: string,
+  env: Record<string, string>,
+  endpoint: Endpoint,
+) {
+  const f = launch(example, env);
+  const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+  expect(pid).toBe(f.first.pid);
+  return f;
+}
+
+/**
+ * SIGHUP `pid`; resolves with the pid that then answers. With `expectNew` (the default) a
+ * restart that leaves `pid` serving fails the test; without it, `pid` is the expected answer.
+ */
+export async function restart(f: Fixture, endpoint: Endpoint, pid: number, expectNew = true) {
+  process.kill(pid, 'SIGHUP');
+  const next = await poll(
+    async () => {
+      const served = pidIn((await get(endpoint)).body);
+      return served && served !== pid ? served : undefined;
+    },
+    expectNew ? 10_000 : 1500,
+  );
+  if (next) f.pids.add(next);
+  if (expectNew && !next) throw new Error(`pid ${pid} still serves 10 s after SIGHUP`);
+  return next ?? pid;
+}
