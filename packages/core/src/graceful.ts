@@ -97,6 +97,8 @@ interface OwnedListener {
   origin: ListenerOrigin;
   unixIno?: number;
   info?: ListenerInfo;
+  /** Came from socket activation, in this generation or an earlier one. */
+  activated?: boolean;
 }
 
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
@@ -261,12 +263,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
       owned.origin = 'inherited';
       if (inherited.ino !== undefined) owned.unixIno = inherited.ino;
+      if (inherited.activated) owned.activated = true;
     } else {
       const activated = this.inheritance.claimActivated(name);
       if (activated !== undefined) {
         checkListeningFd(activated, kind, name);
         await this.adopt(server, activated, name, spec);
         owned.origin = 'socket-activation';
+        owned.activated = true;
       } else if (isUnixSpec(spec)) {
         owned.unixIno = await bindUnix(server, spec, name);
       } else {
@@ -511,12 +515,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 }
 
 function manifestEntry(owned: OwnedListener): Omit<ManifestListener, 'fd'> {
+  const activated = owned.activated ? { activated: true } : {};
   if (isUnixSpec(owned.spec)) {
     return {
       name: owned.name,
       kind: 'unix',
       path: owned.spec.path,
       ...(owned.unixIno === undefined ? {} : { ino: owned.unixIno }),
+      ...activated,
     };
   }
   const address = boundAddress(owned.server);
@@ -525,6 +531,7 @@ function manifestEntry(owned: OwnedListener): Omit<ManifestListener, 'fd'> {
     kind: 'tcp',
     host: address?.host ?? owned.spec.host ?? '127.0.0.1',
     port: address?.port ?? owned.spec.port,
+    ...activated,
   };
 }
 

@@ -45,13 +45,15 @@ export class Inheritance {
   }
 
   /**
-   * The inherited listener for `name` when its address still matches `spec`. A listener whose
-   * address changed in the configuration is left unclaimed (closed at ready) and bound fresh.
+   * The inherited listener for `name` when its address still matches `spec` (or it came from
+   * socket activation). A listener whose address changed in the configuration is left unclaimed
+   * (closed at ready) and bound fresh.
    */
   claim(name: string, spec: ListenerSpec, log: Logger): ManifestListener | undefined {
     const inherited = this.pending.get(name);
     if (!inherited) return undefined;
-    if (!sameAddress(inherited, spec)) {
+    // A socket-activated listener keeps the address of its socket unit, whatever the config says.
+    if (!inherited.activated && !sameAddress(inherited, spec)) {
       // Stays pending: closeUnclaimed() closes it at ready().
       log.warn(
         `listener "${name}": the configuration changed from ${describeManifest(inherited)} to ` +

@@ -38,6 +38,11 @@ export interface ManifestListener {
   path?: string;
   /** Inode of the socket file, so a final shutdown removes only the file it owns. */
   ino?: number;
+  /**
+   * First taken from systemd socket activation: the socket unit owns its address, so later
+   * generations adopt it by name whatever address their own configuration names.
+   */
+  activated?: boolean;
 }
 
 export interface Manifest {
@@ -144,19 +149,22 @@ export function decodeManifest(text: string): Manifest {
       if (typeof l['host'] !== 'string' || !Number.isInteger(l['port'])) {
         throw manifestError(`tcp listener "${l['name']}" needs host and port`);
       }
-      return {
+      const out: ManifestListener = {
         name: l['name'],
         kind: 'tcp',
         fd: l['fd'],
         host: l['host'],
         port: l['port'] as number,
       };
+      if (l['activated'] === true) out.activated = true;
+      return out;
     }
     if (l['kind'] === 'unix') {
       if (typeof l['path'] !== 'string')
         throw manifestError(`unix listener "${l['name']}" needs a path`);
       const out: ManifestListener = { name: l['name'], kind: 'unix', fd: l['fd'], path: l['path'] };
       if (Number.isInteger(l['ino'])) out.ino = l['ino'] as number;
+      if (l['activated'] === true) out.activated = true;
       return out;
     }
     throw manifestError(`listener "${l['name']}" has unknown kind ${JSON.stringify(l['kind'])}`);
