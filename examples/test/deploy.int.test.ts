@@ -1,7 +1,7 @@
 // The examples as they are deployed: 50 restarts in a row, behind a real nginx, and started by
 // systemd-socket-activate.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidAt } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
@@ -118,4 +118,20 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
       }
     },
   );
+});
+
+describe.skipIf(!hasNginx && !inCi)('examples/deploy', () => {
+  it('nginx.conf is a valid nginx configuration (nginx -t)', () => {
+    const dir = mkdtempSync('/tmp/gr-nginx-t-');
+    const deployed = new URL('../deploy/nginx.conf', import.meta.url).pathname;
+    writeFileSync(
+      `${dir}/nginx.conf`,
+      `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  include ${deployed};\n}\n`,
+    );
+    const test = spawnSync('nginx', ['-t', '-p', dir, '-c', `${dir}/nginx.conf`], {
+      encoding: 'utf8',
+    });
+    expect(test.stderr).toContain('syntax is ok');
+    expect(test.status).toBe(0);
+  });
 });
