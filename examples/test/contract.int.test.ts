@@ -10,7 +10,15 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
-import { EXAMPLES, endAll, launch, restart, startExample, TOKEN } from './examples.js';
+import {
+  EXAMPLES,
+  endAll,
+  launch,
+  restart,
+  startExample,
+  startOnFreePort,
+  TOKEN,
+} from './examples.js';
 
 afterEach(endAll);
 
@@ -18,9 +26,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   it('10 SIGHUPs under 50 busy keep-alive clients: 0 failed requests, 11 pids served, a 3 s request spanning each restart answered by its old pid, PID_FILE follows', async () => {
     const dir = mkdtempSync('/tmp/gr-ex-');
     const pidFile = `${dir}/app.pid`;
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(example, { PORT: String(port), PID_FILE: pidFile }, endpoint);
+    const { f, port, endpoint } = await startOnFreePort(example, { PID_FILE: pidFile });
     // Written once the generation is ready, which may follow its first answer by a moment.
     const pidFileSays = (pid: number | undefined) => () =>
       existsSync(pidFile) && readFileSync(pidFile, 'utf8') === `${pid}\n`;
@@ -57,9 +63,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
 
   it('SIGTERM under load: in-flight requests complete, exit 0, PID_FILE removed', async () => {
     const pidFile = `${mkdtempSync('/tmp/gr-ex-')}/app.pid`;
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(example, { PORT: String(port), PID_FILE: pidFile }, endpoint);
+    const { f, port, endpoint } = await startOnFreePort(example, { PID_FILE: pidFile });
     const pid = f.first.pid as number;
     expect(await waitUntil(() => existsSync(pidFile), 2000)).toBe(true);
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
@@ -85,13 +89,10 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     const config = `${dir}/config.json`;
     const pidFile = `${dir}/app.pid`;
     writeFileSync(config, JSON.stringify({ greeting: 'hello one' }));
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(
-      example,
-      { PORT: String(port), CONFIG_FILE: config, PID_FILE: pidFile },
-      endpoint,
-    );
+    const { f, port, endpoint } = await startOnFreePort(example, {
+      CONFIG_FILE: config,
+      PID_FILE: pidFile,
+    });
     const first = f.first.pid as number;
     expect((await get(endpoint)).body).toBe(`hello one from pid=${first}\n`);
 
@@ -132,13 +133,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   });
 
   it('GRACEFUL_RESTART_TOKEN: 20 concurrent authenticated POST /graceful give one restart and 409 for the rest', async () => {
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(
-      example,
-      { PORT: String(port), GRACEFUL_RESTART_TOKEN: TOKEN },
-      endpoint,
-    );
+    const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
     const first = f.first.pid as number;
     const url = `http://127.0.0.1:${port}/graceful`;
     const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -175,13 +170,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   });
 
   it('GRACEFUL_RESTART_TOKEN: 100 wrong tokens restart nothing and end in 429; a short token refuses to start', async () => {
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(
-      example,
-      { PORT: String(port), GRACEFUL_RESTART_TOKEN: TOKEN },
-      endpoint,
-    );
+    const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
     const statuses: number[] = [];
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/graceful`, {

@@ -12,7 +12,7 @@ import {
   sleep,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
-import { EXAMPLES, endAll, entryOf, restart, startExample } from './examples.js';
+import { EXAMPLES, endAll, entryOf, restart, startOnFreePort } from './examples.js';
 import { hasNginx, Nginx } from './nginx.js';
 
 afterEach(endAll);
@@ -30,9 +30,7 @@ const hasSocketActivate = spawnSync('systemd-socket-activate', ['--version']).st
 
 describe.each(EXAMPLES)('examples/%s deployed', (example) => {
   it('50 restarts: fd count and RSS of the serving process stay flat, no old generation left', async () => {
-    const port = await freePort();
-    const endpoint = { host: '127.0.0.1', port };
-    const f = await startExample(example, { PORT: String(port), LOG_LEVEL: 'warn' }, endpoint);
+    const { f, endpoint } = await startOnFreePort(example, { LOG_LEVEL: 'warn' });
     let pid = f.first.pid as number;
     const generations = [pid];
     const samples: Array<{ fds: number; rss: number }> = [];
@@ -57,9 +55,7 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
   it.skipIf(!hasNginx && !inCi)(
     'behind nginx with upstream keepalive: 0 errors and 0 5xx across 10 restarts',
     async () => {
-      const port = await freePort();
-      const endpoint = { host: '127.0.0.1', port };
-      const f = await startExample(example, { PORT: String(port), LOG_LEVEL: 'warn' }, endpoint);
+      const { f, port, endpoint } = await startOnFreePort(example, { LOG_LEVEL: 'warn' });
       const nginx = await Nginx.start(port);
       try {
         const load = new HttpLoad({ port: nginx.port, connections: 20, keepAlive: true });

@@ -1,6 +1,6 @@
 // Shared by the example suites: start an example through its contract, restart it, end it.
 import { expect } from 'vitest';
-import { type Endpoint, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
 
 export const EXAMPLES = ['http', 'fastify', 'express', 'koa'] as const;
@@ -35,6 +35,14 @@ export async function startExample(
   const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
   expect(pid).toBe(f.first.pid);
   return f;
+}
+
+/** Starts the example on a free TCP port of 127.0.0.1 (env: PORT plus `env`) once it answers. */
+export async function startOnFreePort(example: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const endpoint = { host: '127.0.0.1', port };
+  const f = await startExample(example, { PORT: String(port), ...env }, endpoint);
+  return { f, port, endpoint };
 }
 
 /**
