@@ -10,6 +10,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
+import { RawHttpConnection } from '../../packages/core/test/helpers/raw-http.js';
 import {
   EXAMPLES,
   endAll,
@@ -36,8 +37,13 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     const generations = [pid];
     const spanning: Array<Promise<[number, { status: number; body: string }]>> = [];
     for (let i = 0; i < 10; i++) {
-      const before = pid;
-      spanning.push(get(endpoint, '/slow?ms=3000').then((answer) => [before, answer]));
+      // A connection whose owner is known (it answered), then a 3 s request on it: in flight
+      // in that process when the restart begins.
+      const connection = await RawHttpConnection.open(port);
+      const owner = pidIn((await connection.get('/')).body);
+      spanning.push(
+        connection.get('/slow?ms=3000').then(({ status, body }) => [owner, { status, body }]),
+      );
       await sleep(50);
       const next = await restart(f, endpoint, pid);
       expect(next).not.toBe(pid);
