@@ -50,10 +50,19 @@ export class RawHttpConnection {
         return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
       }),
     );
-    const length = Number(headers['content-length'] ?? 0);
-    if (this.buffer.length < end + 4 + length) return;
-    const body = this.buffer.slice(end + 4, end + 4 + length);
-    this.buffer = this.buffer.slice(end + 4 + length);
+    let body: string;
+    let rest: string;
+    if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+      const decoded = decodeChunked(this.buffer.slice(end + 4));
+      if (!decoded) return;
+      [body, rest] = decoded;
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      if (this.buffer.length < end + 4 + length) return;
+      body = this.buffer.slice(end + 4, end + 4 + length);
+      rest = this.buffer.slice(end + 4 + length);
+    }
+    this.buffer = rest;
     const resolve = this.waiting;
     this.waiting = undefined;
     this.failed = undefined;
@@ -62,5 +71,26 @@ export class RawHttpConnection {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** A chunked body and what follows it, or undefined until all of it has arrived. */
+function decodeChunked(data: string): [string, string] | undefined {
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd < 0) return undefined;
+    const size = Number.parseInt(data.slice(at, lineEnd), 16);
+    if (Number.isNaN(size)) throw new Error(`bad chunk size line: ${data.slice(at, lineEnd)}`);
+    const start = lineEnd + 2;
+    if (size === 0) {
+      // No trailers expected: the last chunk ends with an empty line.
+      if (data.length < start + 2) return undefined;
+      return [body, data.slice(start + 2)];
+    }
+    if (data.length < start + size + 2) return undefined;
+    body += data.slice(start, start + size);
+    at = start + size + 2;
   }
 }
