@@ -43,13 +43,13 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
       await sleep(30);
       samples.push({ fds: openFds(pid).length, rss: rssKb(pid) });
     }
-    const [early] = samples;
-    const late = samples.at(-1);
     expect(new Set(generations).size).toBe(51);
     expect(generations.slice(0, -1).filter(isAlive)).toEqual([]);
-    // Each generation is a fresh process: the 50th looks like the 1st.
-    expect(late?.fds).toBe(early?.fds);
-    expect(late?.rss).toBeLessThan((early?.rss ?? 0) * 1.3);
+    // Each generation is a fresh process: the 50th looks like the first ones. A probe's
+    // connection may still be open at a sample, so compare with the fewest fds seen early on.
+    const early = Math.min(...samples.slice(0, 5).map((sample) => sample.fds));
+    expect(await waitUntil(() => openFds(pid).length === early, 3000)).toBe(true);
+    expect(samples.at(-1)?.rss).toBeLessThan((samples[0]?.rss ?? 0) * 1.3);
   });
 
   it.skipIf(!hasNginx && !inCi)(

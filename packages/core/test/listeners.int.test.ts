@@ -47,6 +47,8 @@ describe('listeners across re-execs', () => {
     fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     expect(listenersOf(first).map((l) => l.origin)).toEqual(['bound', 'bound', 'bound', 'bound']);
+    // Counted before any client connects: listeners and node's own fds only.
+    const fdsOfFirst = openFds(first.pid).length;
     const ephemeral = listenersOf(first)[2]?.port as number;
     const endpoints: Endpoint[] = [
       { host: '127.0.0.1', port: v4 },
@@ -55,7 +57,6 @@ describe('listeners across re-execs', () => {
       { socketPath },
     ];
     for (const endpoint of endpoints) expect(await pidAt(endpoint)).toBe(first.pid);
-    const fdsOfFirst = openFds(first.pid).length;
 
     const generations = [first.pid];
     for (let i = 0; i < 20; i++) {
@@ -74,7 +75,8 @@ describe('listeners across re-execs', () => {
       for (const endpoint of endpoints) expect(await pidAt(endpoint)).toBe(next.pid);
     }
     const last = generations.at(-1) as number;
-    // The ready pipe to the predecessor closes once it has exited; connections above are closed.
+    // The ready pipe to the predecessor closes once it has exited; the connections above close
+    // after their answers (no keep-alive).
     expect(await waitUntil(() => openFds(last).length === fdsOfFirst, 3000)).toBe(true);
     expect(generations.slice(0, -1).filter(isAlive)).toEqual([]);
     expect(statSync(socketPath).mode & 0o777).toBe(0o660);
