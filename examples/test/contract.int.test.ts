@@ -1,5 +1,5 @@
 // Every example keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
@@ -7,6 +7,7 @@ import {
   isAlive,
   poll,
   sleep,
+  tempDir,
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
@@ -25,7 +26,7 @@ afterEach(endAll);
 
 describe.each(EXAMPLES)('examples/%s', (example) => {
   it('10 SIGHUPs under 50 busy keep-alive clients: 0 failed requests, 11 pids served, a 3 s request spanning each restart answered by its old pid, PID_FILE follows', async () => {
-    const dir = mkdtempSync('/tmp/gr-ex-');
+    const dir = tempDir('gr-ex-');
     const pidFile = `${dir}/app.pid`;
     const { f, port, endpoint } = await startOnFreePort(example, { PID_FILE: pidFile });
     // Written once the generation is ready, which may follow its first answer by a moment.
@@ -74,7 +75,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   });
 
   it('SIGTERM under load: in-flight requests complete, exit 0, PID_FILE removed', async () => {
-    const pidFile = `${mkdtempSync('/tmp/gr-ex-')}/app.pid`;
+    const pidFile = `${tempDir('gr-ex-')}/app.pid`;
     const { f, port, endpoint } = await startOnFreePort(example, { PID_FILE: pidFile });
     const pid = f.first.pid as number;
     expect(await waitUntil(() => existsSync(pidFile), 2000)).toBe(true);
@@ -97,7 +98,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   });
 
   it('CONFIG_FILE: a broken config is refused and the old generation keeps serving; a fixed one takes over', async () => {
-    const dir = mkdtempSync('/tmp/gr-ex-');
+    const dir = tempDir('gr-ex-');
     const config = `${dir}/config.json`;
     const pidFile = `${dir}/app.pid`;
     writeFileSync(config, JSON.stringify({ greeting: 'hello one' }));
@@ -125,7 +126,7 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
   });
 
   it('SOCKET_PATH: the Unix socket answers across 10 restarts under load and is gone after SIGTERM; /slow and /healthz keep the contract', async () => {
-    const socketPath = `${mkdtempSync('/tmp/gr-ex-')}/web.sock`;
+    const socketPath = `${tempDir('gr-ex-')}/web.sock`;
     const endpoint = { socketPath };
     const f = await startExample(example, { SOCKET_PATH: socketPath }, endpoint);
     expect((await get(endpoint, '/healthz')).status).toBe(200);

@@ -1,7 +1,7 @@
 // The examples as they are deployed: 50 restarts in a row, behind a real nginx, and started by
 // systemd-socket-activate.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidAt } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
@@ -10,6 +10,7 @@ import {
   isAlive,
   openFds,
   sleep,
+  tempDir,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
 import { EXAMPLES, endAll, entryOf, restart, startOnFreePort } from './examples.js';
@@ -118,7 +119,7 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
 
 describe.skipIf(!hasNginx && !inCi)('examples/deploy', () => {
   it('nginx.conf is a valid nginx configuration (nginx -t)', () => {
-    const dir = mkdtempSync('/tmp/gr-nginx-t-');
+    const dir = tempDir('gr-nginx-t-');
     const deployed = new URL('../deploy/nginx.conf', import.meta.url).pathname;
     writeFileSync(
       `${dir}/nginx.conf`,

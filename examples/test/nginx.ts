@@ -1,9 +1,9 @@
 // A real nginx (Debian's package) as a reverse proxy with upstream keepalive, for the examples
 // suite. It runs in the foreground as this test's child and is stopped by its pid.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { freePort, get } from '../../packages/core/test/helpers/http.js';
-import { poll, waitForExit } from '../../packages/core/test/helpers/process.js';
+import { poll, tempDir, waitForExit } from '../../packages/core/test/helpers/process.js';
 
 export const hasNginx = spawnSync('nginx', ['-v']).status === 0;
 
@@ -16,7 +16,7 @@ export class Nginx {
 
   /** nginx on 127.0.0.1, proxying to 127.0.0.1:`upstreamPort` over kept-alive connections. */
   static async start(upstreamPort: number): Promise<Nginx> {
-    const dir = mkdtempSync('/tmp/gr-nginx-');
+    const dir = tempDir('gr-nginx-');
     const port = await freePort();
     writeFileSync(
       `${dir}/nginx.conf`,

@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import {
   validateSpec,
 } from '../src/listeners.js';
 import { SignalHandlers } from '../src/signals.js';
+import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const noop = { restart() {}, shutdown() {} };
@@ -189,7 +190,7 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
     ErrorCodes.UNIX_PATH_NOT_SOCKET,
     () => {
-      const path = `${mkdtempSync('/tmp/gr-')}/file`;
+      const path = `${tempDir()}/file`;
       writeFileSync(path, '');
       return bindUnix(createServer(), { path }, 'web');
     },
@@ -235,7 +236,7 @@ describe('typed errors', () => {
   });
 
   it('UNIX_PATH_IN_USE when a live server holds the path', async () => {
-    const path = `${mkdtempSync('/tmp/gr-')}/live.sock`;
+    const path = `${tempDir()}/live.sock`;
     const live = createServer().listen(path);
     await new Promise((r) => live.once('listening', r));
     const error = await caught(() => bindUnix(createServer(), { path }, 'web'));

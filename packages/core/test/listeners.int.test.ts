@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Endpoint, freePort, get, pidAt } from './helpers/http.js';
@@ -11,6 +11,7 @@ import {
   isAlive,
   openFds,
   sleep,
+  tempDir,
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
@@ -28,13 +29,9 @@ afterEach(async () => {
 type ReadyListener = { name: string; origin: string; port?: number };
 const listenersOf = (ready: FixtureEvent) => ready['listeners'] as ReadyListener[];
 
-function tempDir(): string {
-  return mkdtempSync('/tmp/gr-l-');
-}
-
 describe('listeners across re-execs', () => {
   it('20 generations adopt a v4, a ::1, a port-0 and a Unix listener by name; fds stay flat; no generation survives', async () => {
-    const dir = tempDir();
+    const dir = tempDir('gr-l-');
     const v4 = await freePort('127.0.0.1');
     const v6 = await freePort('::1');
     const socketPath = `${dir}/web.sock`;
@@ -102,7 +99,7 @@ describe('listeners across re-execs', () => {
   });
 
   it('a changed configuration: a kept listener is inherited, a new one bound fresh, a removed one closed after the handover', async () => {
-    const dir = tempDir();
+    const dir = tempDir('gr-l-');
     const config = `${dir}/listeners.json`;
     writeFileSync(
       config,
@@ -174,7 +171,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
   });
 
   it('a new Unix listener on a path a live server accepts on -> ERR_GRACEFUL_UNIX_PATH_IN_USE', async () => {
-    const dir = tempDir();
+    const dir = tempDir('gr-l-');
     const busyPath = `${dir}/busy.sock`;
     const busy = http.createServer((_req, res) => res.end('pid=1 busy\n'));
     await new Promise<void>((r) => busy.listen(busyPath, r));
@@ -211,7 +208,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
 
 describe('Unix socket files', () => {
   it('a stale socket file left by a crash is replaced; the path is removed on SIGTERM', async () => {
-    const dir = tempDir();
+    const dir = tempDir('gr-l-');
     const socketPath = `${dir}/web.sock`;
     // A server that dies by SIGKILL leaves its socket file behind with nobody accepting.
     const crashed = spawn(process.execPath, [

@@ -1,4 +1,3 @@
-import { mkdtempSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpLoad } from './helpers/load.js';
 import {
@@ -7,6 +6,7 @@ import {
   isAlive,
   openFds,
   sleep,
+  tempDir,
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
@@ -73,7 +73,7 @@ describe('restart handshake', () => {
 
   it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving, its Unix path too', async () => {
     const successor = failingSuccessorEntry(SERVER);
-    const socketPath = `${mkdtempSync('/tmp/gr-')}/web.sock`;
+    const socketPath = `${tempDir('gr-')}/web.sock`;
     fixture = new Fixture(successor.entry, {
       FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }),
       FIXTURE_LISTENERS: JSON.stringify([{ name: 'unix', path: socketPath }]),

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotifyListener } from './helpers/notify.js';
 import {
   Fixture,
   failingSuccessorEntry,
   isAlive,
+  tempDir,
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
@@ -27,7 +27,7 @@ const hasNotify = spawnSync('systemd-notify', ['--version']).status === 0;
 
 describe.skipIf(!hasNotify && !process.env['CI'])('systemd notify (NOTIFY_SOCKET)', () => {
   it('READY=1 when first ready, RELOADING=1 on restart, MAINPID of the new generation with READY=1, STOPPING=1 on shutdown', async () => {
-    listener = await NotifyListener.start(`${mkdtempSync('/tmp/gr-n-')}/notify.sock`);
+    listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
     fixture = new Fixture(SERVER, { NOTIFY_SOCKET: listener.path });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const ready = await listener.waitFor('READY');
@@ -56,7 +56,7 @@ describe.skipIf(!hasNotify && !process.env['CI'])('systemd notify (NOTIFY_SOCKET
   });
 
   it('a failed restart ends the reload with READY=1 and a status naming the failure', async () => {
-    listener = await NotifyListener.start(`${mkdtempSync('/tmp/gr-n-')}/notify.sock`);
+    listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
     const successor = failingSuccessorEntry(SERVER);
     fixture = new Fixture(successor.entry, { NOTIFY_SOCKET: listener.path });
     const first = await fixture.waitFor((e) => e.event === 'ready');

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { afterAll } from 'vitest';
 
 /** One JSON line a fixture prints on stdout (every generation shares the pipe). */
 export interface FixtureEvent {
@@ -175,12 +176,26 @@ export function waitForExit(
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const tempDirs: string[] = [];
+/**
+ * A new directory under /tmp (a short path: Unix socket paths are limited to about 100 bytes),
+ * removed with its contents once the test file is done.
+ */
+export function tempDir(prefix = 'gr-'): string {
+  const dir = mkdtempSync(`/tmp/${prefix}`);
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * An entry that runs `script`; once `arm(mode)` is called, later generations start with
  * FIXTURE_FAIL=mode (see fixtures/server.mjs). Each generation prints a "started" event first.
  */
 export function failingSuccessorEntry(script: string) {
-  const dir = mkdtempSync('/tmp/gr-');
+  const dir = tempDir();
   const flag = `${dir}/armed`;
   const entry = `${dir}/entry.mjs`;
   writeFileSync(
