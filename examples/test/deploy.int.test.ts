@@ -96,23 +96,19 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
         '-E',
         'LOG_LEVEL=warn',
       ]);
-      try {
-        expect(
-          await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000),
-        ).toBe(true);
-        // The first connection makes systemd-socket-activate exec the example in its own pid.
-        expect(await pidAt(endpoint)).toBe(f.first.pid);
-        let pid = f.first.pid as number;
-        for (let i = 0; i < 3; i++) {
-          const previous = pid;
-          pid = await restart(f, endpoint, pid);
-          expect(await waitUntil(() => !isAlive(previous), 5000)).toBe(true);
-        }
-        expect((await get(endpoint, '/healthz')).status).toBe(200);
-        expect(await pidAt(endpoint)).toBe(pid);
-      } finally {
-        await f.kill();
+      expect(await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000)).toBe(
+        true,
+      );
+      // The first connection makes systemd-socket-activate exec the example in its own pid.
+      expect(await pidAt(endpoint)).toBe(f.first.pid);
+      let pid = f.first.pid as number;
+      for (let i = 0; i < 3; i++) {
+        const previous = pid;
+        pid = await restart(f, endpoint, pid);
+        expect(await waitUntil(() => !isAlive(previous), 5000)).toBe(true);
       }
+      expect((await get(endpoint, '/healthz')).status).toBe(200);
+      expect(await pidAt(endpoint)).toBe(pid);
     },
   );
 });

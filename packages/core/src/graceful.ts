@@ -127,9 +127,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly predecessor: PredecessorLink | undefined;
   private readonly signals: SignalHandlers | undefined;
   private readonly notifier: SystemdNotifier | undefined;
-  private restartAbort: AbortController | undefined;
-  /** The restart under way, so that a shutdown exits only once its successor is stopped. */
-  private restartInFlight: Promise<RestartResult> | undefined;
+  /** The restart under way: a shutdown aborts it, and exits only once its successor is stopped. */
+  private restartInFlight: { abort: AbortController; attempt: Promise<RestartResult> } | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
   private finalShutdown = false;
@@ -360,18 +359,19 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const attempt = this.runRestart();
-    this.restartInFlight = attempt;
+    const abort = new AbortController();
+    const attempt = this.runRestart(abort.signal);
+    const inFlight = { abort, attempt };
+    this.restartInFlight = inFlight;
     const clear = () => {
-      if (this.restartInFlight === attempt) this.restartInFlight = undefined;
+      if (this.restartInFlight === inFlight) this.restartInFlight = undefined;
     };
     attempt.then(clear, clear);
     return attempt;
   }
 
-  private async runRestart(): Promise<RestartResult> {
+  private async runRestart(signal: AbortSignal): Promise<RestartResult> {
     const started = performance.now();
-    this.restartAbort = new AbortController();
     await this.notifier?.reloading();
     this.log.info('restart: starting the next generation');
     try {
@@ -386,7 +386,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
           fd: serverFd(owned.server),
         })),
         readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
-        signal: this.restartAbort.signal,
+        signal,
       });
       const result = {
         oldPid: process.pid,
@@ -419,8 +419,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       this.log.error(`restart failed: ${error.message}`);
       this.emit('restart-failed', error);
       throw error;
-    } finally {
-      this.restartAbort = undefined;
     }
   }
 
@@ -435,7 +433,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       this.finalShutdown = this.predecessor === undefined || this.becameReady;
       if (this.finalShutdown) void this.notifier?.stopping();
     }
-    this.restartAbort?.abort();
+    this.restartInFlight?.abort.abort();
     return this.drainOnce();
   }
 
@@ -500,7 +498,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (this.currentState !== 'stopped') this.apply('drained');
     this.emit('drained', report);
     // A restart aborted by this shutdown settles once its successor is stopped.
-    await this.restartInFlight?.catch(() => undefined);
+    await this.restartInFlight?.attempt.catch(() => undefined);
     await this.notifier?.flush();
     if (this.options.exitProcess ?? true) {
       process.exit(report.deadlineReached || cleanFailed ? ExitCodes.FORCED : ExitCodes.CLEAN);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Http2Load, HttpLoad, LineConnection, LineLoad, type Load } from './helpers/load.js';
 import {
   Fixture,
@@ -13,15 +13,8 @@ import {
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 const RESTARTS = 10;
 
-let fixture: Fixture | undefined;
-afterEach(async () => {
-  await fixture?.kill();
-  fixture = undefined;
-});
-
 function start(env: Record<string, string> = {}) {
-  fixture = new Fixture(SERVER, env);
-  return fixture;
+  return new Fixture(SERVER, env);
 }
 
 function portOf(ready: FixtureEvent): number {

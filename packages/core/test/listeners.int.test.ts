@@ -18,11 +18,8 @@ import {
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
-let fixture: Fixture | undefined;
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
-  await fixture?.kill();
-  fixture = undefined;
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
@@ -41,7 +38,7 @@ describe('listeners across re-execs', () => {
       { name: 'ephemeral', port: 0 },
       { name: 'unix', path: socketPath, mode: 0o660 },
     ];
-    fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
+    const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     expect(listenersOf(first).map((l) => l.origin)).toEqual(['bound', 'bound', 'bound', 'bound']);
     // Counted before any client connects: listeners and node's own fds only.
@@ -80,7 +77,7 @@ describe('listeners across re-execs', () => {
   });
 
   it('processes the app spawns inherit no listener fd, in the first generation or a successor', async () => {
-    fixture = new Fixture(SERVER);
+    const fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const endpoint = { host: '127.0.0.1', port: listenersOf(first)[0]?.port as number };
     const fdsOf = async () =>
@@ -108,7 +105,7 @@ describe('listeners across re-execs', () => {
         { name: 'old', port: 0 },
       ]),
     );
-    fixture = new Fixture(SERVER, { FIXTURE_LISTENERS_FILE: config });
+    const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS_FILE: config });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const [web, old] = listenersOf(first);
     writeFileSync(
@@ -144,7 +141,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
     ['manifest-swap', 'ERR_GRACEFUL_FD_ADDRESS_MISMATCH'],
   ])('%s -> %s', async (mode, code) => {
     const successor = failingSuccessorEntry(SERVER);
-    fixture = new Fixture(successor.entry, {
+    const fixture = new Fixture(successor.entry, {
       FIXTURE_LISTENERS: JSON.stringify([
         { name: 'web', port: 0 },
         { name: 'other', port: 0 },
@@ -178,7 +175,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
     cleanups.push(() => new Promise((r) => busy.close(r)));
     const config = `${dir}/listeners.json`;
     writeFileSync(config, JSON.stringify([{ name: 'web', port: 0 }]));
-    fixture = new Fixture(SERVER, { FIXTURE_LISTENERS_FILE: config });
+    const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS_FILE: config });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = listenersOf(first)[0]?.port as number;
     writeFileSync(
@@ -199,7 +196,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
   });
 
   it('LISTEN_PID naming another process -> ERR_GRACEFUL_LISTEN_PID_MISMATCH at start', async () => {
-    fixture = new Fixture(SERVER, { LISTEN_PID: '1', LISTEN_FDS: '1' });
+    const fixture = new Fixture(SERVER, { LISTEN_PID: '1', LISTEN_FDS: '1' });
     const exit = await waitForExit(fixture.first);
     expect(exit.code).not.toBe(0);
     expect(fixture.stderr.join('\n')).toContain('ERR_GRACEFUL_LISTEN_PID_MISMATCH');
@@ -219,7 +216,7 @@ describe('Unix socket files', () => {
     crashed.kill('SIGKILL');
     await waitForExit(crashed);
     expect(existsSync(socketPath)).toBe(true);
-    fixture = new Fixture(SERVER, {
+    const fixture = new Fixture(SERVER, {
       FIXTURE_LISTENERS: JSON.stringify([{ name: 'unix', path: socketPath }]),
     });
     const first = await fixture.waitFor((e) => e.event === 'ready');
@@ -241,7 +238,7 @@ const socketActivate = spawnSync('systemd-socket-activate', ['--version']).statu
 describe.skipIf(!socketActivate && !process.env['CI'])('systemd socket activation', () => {
   it('a server started by systemd-socket-activate serves, restarts twice and still serves', async () => {
     const port = await freePort('127.0.0.1');
-    fixture = new Fixture(SERVER, {}, process.execPath, [
+    const fixture = new Fixture(SERVER, {}, process.execPath, [
       'systemd-socket-activate',
       '-l',
       `127.0.0.1:${port}`,

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpLoad } from './helpers/load.js';
 import {
   Fixture,
@@ -13,15 +13,9 @@ import {
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
-let fixture: Fixture | undefined;
-afterEach(async () => {
-  await fixture?.kill();
-  fixture = undefined;
-});
-
 describe('restart handshake', () => {
   it('restarts 50 times under keep-alive load with 0 failed requests, stable fds, no old generation left', async () => {
-    fixture = new Fixture(SERVER);
+    const fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
@@ -54,7 +48,7 @@ describe('restart handshake', () => {
 
   it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {
     const successor = failingSuccessorEntry(SERVER);
-    fixture = new Fixture(successor.entry);
+    const fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 10, keepAlive: true });
@@ -74,7 +68,7 @@ describe('restart handshake', () => {
   it('a successor that never becomes ready is stopped after readyTimeoutMs; the old generation keeps serving, its Unix path too', async () => {
     const successor = failingSuccessorEntry(SERVER);
     const socketPath = `${tempDir('gr-')}/web.sock`;
-    fixture = new Fixture(successor.entry, {
+    const fixture = new Fixture(successor.entry, {
       FIXTURE_OPTIONS: JSON.stringify({ readyTimeoutMs: 800 }),
       FIXTURE_LISTENERS: JSON.stringify([{ name: 'unix', path: socketPath }]),
     });
@@ -100,7 +94,7 @@ describe('restart handshake', () => {
   });
 
   it('a successor command that cannot be spawned is refused with ERR_GRACEFUL_SPAWN_FAILED; the old generation keeps serving', async () => {
-    fixture = new Fixture(SERVER, {
+    const fixture = new Fixture(SERVER, {
       FIXTURE_OPTIONS: JSON.stringify({ command: { execPath: '/nonexistent/node', args: [] } }),
     });
     const first = await fixture.waitFor((e) => e.event === 'ready');
@@ -118,7 +112,7 @@ describe('restart handshake', () => {
   });
 
   it('SIGTERM during startup exits 0 without becoming ready', async () => {
-    fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '3000' });
+    const fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '3000' });
     const listening = await fixture.waitFor((e) => e.event === 'listening');
     process.kill(listening.pid, 'SIGTERM');
     expect(await waitForExit(fixture.first, 2500)).toEqual({ code: 0, signal: null });
@@ -126,7 +120,7 @@ describe('restart handshake', () => {
   });
 
   it('a SIGHUP during startup is carried out once the generation is ready', async () => {
-    fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '500' });
+    const fixture = new Fixture(SERVER, { FIXTURE_READY_DELAY_MS: '500' });
     const listening = await fixture.waitFor((e) => e.event === 'listening');
     process.kill(listening.pid, 'SIGHUP');
     const first = await fixture.waitFor((e) => e.event === 'ready');
@@ -142,7 +136,7 @@ describe('restart handshake', () => {
   });
 
   it('20 SIGHUPs within 100 ms never run two restarts at once and leak nothing', async () => {
-    fixture = new Fixture(SERVER);
+    const fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const from = fixture.events.length;
     let sent = 0;
@@ -167,7 +161,7 @@ describe('restart handshake', () => {
 
   it('SIGTERM during a restart stops the successor; the parent drains and exits 0', async () => {
     const successor = failingSuccessorEntry(SERVER);
-    fixture = new Fixture(successor.entry);
+    const fixture = new Fixture(successor.entry);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     successor.arm('hang');
     const from = fixture.events.length;
@@ -187,7 +181,7 @@ describe('restart handshake', () => {
   });
 
   it('SIGTERM to a generation draining after a handover lets that drain finish and exits 0', async () => {
-    fixture = new Fixture(SERVER);
+    const fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const slow = fetch(`http://127.0.0.1:${port}/slow?ms=1500`).then(

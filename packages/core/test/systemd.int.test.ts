@@ -12,12 +12,9 @@ import {
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
-let fixture: Fixture | undefined;
 let listener: NotifyListener | undefined;
-afterEach(async () => {
-  await fixture?.kill();
+afterEach(() => {
   listener?.stop();
-  fixture = undefined;
   listener = undefined;
 });
 
@@ -28,7 +25,7 @@ const hasNotify = spawnSync('systemd-notify', ['--version']).status === 0;
 describe.skipIf(!hasNotify && !process.env['CI'])('systemd notify (NOTIFY_SOCKET)', () => {
   it('READY=1 when first ready, RELOADING=1 on restart, MAINPID of the new generation with READY=1, STOPPING=1 on shutdown', async () => {
     listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
-    fixture = new Fixture(SERVER, { NOTIFY_SOCKET: listener.path });
+    const fixture = new Fixture(SERVER, { NOTIFY_SOCKET: listener.path });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const ready = await listener.waitFor('READY');
     expect(ready).toMatchObject({ READY: '1', STATUS: `serving (pid ${first.pid})` });
@@ -58,7 +55,7 @@ describe.skipIf(!hasNotify && !process.env['CI'])('systemd notify (NOTIFY_SOCKET
   it('a failed restart ends the reload with READY=1 and a status naming the failure', async () => {
     listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
     const successor = failingSuccessorEntry(SERVER);
-    fixture = new Fixture(successor.entry, { NOTIFY_SOCKET: listener.path });
+    const fixture = new Fixture(successor.entry, { NOTIFY_SOCKET: listener.path });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     await listener.waitFor('READY');
     successor.arm('throw');

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpLoad } from '../../core/test/helpers/load.js';
 import {
   Fixture,
@@ -12,12 +12,6 @@ import { RawHttpConnection } from '../../core/test/helpers/raw-http.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
-let fixture: Fixture | undefined;
-afterEach(async () => {
-  await fixture?.kill();
-  fixture = undefined;
-});
-
 type Listener = { name: string; origin: string; address: string; port: number };
 const listenersOf = (ready: FixtureEvent) => ready['listeners'] as Listener[];
 const portOf = (ready: FixtureEvent) => listenersOf(ready)[0]?.port as number;
@@ -28,7 +22,6 @@ const count = (f: Fixture, event: string, pid: number) =>
 describe('fastify plugin across processes', () => {
   it('10 restarts under 50 busy keep-alive clients: 0 failed requests; preClose and onClose run once per generation', async () => {
     const f = new Fixture(SERVER);
-    fixture = f;
     const first = await f.waitFor((e) => e.event === 'ready');
     const load = new HttpLoad({ port: portOf(first), connections: 50, keepAlive: true });
     await sleep(200);
@@ -57,7 +50,6 @@ describe('fastify plugin across processes', () => {
 
   it('a slow request spanning a restart completes 200 from the old pid', async () => {
     const f = new Fixture(SERVER);
-    fixture = f;
     const first = await f.waitFor((e) => e.event === 'ready');
     const slow = fetch(`http://127.0.0.1:${portOf(first)}/slow?ms=1000`).then(async (r) => [
       r.status,
@@ -72,7 +64,6 @@ describe('fastify plugin across processes', () => {
 
   it("under-pressure's status route: 200 on the old generation during a handover, 503 during a SIGTERM drain", async () => {
     const f = new Fixture(SERVER);
-    fixture = f;
     const first = await f.waitFor((e) => e.event === 'ready');
     const port = portOf(first);
     // A connection to the first generation, and a slow request that keeps its drain going.
@@ -101,7 +92,6 @@ describe('fastify plugin across processes', () => {
 
   it("fastify's host 'localhost' binds 127.0.0.1 and ::1; both sockets are handed over and keep serving", async () => {
     const f = new Fixture(SERVER, { HOST: 'localhost', FIXTURE_LOCALHOST: 'both' });
-    fixture = f;
     const first = await f.waitFor((e) => e.event === 'ready');
     expect(listenersOf(first).map((l) => [l.name, l.address.replace(/:\d+$/, '')])).toEqual([
       ['web', '127.0.0.1'],

@@ -3,18 +3,24 @@ import net from 'node:net';
 
 export type Endpoint = { host: string; port: number } | { socketPath: string };
 
+/** The status and whole body of a response. */
+export function readResponse(res: http.IncomingMessage): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    res.on('error', reject);
+  });
+}
+
 /** GET `path` on a new connection (no keep-alive); resolves with the status and body. */
 export function get(endpoint: Endpoint, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ ...endpoint, path, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
+      .get({ ...endpoint, path, agent: false }, (res) => readResponse(res).then(resolve, reject))
       .on('error', reject);
   });
 }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { readResponse } from './http.js';
 
 export type FailureKind = 'refused' | 'reset' | 'timeout' | '5xx' | 'other';
 
@@ -154,15 +155,7 @@ export class HttpLoad extends Load {
             : { host: '127.0.0.1', port: this.options.port }),
           timeout: this.options.timeoutMs ?? 10_000,
         },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            body += chunk;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          res.on('error', reject);
-        },
+        (res) => readResponse(res).then(resolve, reject),
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 
 /** One JSON line a fixture prints on stdout (every generation shares the pipe). */
 export interface FixtureEvent {
@@ -10,9 +10,16 @@ export interface FixtureEvent {
   [key: string]: unknown;
 }
 
+/** Fixtures started by the running test: every one is ended after it. */
+const running: Fixture[] = [];
+afterEach(async () => {
+  for (const fixture of running.splice(0)) await fixture.kill();
+});
+
 /**
  * A fixture server and all its generations. Generations inherit the same stdout pipe, so the
- * test sees every generation's events. Only processes that reported their pid are ever signalled.
+ * test sees every generation's events. Only processes that reported their pid are ever signalled,
+ * and all of them are ended after the test that started them.
  */
 export class Fixture {
   readonly events: FixtureEvent[] = [];
@@ -63,6 +70,7 @@ export class Fixture {
       if (process.env['FIXTURE_DEBUG']) process.stderr.write(`${line}\n`);
     });
     if (this.first.pid) this.pids.add(this.first.pid);
+    running.push(this);
   }
 
   /** Resolves with the first event (past or future) that matches. */
@@ -116,7 +124,12 @@ export class Fixture {
   }
 
   /** Ends every process this fixture started that is still alive. */
+  /**
+   * Ends every process this fixture started that is still alive: the generations it saw, and
+   * their descendants (a successor the test never heard from, started just before it failed).
+   */
   async kill(): Promise<void> {
+    for (const pid of withDescendants(this.pids)) this.pids.add(pid);
     for (const pid of this.pids)
       if (isAlive(pid))
         try {
@@ -124,6 +137,25 @@ export class Fixture {
         } catch {}
     await waitUntil(() => [...this.pids].every((pid) => !isAlive(pid)), 5000);
   }
+}
+
+/** `roots` and every live process below them, from the parent pids in /proc. */
+function withDescendants(roots: Iterable<number>): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found = new Set(roots);
+  for (const pid of found) for (const child of children.get(pid) ?? []) found.add(child);
+  return found;
 }
 
 /** Process state from /proc; a zombie (Z) has exited: PID 1 here does not reap orphans. */
