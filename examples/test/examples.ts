@@ -12,8 +12,21 @@ export const TOKEN = 'an-admin-secret-for-the-examples-0123456789';
 /** Every example process a test started: ended after it, and checked for the secret. */
 const started: Fixture[] = [];
 export function launch(example: string, env: Record<string, string>): Fixture {
+  return launchWith(example, env, []);
+}
+/** `launcher... node examples/<example>/server.mjs`, e.g. under `graceful-restart run --`. */
+export function launchWith(
+  example: string,
+  env: Record<string, string>,
+  launcher: string[],
+): Fixture {
   // Info-level logs, so that the check below reads everything the examples say.
-  const f = new Fixture(entryOf(example), { LOG_LEVEL: 'info', ...env });
+  const f = new Fixture(
+    entryOf(example),
+    { LOG_LEVEL: 'info', ...env },
+    process.execPath,
+    launcher,
+  );
   started.push(f);
   return f;
 }

@@ -46,6 +46,10 @@ export const ErrorCodes = {
   INVALID_SIGNAL: 'ERR_GRACEFUL_INVALID_SIGNAL',
   /** Writing the PID file failed. */
   PID_FILE_FAILED: 'ERR_GRACEFUL_PID_FILE_FAILED',
+  /** A supervised worker declared a listener the supervisor does not hold. */
+  LISTENER_NOT_SUPERVISED: 'ERR_GRACEFUL_LISTENER_NOT_SUPERVISED',
+  /** No supervisor answers on the control socket (`graceful-restart reload | status | stop`). */
+  SUPERVISOR_UNREACHABLE: 'ERR_GRACEFUL_SUPERVISOR_UNREACHABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

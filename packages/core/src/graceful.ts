@@ -148,7 +148,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.log = resolveLogger(options.logger);
     this.inheritance = Inheritance.forProcess();
     const manifest = this.inheritance.manifest;
-    this.predecessor = manifest ? new PredecessorLink(manifest.readyFd) : undefined;
+    this.predecessor = manifest
+      ? new PredecessorLink(manifest.readyFd, manifest.supervised === true)
+      : undefined;
+    if (this.predecessor?.supervised) this.followSupervisor(this.predecessor);
     this.notifier = SystemdNotifier.fromEnv(this.log);
     this.signals =
       options.signals === false
@@ -193,9 +196,35 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return Date.now() - this.startedAt;
   }
 
-  /** True when this generation took over listeners from a previous one. */
+  /** True when this generation took over listeners from a previous one (or from the supervisor). */
   get isSuccessor(): boolean {
     return this.predecessor !== undefined;
+  }
+
+  /** True when started by `graceful-restart run`: the supervisor owns listeners and restarts. */
+  get supervised(): boolean {
+    return this.predecessor?.supervised === true;
+  }
+
+  /** Wires a supervised worker to its supervisor's decisions. */
+  private followSupervisor(link: PredecessorLink): void {
+    link.onUnrequestedHandover = (result) => {
+      // The supervisor's own SIGHUP or `reload`: the same moves as a restart this worker ran.
+      if (this.currentState !== 'serving') return;
+      this.apply('restart');
+      this.handedOver(result);
+    };
+    link.onRestartFailed = (error) => {
+      this.lastRestart = { ok: false, error };
+      this.log.error(`the supervisor's restart failed, still serving: ${error.message}`);
+      this.emit('restart-failed', error);
+    };
+    link.onClose(() => {
+      if (isShuttingDown(this.currentState) || this.currentState === 'draining') return;
+      // Nothing would restart this worker or hand its listeners on: leave cleanly.
+      this.log.error('the supervisor is gone; shutting down');
+      void this.shutdown();
+    });
   }
 
   private apply(event: StateEvent): void {
@@ -256,6 +285,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
 
     const inherited = this.inheritance.claim(name, spec, this.log);
+    if (!inherited && this.supervised) {
+      const held = this.inheritance.manifest?.listeners.map((l) => l.name).join(', ') || 'none';
+      throw new GracefulRestartError(
+        ErrorCodes.LISTENER_NOT_SUPERVISED,
+        `Listener "${name}" is not held by the supervisor (it holds: ${held}). Add ` +
+          `--listen ${name}=${isUnixSpec(spec) ? `unix:${spec.path}` : describeSpec(spec)} to \`graceful-restart run\`.`,
+        { listener: name },
+      );
+    }
     if (inherited) {
       checkListeningFd(inherited.fd, kind, name);
       await this.adopt(server, inherited.fd, name, spec);
@@ -330,9 +368,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
-    this.log.info(
-      `ready (pid ${process.pid}${this.predecessor ? ', took over from the previous generation' : ''})`,
-    );
+    const from = this.supervised
+      ? `, supervised by pid ${process.ppid}`
+      : this.predecessor
+        ? ', took over from the previous generation'
+        : '';
+    this.log.info(`ready (pid ${process.pid}${from})`);
     const deferred = this.restartRequestedWhileStarting;
     this.restartRequestedWhileStarting = undefined;
     if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
@@ -373,33 +414,34 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private async runRestart(signal: AbortSignal): Promise<RestartResult> {
     const started = performance.now();
     await this.notifier?.reloading();
-    this.log.info('restart: starting the next generation');
     try {
-      const command =
-        typeof this.options.command === 'function'
-          ? this.options.command()
-          : (this.options.command ?? currentCommand());
-      const successor = await startSuccessor({
-        command,
-        listeners: [...this.ownedListeners.values()].map((owned) => ({
-          listener: manifestEntry(owned),
-          fd: serverFd(owned.server),
-        })),
-        readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
-        signal,
-      });
-      const result = {
-        oldPid: process.pid,
-        newPid: successor.pid,
-        durationMs: Math.round(performance.now() - started),
-      };
-      this.lastRestart = { ok: true, result };
-      this.apply('restart-succeeded');
-      this.log.info(
-        `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
-      );
-      this.emit('restart', result);
-      void this.drainOnce();
+      let result: RestartResult;
+      if (this.predecessor?.supervised) {
+        // The supervisor holds the listeners and starts the next worker with them.
+        this.log.info('restart: asking the supervisor for the next worker');
+        result = await this.predecessor.requestRestart(signal);
+      } else {
+        this.log.info('restart: starting the next generation');
+        const command =
+          typeof this.options.command === 'function'
+            ? this.options.command()
+            : (this.options.command ?? currentCommand());
+        const successor = await startSuccessor({
+          command,
+          listeners: [...this.ownedListeners.values()].map((owned) => ({
+            listener: manifestEntry(owned),
+            fd: serverFd(owned.server),
+          })),
+          readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
+          signal,
+        });
+        result = {
+          oldPid: process.pid,
+          newPid: successor.pid,
+          durationMs: Math.round(performance.now() - started),
+        };
+      }
+      this.handedOver(result);
       return result;
     } catch (cause) {
       const error =
@@ -420,6 +462,17 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       this.emit('restart-failed', error);
       throw error;
     }
+  }
+
+  /** The next generation serves: record it, tell listeners, drain this one. */
+  private handedOver(result: RestartResult): void {
+    this.lastRestart = { ok: true, result };
+    this.apply('restart-succeeded');
+    this.log.info(
+      `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
+    );
+    this.emit('restart', result);
+    void this.drainOnce();
   }
 
   /** Drains and exits for good. A restart in progress is aborted and its successor stopped. */
@@ -482,11 +535,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       ),
     );
     const report = mergeDrainReports(reports, Math.round(performance.now() - started));
-    if (this.finalShutdown) {
+    // A supervised worker's Unix paths are the supervisor's: they outlive every worker.
+    if (this.finalShutdown && !this.supervised) {
       for (const owned of this.ownedListeners.values()) {
         if (isUnixSpec(owned.spec)) await removeUnixPath(owned.spec.path, owned.unixIno);
       }
-      if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
+    }
+    if (this.finalShutdown && this.options.pidFile) {
+      await removePidFile(this.options.pidFile, process.pid);
     }
     const remaining = Math.max(0, deadlineMs - (performance.now() - started));
     const cleanFailed = !(await runCleanups(this.cleanups, remaining, this.log));

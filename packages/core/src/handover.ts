@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { LineChannel, type SupervisorMessage, type WorkerMessage } from './channel.js';
+import { type ErrorCode, ErrorCodes, GracefulRestartError } from './errors.js';
+import type { RestartResult } from './graceful.js';
 import { encodeManifest, MANIFEST_ENV, type ManifestListener } from './listeners.js';
 
 /** The command that starts the next generation. */
@@ -28,6 +30,8 @@ const KILL_GRACE_MS = 2000;
 export interface Successor {
   child: ChildProcess;
   pid: number;
+  /** Our end of the successor's fd 3, paused and unref'd; a supervisor reads its messages. */
+  channel: Socket;
 }
 
 export interface StartSuccessorOptions {
@@ -36,6 +40,8 @@ export interface StartSuccessorOptions {
   readyTimeoutMs: number;
   /** Aborting stops the successor and rejects with RESTART_ABORTED. */
   signal?: AbortSignal;
+  /** Started by the stable-PID supervisor: the worker asks it for restarts instead of spawning. */
+  supervised?: boolean;
 }
 
 /** Stops a successor that did not become ready: SIGTERM, then SIGKILL after a grace. */
@@ -68,6 +74,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       parentPid: process.pid,
       readyFd: READY_FD,
       listeners,
+      ...(options.supervised ? { supervised: true } : {}),
     }),
   };
   let child: ChildProcess;
@@ -82,7 +89,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
     return Promise.reject(
       new GracefulRestartError(
         ErrorCodes.SPAWN_FAILED,
-        `Cannot start the next generation (${command.execPath}): ${(cause as Error).message}. Check the command option.`,
+        `Cannot start the next generation (${command.execPath}): ${(cause as Error).message}. Check the command that starts it.`,
         { cause },
       ),
     );
@@ -135,20 +142,22 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       fail(
         new GracefulRestartError(
           ErrorCodes.SPAWN_FAILED,
-          `Cannot start the next generation (${command.execPath}): ${cause.message}. Check the command option.`,
+          `Cannot start the next generation (${command.execPath}): ${cause.message}. Check the command that starts it.`,
           { cause },
         ),
       );
-    const onData = () => {
+    const onData = (chunk: Buffer) => {
       if (settled) return;
       cleanup();
+      // Whatever followed the ready byte (a supervised worker's first message) stays readable.
+      if (chunk.length > 1) readyPipe.unshift(chunk.subarray(1));
       // Keep our end open: the successor sees this generation's exit as EOF. Neither the pipe
       // nor the child may keep this process alive.
       readyPipe.on('error', () => undefined);
       readyPipe.pause();
       readyPipe.unref();
       child.unref();
-      resolve({ child, pid: child.pid as number });
+      resolve({ child, pid: child.pid as number, channel: readyPipe });
     };
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -158,22 +167,49 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
   });
 }
 
-/** The successor's end of the ready pipe: says ready, and sees the previous generation exit. */
+/**
+ * This generation's end of fd 3, towards the process that started it: it says ready there and
+ * sees that process exit (EOF). Under the supervisor it also carries restart requests and their
+ * outcome, one JSON line each way.
+ */
 export class PredecessorLink {
   private readonly socket: Socket;
+  private readonly channel: LineChannel<SupervisorMessage, WorkerMessage>;
   private readonly exited: Promise<void>;
+  private pendingRestart:
+    | { resolve: (result: RestartResult) => void; reject: (error: GracefulRestartError) => void }
+    | undefined;
+  /** Set by the generation: a handover the supervisor decided (its own SIGHUP or `reload`). */
+  onUnrequestedHandover: ((result: RestartResult) => void) | undefined;
+  /** Set by the generation: a supervisor's reload failed; this worker keeps serving. */
+  onRestartFailed: ((error: GracefulRestartError) => void) | undefined;
 
-  constructor(fd: number) {
+  constructor(
+    fd: number,
+    readonly supervised = false,
+  ) {
     this.socket = new Socket({ fd, readable: true, writable: true });
-    this.socket.on('error', () => undefined);
+    this.channel = new LineChannel(this.socket);
+    let predecessorExited: () => void = () => undefined;
     this.exited = new Promise((resolve) => {
-      this.socket.once('close', () => resolve());
-      this.socket.once('end', () => {
-        this.socket.destroy();
-        resolve();
-      });
+      predecessorExited = resolve;
+      // Directly started: the previous generation's exit closes the pipe. Supervised: the
+      // supervisor's exit does, and it also says when the replaced worker is gone.
+      this.channel.once('close', () => resolve());
     });
-    this.socket.resume();
+    this.channel.on('message', (message) => {
+      if (message.type === 'predecessor-exited') predecessorExited();
+      else if (message.type === 'handover') this.handover(message.result);
+      else if (message.type === 'restart-failed') this.restartFailed(message);
+    });
+    this.channel.once('close', () =>
+      this.pendingRestart?.reject(
+        new GracefulRestartError(
+          ErrorCodes.RESTART_ABORTED,
+          'The supervisor went away during the restart; this worker keeps serving until it stops.',
+        ),
+      ),
+    );
     this.socket.unref();
   }
 
@@ -185,4 +221,69 @@ export class PredecessorLink {
   waitForExit(): Promise<void> {
     return this.exited;
   }
+
+  /** Resolves when the process that started this one is gone (EOF on fd 3). */
+  onClose(listener: () => void): void {
+    if (this.channel.isClosed) listener();
+    else this.channel.once('close', listener);
+  }
+
+  /** Supervised: asks the supervisor for a restart; settles when the next worker serves or fails. */
+  requestRestart(signal: AbortSignal): Promise<RestartResult> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () =>
+        reject(
+          new GracefulRestartError(
+            ErrorCodes.RESTART_ABORTED,
+            'The restart was aborted by a shutdown of this worker; the supervisor carries it on.',
+          ),
+        );
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = () => {
+        this.pendingRestart = undefined;
+        signal.removeEventListener('abort', onAbort);
+      };
+      this.pendingRestart = {
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      if (this.channel.isClosed) {
+        this.pendingRestart.reject(
+          new GracefulRestartError(
+            ErrorCodes.RESTART_ABORTED,
+            'The supervisor is gone; no restart is possible.',
+          ),
+        );
+        return;
+      }
+      this.channel.send({ type: 'restart' });
+    });
+  }
+
+  private handover(result: RestartResult): void {
+    if (this.pendingRestart) this.pendingRestart.resolve(result);
+    else this.onUnrequestedHandover?.(result);
+  }
+
+  private restartFailed(message: Extract<SupervisorMessage, { type: 'restart-failed' }>): void {
+    const error = new GracefulRestartError(knownCode(message.code), String(message.message), {
+      ...(message.exitCode === undefined ? {} : { exitCode: message.exitCode }),
+      ...(message.signal === undefined ? {} : { signal: message.signal }),
+    });
+    if (this.pendingRestart) this.pendingRestart.reject(error);
+    else this.onRestartFailed?.(error);
+  }
+}
+
+function knownCode(code: unknown): ErrorCode {
+  return (Object.values(ErrorCodes) as string[]).includes(code as string)
+    ? (code as ErrorCode)
+    : ErrorCodes.SPAWN_FAILED;
 }

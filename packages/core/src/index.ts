@@ -13,6 +13,14 @@ export {
   TOKEN_ENV,
 } from './admin.js';
 export {
+  CONTROL_ENV,
+  type ControlCommand,
+  type ControlReply,
+  defaultControlPath,
+  type SupervisorStatus,
+  sendControl,
+} from './control.js';
+export {
   ConnectionTracker,
   type DrainOptions,
   type DrainReport,
@@ -65,3 +73,9 @@ export {
   States,
   transition,
 } from './state.js';
+export {
+  backoffMs,
+  Supervisor,
+  SupervisorExitCodes,
+  type SupervisorOptions,
+} from './supervisor.js';

@@ -52,8 +52,10 @@ export class Inheritance {
   claim(name: string, spec: ListenerSpec, log: Logger): ManifestListener | undefined {
     const inherited = this.pending.get(name);
     if (!inherited) return undefined;
-    // A socket-activated listener keeps the address of its socket unit, whatever the config says.
-    if (!inherited.activated && !sameAddress(inherited, spec)) {
+    // A socket-activated listener keeps the address of its socket unit, and a supervised one the
+    // supervisor's `--listen`, whatever the app's own configuration says.
+    const owned = inherited.activated || this.manifest?.supervised;
+    if (!owned && !sameAddress(inherited, spec)) {
       // Stays pending: closeUnclaimed() closes it at ready().
       log.warn(
         `listener "${name}": the configuration changed from ${describeManifest(inherited)} to ` +
@@ -62,6 +64,13 @@ export class Inheritance {
       return undefined;
     }
     this.pending.delete(name);
+    if (owned && !sameAddress(inherited, spec)) {
+      log.info(
+        `listener "${name}": serving on ${describeManifest(inherited)} as ${
+          inherited.activated ? 'the socket unit' : 'the supervisor'
+        } provides it (the app asked for ${describeSpec(spec)})`,
+      );
+    }
     return inherited;
   }
 

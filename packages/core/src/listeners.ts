@@ -52,6 +52,11 @@ export interface Manifest {
   /** The fd the successor writes its ready byte to. */
   readyFd: number;
   listeners: ManifestListener[];
+  /**
+   * Written by the stable-PID supervisor (`graceful-restart run`): it owns the listeners, the
+   * worker adopts them by name and asks it for restarts over `readyFd`.
+   */
+  supervised?: boolean;
 }
 
 export const MANIFEST_ENV = 'GRACEFUL_RESTART_MANIFEST';
@@ -174,6 +179,7 @@ export function decodeManifest(text: string): Manifest {
     parentPid: m['parentPid'] as number,
     readyFd: m['readyFd'] as number,
     listeners,
+    ...(m['supervised'] === true ? { supervised: true } : {}),
   };
 }
 
@@ -181,7 +187,7 @@ export function decodeManifest(text: string): Manifest {
  * What a listening fd is, read from /proc (Linux). `undefined` where /proc is not available:
  * then the fd is checked by adopting it and reading its address.
  */
-type FdInfo = { kind: 'tcp' | 'unix' | 'other'; listening: boolean } | undefined;
+type FdInfo = { kind: 'tcp' | 'unix' | 'other'; listening: boolean; path?: string } | undefined;
 
 function socketInode(fd: number, listener: string): string | undefined {
   let target: string;
@@ -218,7 +224,7 @@ function readProc(file: string): string {
   }
 }
 
-function inspectFd(fd: number, listener: string): FdInfo {
+export function inspectFd(fd: number, listener: string): FdInfo {
   const inode = socketInode(fd, listener);
   if (inode === undefined) return undefined;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -230,8 +236,10 @@ function inspectFd(fd: number, listener: string): FdInfo {
   for (const line of readProc('/proc/net/unix').split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     // Flags 00010000 is __SO_ACCEPTCON: a listening socket. Type 0001 is SOCK_STREAM.
-    if (cols[6] === inode)
-      return { kind: 'unix', listening: cols[3] === '00010000' && cols[4] === '0001' };
+    if (cols[6] === inode) {
+      const listening = cols[3] === '00010000' && cols[4] === '0001';
+      return cols[7] ? { kind: 'unix', listening, path: cols[7] } : { kind: 'unix', listening };
+    }
   }
   return { kind: 'other', listening: false };
 }
@@ -389,6 +397,34 @@ export async function bindUnix(
   spec: UnixListenerSpec,
   name: string,
 ): Promise<number> {
+  await checkUnixPathFree(spec, name);
+  // The creating process unlinks its bound name on close: bound to the temporary name, that
+  // unlink misses, and the real path survives this generation.
+  const temp = temporaryUnixPath(spec.path);
+  await unlink(temp).catch(() => undefined);
+  try {
+    await listenAsync(server, {
+      path: temp,
+      ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
+    });
+    if (spec.mode !== undefined) await chmod(temp, spec.mode);
+    await rename(temp, spec.path);
+    setPipeName(server, spec.path);
+  } catch (cause) {
+    await unlink(temp).catch(() => undefined);
+    if (server.listening) server.close();
+    throw bindError(name, `unix:${spec.path}`, cause);
+  }
+  return (await stat(spec.path)).ino;
+}
+
+/** Where a Unix socket is bound before it is renamed into place. */
+export function temporaryUnixPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+}
+
+/** Throws a typed error when `spec.path` exists and is not a stale socket file. */
+export async function checkUnixPathFree(spec: UnixListenerSpec, name: string): Promise<void> {
   const existing = await lstat(spec.path).catch(() => undefined);
   if (existing) {
     if (!existing.isSocket()) {
@@ -407,24 +443,6 @@ export async function bindUnix(
       );
     }
   }
-  // The creating process unlinks its bound name on close: bound to the temporary name, that
-  // unlink misses, and the real path survives this generation.
-  const temp = join(dirname(spec.path), `.${basename(spec.path)}.${process.pid}.tmp`);
-  await unlink(temp).catch(() => undefined);
-  try {
-    await listenAsync(server, {
-      path: temp,
-      ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
-    });
-    if (spec.mode !== undefined) await chmod(temp, spec.mode);
-    await rename(temp, spec.path);
-    setPipeName(server, spec.path);
-  } catch (cause) {
-    await unlink(temp).catch(() => undefined);
-    if (server.listening) server.close();
-    throw bindError(name, `unix:${spec.path}`, cause);
-  }
-  return (await stat(spec.path)).ino;
 }
 
 export function bindError(name: string, where: string, cause: unknown): GracefulRestartError {

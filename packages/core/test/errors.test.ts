@@ -1,6 +1,7 @@
 import { openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sendControl } from '../src/control.js';
 import {
   type ErrorCode,
   ErrorCodes,
@@ -16,6 +17,7 @@ import {
   validateSpec,
 } from '../src/listeners.js';
 import { SignalHandlers } from '../src/signals.js';
+import { Supervisor } from '../src/supervisor.js';
 import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -186,6 +188,27 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
         pidFile: '/nonexistent-dir/app.pid',
       }).ready(),
     /directory exists/,
+  ],
+  [
+    ErrorCodes.SUPERVISOR_UNREACHABLE,
+    () => sendControl(`${tempDir()}/no-supervisor.sock`, 'status'),
+    /No supervisor answers on .*no-supervisor\.sock \(ENOENT\).*--control PATH/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => new Supervisor({ command: [], listeners: [], controlPath: '/tmp/x.sock', logger: false }),
+    /No worker command: give it after "--"/,
+  ],
+  [
+    ErrorCodes.INVALID_LISTENER,
+    () =>
+      new Supervisor({
+        command: ['node', 'app.js'],
+        listeners: [{ name: 'web', host: 'localhost', port: 3000 }],
+        controlPath: '/tmp/x.sock',
+        logger: false,
+      }),
+    /is a name, not an address/,
   ],
   [
     ErrorCodes.UNIX_PATH_NOT_SOCKET,

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 /** What each package must export, as a JS expression over the loaded module `m`. */
 const probes: Record<string, string> = {
-  core: '[typeof m.createGraceful, typeof m.ErrorCodes]',
+  core: '[typeof m.createGraceful, typeof m.ErrorCodes, typeof m.Supervisor, typeof m.sendControl]',
   fastify: '[typeof m.gracefulRestart, m.default === m.gracefulRestart, typeof m.ErrorCodes]',
   express: '[typeof m.expressGraceful, m.default === m.expressGraceful, typeof m.ErrorCodes]',
   koa: '[typeof m.koaGraceful, m.default === m.koaGraceful, typeof m.ErrorCodes]',
 };
 const expected: Record<string, string> = {
-  core: 'function,object',
+  core: 'function,object,function,function',
   fastify: 'function,true,object',
   express: 'function,true,object',
   koa: 'function,true,object',

@@ -1,0 +1,353 @@
+// The examples, unchanged, under the stable-PID supervisor (`graceful-restart run`).
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import { HttpLoad } from '../../packages/core/test/helpers/load.js';
+import {
+  type Fixture,
+  poll,
+  sleep,
+  tempDir,
+  waitForExit,
+  waitUntil,
+} from '../../packages/core/test/helpers/process.js';
+import { EXAMPLES, endAll, launchWith } from './examples.js';
+
+afterEach(endAll);
+
+const CLI = new URL('../../packages/core/dist/cli.js', import.meta.url).pathname;
+
+/** Runs `graceful-restart <args>`; resolves with its exit code and output. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Parent pid and state of `pid` from /proc, or undefined once it is gone (reaped). */
+function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] as string, ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of `pid` (host pids), with their states. */
+function childrenOf(pid: number): { pid: number; state: string }[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      const stat = procStat(Number(entry));
+      return stat?.ppid === pid ? [{ pid: Number(entry), state: stat.state }] : [];
+    });
+}
+
+interface Supervised {
+  f: Fixture;
+  endpoint: Endpoint;
+  control: string;
+  pidFile: string;
+  dir: string;
+  /** The supervisor's pid, as the host sees it. */
+  supervisorPid: number;
+}
+
+/**
+ * `graceful-restart run --listen web=127.0.0.1:PORT --control C --pid-file P [args] -- node
+ * examples/<example>/server.mjs`, resolved once a worker answers. `prefix` runs it under a
+ * launcher (unshare, systemd-socket-activate).
+ */
+async function supervise(
+  example: string,
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    prefix?: string[];
+    listen?: string;
+    port?: number;
+  } = {},
+): Promise<Supervised> {
+  const dir = tempDir('gr-sup-');
+  const port = options.port ?? (await freePort());
+  const control = `${dir}/control.sock`;
+  const pidFile = `${dir}/supervisor.pid`;
+  const listen = options.listen ?? `web=127.0.0.1:${port}`;
+  const f = launchWith(example, options.env ?? {}, [
+    ...(options.prefix ?? []),
+    process.execPath,
+    CLI,
+    'run',
+    ...(listen ? ['--listen', listen] : []),
+    '--control',
+    control,
+    '--pid-file',
+    pidFile,
+    ...(options.args ?? []),
+    '--',
+  ]);
+  const endpoint = listen.includes('unix:')
+    ? { socketPath: listen.slice(listen.indexOf('unix:') + 5).split(',')[0] as string }
+    : { host: '127.0.0.1', port };
+  await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+  await waitUntil(() => existsSync(pidFile), 5000);
+  const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
+  return { f, endpoint, control, pidFile, dir, supervisorPid };
+}
+
+async function status(s: Supervised) {
+  const { code, stdout, stderr } = await cli(['status', '--control', s.control]);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout) as {
+    supervisorPid: number;
+    servingPid: number;
+    workers: { pid: number; role: string }[];
+    reloads: number;
+    crashes: number;
+  };
+}
+
+/** The serving worker once it is another than `previous`; fails the test after 10 s. */
+async function nextServing(s: Supervised, previous: number): Promise<number> {
+  const next = await poll(async () => {
+    const now = (await status(s)).servingPid;
+    return now && now !== previous ? now : undefined;
+  }, 10_000);
+  if (next === undefined) throw new Error(`pid ${previous} still serves after 10 s`);
+  return next;
+}
+
+describe.each(EXAMPLES)('examples/%s under graceful-restart run', (example) => {
+  it('20 reloads (SIGHUP to the supervisor, `reload`, SIGHUP to the worker) under keep-alive load: 0 failed requests, one supervisor pid, every old worker reaped', async () => {
+    const s = await supervise(example);
+    const { port } = s.endpoint as { port: number };
+    const load = new HttpLoad({ port, connections: 30, keepAlive: true });
+    let serving = (await status(s)).servingPid;
+    const workers = [serving];
+    for (let i = 0; i < 20; i++) {
+      const way = i % 3;
+      if (way === 0) process.kill(s.supervisorPid, 'SIGHUP');
+      if (way === 2) process.kill(serving, 'SIGHUP');
+      if (way === 1) {
+        const reload = await cli(['reload', '--control', s.control]);
+        expect(reload.code, reload.stderr).toBe(0);
+        expect(reload.stdout).toMatch(new RegExp(`replaced ${serving}\\)`));
+      }
+      serving = await nextServing(s, serving);
+      workers.push(serving);
+    }
+    await sleep(300);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect(stats.ok).toBe(stats.requests);
+    expect(new Set(workers).size).toBe(21);
+    // The last worker answered; the supervisor never changed and is the PID file's pid.
+    expect(stats.pids.get(serving)).toBeGreaterThan(0);
+    expect(stats.pids.has(s.supervisorPid)).toBe(false);
+    expect(readFileSync(s.pidFile, 'utf8')).toBe(`${s.supervisorPid}\n`);
+    const final = await status(s);
+    expect(final.supervisorPid).toBe(s.supervisorPid);
+    expect(final.reloads).toBe(20);
+    // Old workers exited and were reaped by the supervisor: gone from /proc, not zombies.
+    expect(
+      await waitUntil(() => workers.slice(0, -1).every((pid) => procStat(pid) === undefined), 5000),
+    ).toBe(true);
+    expect(childrenOf(s.supervisorPid).map((c) => c.pid)).toEqual([serving]);
+    const stop = await cli(['stop', '--control', s.control]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
+    expect(existsSync(s.control)).toBe(false);
+    expect(existsSync(s.pidFile)).toBe(false);
+  });
+});
+
+describe('graceful-restart run', () => {
+  it('a worker SIGKILLed under load: 0 refused connections, a new worker serves after the first backoff step', async () => {
+    const s = await supervise('http');
+    const { port } = s.endpoint as { port: number };
+    // New connections all the time: they must queue in the backlog, not be refused.
+    const load = new HttpLoad({ port, connections: 20, keepAlive: false });
+    await sleep(300);
+    const victim = (await status(s)).servingPid;
+    process.kill(victim, 'SIGKILL');
+    const next = await nextServing(s, victim);
+    await poll(async () => (pidIn((await get(s.endpoint)).body) === next ? true : undefined), 5000);
+    await sleep(300);
+    const stats = await load.stop();
+    expect(stats.failures.refused).toBe(0);
+    // Only requests the killed worker had in flight may fail: reset, at most one per client.
+    expect(stats.failures.timeout + stats.failures['5xx'] + stats.failures.other).toBe(0);
+    expect(stats.failures.reset).toBeLessThanOrEqual(20);
+    expect(stats.pids.get(next)).toBeGreaterThan(0);
+    const supervisorLog = s.f.stderr.join('\n');
+    expect(supervisorLog).toContain(`worker pid ${victim} died while serving (signal SIGKILL)`);
+    expect(supervisorLog).toContain('starting a worker in 100 ms (attempt 1 of 10)');
+    const after = await status(s);
+    expect(after.crashes).toBe(1);
+    expect(after.supervisorPid).toBe(s.supervisorPid);
+  });
+
+  it('`reload` with a broken config exits 1 and the old worker keeps serving; a fixed config then reloads', async () => {
+    const dir = tempDir('gr-sup-config-');
+    const config = `${dir}/config.json`;
+    writeFileSync(config, '{"greeting":"hello"}');
+    const s = await supervise('http', { env: { CONFIG_FILE: config } });
+    const before = await status(s);
+    writeFileSync(config, '{"greeting": ');
+    const failed = await cli(['reload', '--control', s.control]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/reload failed \(ERR_GRACEFUL_CHILD_EXITED\).*exit code 1/);
+    const body = (await get(s.endpoint)).body;
+    expect(body).toBe(`hello from pid=${before.servingPid}\n`);
+    expect((await status(s)).servingPid).toBe(before.servingPid);
+    writeFileSync(config, '{"greeting":"fixed"}');
+    const ok = await cli(['reload', '--control', s.control]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await get(s.endpoint)).body).toMatch(/^fixed from pid=/);
+  });
+
+  it('as PID 1 of a new pid namespace (unshare): reloads work, no zombie accumulates, stop exits 0', async () => {
+    const s = await supervise('http', { prefix: ['unshare', '--pid', '--fork', '--mount-proc'] });
+    // The PID file is written inside the namespace: the supervisor is pid 1 there.
+    expect(s.supervisorPid).toBe(1);
+    const hostPid = childrenOf(s.f.first.pid as number)[0]?.pid as number;
+    expect(hostPid).toBeGreaterThan(1);
+    const { port } = s.endpoint as { port: number };
+    const load = new HttpLoad({ port, connections: 10, keepAlive: true });
+    const served = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      const reload = await cli(['reload', '--control', s.control]);
+      expect(reload.code, reload.stderr).toBe(0);
+      served.add(pidIn((await get(s.endpoint)).body));
+    }
+    await sleep(300);
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    expect(served.size).toBe(10);
+    // Every replaced worker was reaped by PID 1: its only child is the serving worker.
+    expect(
+      await waitUntil(() => {
+        const children = childrenOf(hostPid);
+        return children.length === 1 && children.every((c) => c.state !== 'Z');
+      }, 5000),
+    ).toBe(true);
+    const stop = await cli(['stop', '--control', s.control]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a Unix socket listener: the path survives a worker stopped on its own, and is removed when the supervisor stops', async () => {
+    const dir = tempDir('gr-sup-unix-');
+    const path = `${dir}/app.sock`;
+    const s = await supervise('http', {
+      listen: `web=unix:${path},mode=0660`,
+      env: { SOCKET_PATH: path },
+    });
+    expect(statSync(path).mode & 0o777).toBe(0o660);
+    const first = (await status(s)).servingPid;
+    // SIGTERM to the worker alone: it drains and exits 0; the supervisor's path must stay.
+    process.kill(first, 'SIGTERM');
+    const next = await nextServing(s, first);
+    expect(existsSync(path)).toBe(true);
+    expect(pidIn((await get(s.endpoint)).body)).toBe(next);
+    const stop = await cli(['stop', '--control', s.control]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('under systemd-socket-activate: the activated socket is held and handed to every worker', async () => {
+    const port = await freePort();
+    const s = await supervise('http', {
+      listen: '',
+      port,
+      prefix: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=web'],
+      env: { PORT: String(port) },
+    });
+    expect(s.f.stderr.join('\n')).toContain(`listener "web" socket-activated on 127.0.0.1:${port}`);
+    const before = (await status(s)).servingPid;
+    const reload = await cli(['reload', '--control', s.control]);
+    expect(reload.code, reload.stderr).toBe(0);
+    expect(pidIn((await get({ host: '127.0.0.1', port })).body)).not.toBe(before);
+  });
+
+  it('a crash loop is bounded: workers that never start make it give up with exit code 3', async () => {
+    const dir = tempDir('gr-sup-loop-');
+    const config = `${dir}/config.json`;
+    writeFileSync(config, 'not json');
+    const port = await freePort();
+    const f = launchWith('http', { CONFIG_FILE: config }, [
+      process.execPath,
+      CLI,
+      'run',
+      '--listen',
+      `web=127.0.0.1:${port}`,
+      '--control',
+      `${dir}/control.sock`,
+      '--max-restarts',
+      '3',
+      '--',
+    ]);
+    expect(await waitForExit(f.first, 20_000)).toEqual({ code: 3, signal: null });
+    const log = f.stderr.join('\n');
+    expect(log).toContain('starting a worker in 100 ms (attempt 1 of 3)');
+    expect(log).toContain('starting a worker in 400 ms (attempt 3 of 3)');
+    expect(log).toContain('giving up: the worker failed and 3 restarts in a row failed too');
+    expect(existsSync(`${dir}/control.sock`)).toBe(false);
+    // The port is released with the supervisor.
+    const free = await get({ host: '127.0.0.1', port }).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(free).toBe('ECONNREFUSED');
+  });
+
+  it('a listener the supervisor does not hold is a typed error in the worker', async () => {
+    const dir = tempDir('gr-sup-name-');
+    const port = await freePort();
+    const f = launchWith('http', {}, [
+      process.execPath,
+      CLI,
+      'run',
+      '--listen',
+      `api=127.0.0.1:${port}`,
+      '--control',
+      `${dir}/control.sock`,
+      '--max-restarts',
+      '0',
+      '--',
+    ]);
+    expect(await waitForExit(f.first, 20_000)).toEqual({ code: 3, signal: null });
+    expect(f.stderr.join('\n')).toMatch(
+      /Listener "web" is not held by the supervisor \(it holds: api\)\. Add --listen web=127\.0\.0\.1:3000/,
+    );
+  });
+
+  it('bad command lines exit 2 with the problem and the usage; no supervisor to talk to exits 1', async () => {
+    const noCommand = await cli(['run', '--listen', 'web=127.0.0.1:1']);
+    expect(noCommand.code).toBe(2);
+    expect(noCommand.stderr).toContain('give the worker command after "--"');
+    const badListen = await cli(['run', '--listen', 'web=nowhere', '--', 'node', 'x.js']);
+    expect(badListen.code).toBe(2);
+    expect(badListen.stderr).toContain('expected name=host:port');
+    const badHost = await cli(['run', '--listen', 'web=localhost:3000', '--', 'node', 'x.js']);
+    expect(badHost.code).toBe(2);
+    expect(badHost.stderr).toContain('is a name, not an address');
+    const unknown = await cli(['restart']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "restart"');
+    const dir = tempDir('gr-sup-none-');
+    const none = await cli(['reload', '--control', `${dir}/none.sock`]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`No supervisor answers on ${dir}/none.sock (ENOENT)`);
+  });
+});
