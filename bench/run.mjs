@@ -1,59 +1,231 @@
-// Handover time of examples/http: SIGHUP sent -> first response from the new pid, over K
-// restarts on loopback. Bounded: K restarts, each waiting at most 10 s; the server is stopped by
-// its pid at the end. Usage: node bench/run.mjs [K=10]
-import { spawn } from 'node:child_process';
-import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+// The benchmark harness (`pnpm bench`): restart strategies under the same load, the library's
+// handover overhead, idle-only drain time, and each adapter against its bare framework.
+// Loopback only; every run is bounded in requests' time and stops by itself.
+//
+//   node bench/run.mjs [--connections 50] [--keepalive both|on|off] [--restarts 5]
+//                      [--interval 2500] [--only graceful,naive,...] [--skip-adapters]
+//
+// Writes bench/results/node<major>.json; bench/report.mjs turns the results into RESULTS.md and
+// one chart per Node version.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { runAdapterOverhead } from './lib/adapters.mjs';
+import { freePort, servingPid, waitForServing } from './lib/probe.mjs';
+import { endAll, exitOf, rssOf, sleep, start } from './lib/procs.mjs';
+import { percentiles, summarize } from './lib/stats.mjs';
+import { STRATEGIES } from './lib/strategies.mjs';
 
-const restarts = Number(process.argv[2] ?? 10);
-const port = 20000 + (process.pid % 20000);
-const entry = fileURLToPath(new URL('../examples/http/server.mjs', import.meta.url));
-const server = spawn(process.execPath, [entry], {
-  env: { ...process.env, PORT: String(port) },
-  stdio: 'ignore',
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '50' },
+    keepalive: { type: 'string', default: 'both' },
+    restarts: { type: 'string', default: '5' },
+    interval: { type: 'string', default: '2500' },
+    only: { type: 'string' },
+    'skip-adapters': { type: 'boolean', default: false },
+  },
 });
+const connections = Number(values.connections);
+const restarts = Number(values.restarts);
+const intervalMs = Number(values.interval);
+const warmupMs = 2000;
+const keepAlives = values.keepalive === 'both' ? [true, false] : [values.keepalive === 'on'];
+const only = values.only?.split(',');
+const APP = new URL('./servers/app.mjs', import.meta.url).pathname;
 
-const agent = new http.Agent({ keepAlive: false });
-const servingPid = () =>
-  new Promise((resolve) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        let body = '';
-        res.on('data', (c) => {
-          body += c;
-        });
-        res.on('end', () => resolve(Number(/pid=(\d+)/.exec(body)?.[1])));
-      })
-      .on('error', () => resolve(undefined));
+function classify(error) {
+  const code = error.code ?? '';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /hang up|other side closed/.test(error.message))
+    return 'reset';
+  if (/timed out/.test(error.message)) return 'timeout';
+  return 'other';
+}
+
+/** One strategy under load with K restarts; everything measured on one timeline (ms from start). */
+async function runStrategy(strategy, keepAlive) {
+  const port = await freePort();
+  const app = await strategy.launch(port);
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const responses = []; // [t, latencyMs, status]
+  const errors = []; // [t, kind]
+  const rss = []; // [t, bytes]
+  const sampler = setInterval(() => {
+    rss.push([now(), app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]);
+  }, 25);
+  const durationS = Math.ceil((warmupMs + restarts * intervalMs + 1000) / 1000);
+  const load = autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections,
+    duration: durationS,
+    timeout: 5,
+    // keep-alive off: every response closes its connection, as with HTTP/1.0 clients.
+    ...(keepAlive ? {} : { headers: { connection: 'close' } }),
   });
+  load.on('response', (_client, status, _bytes, latency) =>
+    responses.push([now(), latency, status]),
+  );
+  load.on('reqError', (error) => errors.push([now(), classify(error)]));
+  const loadDone = new Promise((resolve) => load.once('done', resolve));
 
-async function waitForPid(accept, limitMs = 10_000) {
-  const end = performance.now() + limitMs;
-  while (performance.now() < end) {
-    const pid = await servingPid();
-    if (pid && accept(pid)) return pid;
-  }
-  throw new Error('timed out waiting for the server');
-}
-
-const durations = [];
-try {
-  let pid = await waitForPid(() => true);
+  const windows = [];
+  await sleep(warmupMs);
   for (let i = 0; i < restarts; i++) {
-    const started = performance.now();
-    process.kill(pid, 'SIGHUP');
-    const next = await waitForPid((p) => p !== pid);
-    durations.push(performance.now() - started);
-    pid = next;
+    const slot = warmupMs + i * intervalMs;
+    if (now() < slot) await sleep(slot - now());
+    const oldPid = await servingPid(port);
+    const begin = now();
+    const trigger = app.restart(oldPid);
+    const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
+    app.served(newPid);
+    await trigger;
+    const exitedAt = await exitOf(oldPid);
+    const serving = servedAt - t0;
+    const exited = exitedAt === undefined ? undefined : exitedAt - t0;
+    windows.push({
+      begin,
+      serving,
+      exited,
+      end: Math.max(serving, exited ?? serving),
+      handoverMs: serving - begin,
+      oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
+    });
   }
-  process.kill(pid, 'SIGTERM');
-} finally {
-  if (server.exitCode === null) server.kill('SIGTERM');
+  await loadDone;
+  clearInterval(sampler);
+  await app.stop();
+  return summarize({ responses, errors, rss, windows, warmupMs });
 }
-durations.sort((a, b) => a - b);
-const at = (q) =>
-  durations[Math.min(durations.length - 1, Math.floor(q * durations.length))].toFixed(1);
+
+/** The library's own cost: SIGHUP -> new pid serving, against the app's cold start to serving. */
+async function runOverhead(k = 10) {
+  const port = await freePort();
+  const coldPort = await freePort();
+  const first = start([APP], { MODE: 'graceful', PORT: String(port) });
+  const seen = [first.child.pid];
+  const handovers = [];
+  const colds = [];
+  try {
+    let pid = (await waitForServing(port, () => true))[0];
+    for (let i = 0; i < k; i++) {
+      // Interleaved: one handover, then one cold start of the same app on another port.
+      const begin = performance.now();
+      process.kill(pid, 'SIGHUP');
+      const [next, at] = await waitForServing(port, (p) => p !== pid);
+      handovers.push(at - begin);
+      await exitOf(pid);
+      pid = next;
+      seen.push(pid);
+      const coldBegin = performance.now();
+      const cold = start([APP], { MODE: 'graceful', PORT: String(coldPort) });
+      const [, coldAt] = await waitForServing(coldPort, () => true);
+      colds.push(coldAt - coldBegin);
+      await endAll([cold.child.pid]);
+    }
+  } finally {
+    await endAll(seen);
+  }
+  const handover = percentiles(handovers);
+  const cold = percentiles(colds);
+  return { k, handover, cold, overheadMedianMs: handover.p50 - cold.p50 };
+}
+
+/** An old generation with only idle keep-alive clients: exit time after the handover. */
+async function runIdleExit(k = 5, idleClients = 20) {
+  const http = await import('node:http');
+  const port = await freePort();
+  const first = start([APP], { MODE: 'graceful', PORT: String(port) });
+  const seen = [first.child.pid];
+  const after = [];
+  try {
+    let pid = (await waitForServing(port, () => true))[0];
+    for (let i = 0; i < k; i++) {
+      // A bare keep-alive agent ignores the Keep-Alive hint: the drain has to close its sockets.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: idleClients });
+      await Promise.all(
+        Array.from(
+          { length: idleClients },
+          () =>
+            new Promise((resolve, reject) =>
+              http
+                .get({ host: '127.0.0.1', port, agent }, (res) => res.resume().on('end', resolve))
+                .on('error', reject),
+            ),
+        ),
+      );
+      process.kill(pid, 'SIGHUP');
+      const [next, servedAt] = await waitForServing(port, (p) => p !== pid);
+      const exitedAt = await exitOf(pid, 30_000, 1);
+      after.push(exitedAt - servedAt);
+      agent.destroy();
+      pid = next;
+      seen.push(pid);
+      await sleep(200);
+    }
+  } finally {
+    await endAll(seen);
+  }
+  return {
+    k,
+    idleClients,
+    idleGraceMs: 1500,
+    exitAfterHandover: percentiles(after),
+    samples: after,
+  };
+}
+
+const results = {
+  node: process.version,
+  machine: {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+  },
+  command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  settings: { connections, restarts, intervalMs, warmupMs, keepAlives },
+  date: new Date().toISOString().slice(0, 10),
+  strategies: [],
+  skipped: [],
+};
+
+for (const strategy of STRATEGIES) {
+  if (only && !only.includes(strategy.name)) continue;
+  if (strategy.skip) {
+    console.log(`${strategy.name}: skipped: ${strategy.skip}`);
+    results.skipped.push({ name: strategy.name, label: strategy.label, why: strategy.skip });
+    continue;
+  }
+  for (const keepAlive of keepAlives) {
+    process.stdout.write(`${strategy.name}, keep-alive ${keepAlive ? 'on' : 'off'} ... `);
+    const summary = await runStrategy(strategy, keepAlive);
+    results.strategies.push({ name: strategy.name, label: strategy.label, keepAlive, ...summary });
+    const f = summary.failures;
+    console.log(
+      `${summary.requests} requests, failures ${JSON.stringify(f)}, p99 ${summary.latency.steady.p99} ms steady / ${summary.latency.windows.p99} ms in restarts, handover median ${summary.handoverMedianMs} ms`,
+    );
+  }
+}
+if (!only || only.includes('graceful')) {
+  process.stdout.write('handover overhead (no load) ... ');
+  results.overhead = await runOverhead();
+  console.log(
+    `handover median ${results.overhead.handover.p50} ms, cold start median ${results.overhead.cold.p50} ms`,
+  );
+  process.stdout.write('idle-only old generation ... ');
+  results.idleExit = await runIdleExit();
+  console.log(`exits ${results.idleExit.exitAfterHandover.p50} ms (median) after the handover`);
+}
+if (!values['skip-adapters']) {
+  results.adapters = await runAdapterOverhead({ connections, log: console.log });
+}
+
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL(`node${process.versions.node.split('.')[0]}.json`, dir);
+writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
 console.log(
-  `examples/http on node ${process.version}: ${restarts} restarts, SIGHUP -> new pid serving`,
+  `wrote ${file.pathname}; run node bench/report.mjs to render RESULTS.md and the charts`,
 );
-console.log(`  median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`);

@@ -1,0 +1,220 @@
+// Renders bench/results/node*.json (written by bench/run.mjs) into bench/RESULTS.md and one SVG
+// chart per Node version: p99 latency and failed requests over time, restart markers, one panel
+// per strategy. Usage: node bench/report.mjs
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+const here = new URL('./', import.meta.url);
+const results = readdirSync(new URL('results/', here))
+  .filter((f) => /^node\d+\.json$/.test(f))
+  .sort((a, b) => Number(a.match(/\d+/)[0]) - Number(b.match(/\d+/)[0]))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+
+const ka = (on) => (on ? 'on' : 'off');
+const ms = (x) => (x === undefined || x === null ? 'n/a' : `${x}`);
+const major = (r) => r.node.slice(1).split('.')[0];
+
+// ---------- targets ----------
+function targets(r) {
+  const graceful = r.strategies.filter((s) => s.name === 'graceful' || s.name === 'supervisor');
+  const rows = [];
+  const failed = graceful.map((s) => `${s.name} ka-${ka(s.keepAlive)}: ${s.failed}`);
+  rows.push([
+    '0 failed requests, graceful-restart, keep-alive on and off',
+    failed.join('; '),
+    graceful.every((s) => s.failed === 0),
+  ]);
+  const ratios = graceful.map((s) => {
+    const ratio = s.latency.windows.p99 / s.latency.steady.p99;
+    return { s, ratio };
+  });
+  rows.push([
+    'p99 inside restart windows <= 2x steady p99',
+    ratios
+      .map(
+        ({ s, ratio }) =>
+          `${s.name} ka-${ka(s.keepAlive)}: ${s.latency.windows.p99} / ${s.latency.steady.p99} ms = ${ratio.toFixed(2)}x`,
+      )
+      .join('; '),
+    ratios.every(({ ratio }) => ratio <= 2),
+  ]);
+  if (r.overhead) {
+    rows.push([
+      'handover overhead (handover - cold start) <= 15 ms median',
+      `${r.overhead.handover.p50} - ${r.overhead.cold.p50} = ${r.overhead.overheadMedianMs.toFixed(1)} ms`,
+      r.overhead.overheadMedianMs <= 15,
+    ]);
+  }
+  for (const a of r.adapters ?? []) {
+    rows.push([
+      `${a.framework} adapter >= 0.97 of bare throughput`,
+      `${a.graceful.rps} / ${a.bare.rps} req/s = ${a.throughputRatio}`,
+      a.throughputRatio >= 0.97,
+    ]);
+  }
+  if (r.idleExit) {
+    const limit = r.idleExit.idleGraceMs + 50;
+    rows.push([
+      `idle-only old generation exits <= idle grace + 50 ms (${limit} ms) after the handover`,
+      `median ${r.idleExit.exitAfterHandover.p50} ms, max ${r.idleExit.exitAfterHandover.max} ms`,
+      r.idleExit.exitAfterHandover.max <= limit,
+    ]);
+  }
+  return rows;
+}
+
+function strategyTable(r) {
+  const lines = [
+    '| strategy | keep-alive | requests | failed: refused / reset / timeout / 5xx / other | p50 / p99 / max overall (ms) | p99 steady (ms) | p99 / max in restart windows (ms) | handover median (ms) | old exits after handover, median (ms) | RSS steady / peak overlap (MB) |',
+    '|---|---|---:|---|---|---:|---|---:|---:|---|',
+  ];
+  for (const s of r.strategies) {
+    const f = s.failures;
+    const o = s.latency.overall;
+    lines.push(
+      `| ${s.label} | ${ka(s.keepAlive)} | ${s.requests} | **${s.failed}**: ${f.refused} / ${f.reset} / ${f.timeout} / ${f['5xx']} / ${f.other} | ${o.p50} / ${o.p99} / ${o.max} | ${ms(s.latency.steady.p99)} | ${ms(s.latency.windows.p99)} / ${ms(s.latency.windows.max)} | ${ms(s.handoverMedianMs)} | ${ms(s.oldExitAfterHandoverMedianMs)} | ${s.rssMB.steady} / ${s.rssMB.peakOverlap} |`,
+    );
+  }
+  for (const s of r.skipped) lines.push(`| ${s.label} | | skipped: ${s.why} | | | | | | | |`);
+  return lines.join('\n');
+}
+
+function adapterTable(r) {
+  if (!r.adapters) return '_not run_';
+  const lines = [
+    '| framework | bare req/s | with adapter req/s | throughput ratio | bare p99 (ms) | with adapter p99 (ms) | p99 ratio | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const a of r.adapters) {
+    lines.push(
+      `| ${a.framework} | ${a.bare.rps} | ${a.graceful.rps} | ${a.throughputRatio} | ${a.bare.p99} | ${a.graceful.p99} | ${a.p99Ratio} | ${a.errors} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------- chart ----------
+function chart(r) {
+  const names = [...new Set(r.strategies.map((s) => s.name))];
+  const width = 900;
+  const panelH = 150;
+  const left = 60;
+  const right = 70;
+  const top = 40;
+  const gap = 36;
+  const height = top + names.length * (panelH + gap) + 20;
+  const maxT = Math.max(...r.strategies.flatMap((s) => s.buckets.map((b) => b[0]))) + 250;
+  const x = (t) => left + (t / maxT) * (width - left - right);
+  // Latency on a log scale, 0.5 ms .. 10 s.
+  const lo = Math.log10(0.5);
+  const hi = Math.log10(10_000);
+  const colors = { true: '#1f77b4', false: '#ff7f0e' };
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<title>Restart strategies on ${r.node}: p99 latency and failed requests over time</title>`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${left}" y="18" font-size="14">p99 latency per 250 ms (lines, log scale) and failed requests (bars), ${r.node}, ${r.settings.connections} connections; dashed: restarts</text>`,
+    `<text x="${left}" y="33" fill="${colors.true}">keep-alive on</text><text x="${left + 100}" y="33" fill="${colors.false}">keep-alive off</text><text x="${left + 200}" y="33" fill="#d62728">failed requests (right axis)</text>`,
+  ];
+  names.forEach((name, i) => {
+    const y0 = top + i * (panelH + gap) + 14;
+    const y = (latency) =>
+      y0 + panelH - ((Math.log10(Math.max(latency, 0.5)) - lo) / (hi - lo)) * panelH;
+    const runs = r.strategies.filter((s) => s.name === name);
+    out.push(`<text x="${left}" y="${y0 - 4}" font-weight="bold">${runs[0].label}</text>`);
+    out.push(
+      `<rect x="${left}" y="${y0}" width="${width - left - right}" height="${panelH}" fill="none" stroke="#999"/>`,
+    );
+    for (const tick of [1, 10, 100, 1000, 10_000]) {
+      out.push(
+        `<line x1="${left}" x2="${width - right}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/>`,
+      );
+      out.push(
+        `<text x="${left - 4}" y="${y(tick) + 4}" text-anchor="end">${tick >= 1000 ? `${tick / 1000} s` : `${tick} ms`}</text>`,
+      );
+    }
+    const maxFailed = Math.max(1, ...runs.flatMap((s) => s.buckets.map((b) => b[2])));
+    out.push(
+      `<text x="${width - right + 4}" y="${y0 + 10}" fill="#d62728">${maxFailed}</text><text x="${width - right + 4}" y="${y0 + panelH}" fill="#d62728">0</text>`,
+    );
+    for (const w of runs[0].windows) {
+      out.push(
+        `<line x1="${x(w.begin)}" x2="${x(w.begin)}" y1="${y0}" y2="${y0 + panelH}" stroke="#555" stroke-dasharray="4 3"/>`,
+      );
+    }
+    for (const s of runs) {
+      const barW = Math.max(1, (250 / maxT) * (width - left - right) * 0.45);
+      for (const [t, , failed] of s.buckets) {
+        if (!failed) continue;
+        const h = (failed / maxFailed) * panelH;
+        const bx = x(t) + (s.keepAlive ? 0 : barW);
+        out.push(
+          `<rect x="${bx.toFixed(1)}" y="${(y0 + panelH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${s.keepAlive ? '#d62728' : '#8c1c13'}"/>`,
+        );
+      }
+      const points = s.buckets
+        .filter((b) => b[1] !== null)
+        .map((b) => `${x(b[0] + 125).toFixed(1)},${y(b[1]).toFixed(1)}`);
+      out.push(
+        `<polyline fill="none" stroke="${colors[s.keepAlive]}" stroke-width="1.3" points="${points.join(' ')}"/>`,
+      );
+    }
+    out.push(
+      `<text x="${width - right}" y="${y0 + panelH + 14}" text-anchor="end">${(maxT / 1000).toFixed(0)} s</text><text x="${left}" y="${y0 + panelH + 14}">0 s</text>`,
+    );
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+// ---------- RESULTS.md ----------
+const md = [
+  '# Benchmark results',
+  '',
+  'Written by `node bench/report.mjs` from `bench/results/node*.json`; those were written by the',
+  'commands below on the machine below. Do not edit by hand: rerun `pnpm bench` (each Node',
+  'version), then `node bench/report.mjs`.',
+  '',
+];
+for (const r of results) {
+  md.push(
+    `## ${r.node}`,
+    '',
+    `Machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB; load generator and servers share it, loopback only. Date: ${r.date}.`,
+    '',
+    `Command: \`${r.command}\` (${r.settings.connections} connections, ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart after a ${r.settings.warmupMs} ms warm-up, keep-alive ${r.settings.keepAlives.map(ka).join(' and ')}).`,
+    '',
+    `![chart](charts/node${major(r)}.svg)`,
+    '',
+    '### Targets',
+    '',
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targets(r).map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? 'yes' : '**no**'} |`),
+    '',
+    '### Restart strategies',
+    '',
+    strategyTable(r),
+    '',
+  );
+  if (r.overhead) {
+    md.push(
+      '### Handover overhead (no load)',
+      '',
+      `${r.overhead.k} restarts of the graceful app, each followed by a cold start of the same app on another port: SIGHUP -> new pid answers, median ${r.overhead.handover.p50} ms (max ${r.overhead.handover.max}); spawn -> answers, median ${r.overhead.cold.p50} ms (max ${r.overhead.cold.max}). Overhead: ${r.overhead.overheadMedianMs.toFixed(1)} ms.`,
+      '',
+    );
+  }
+  if (r.idleExit) {
+    md.push(
+      '### Old generation with only idle clients',
+      '',
+      `${r.idleExit.k} restarts, each with ${r.idleExit.idleClients} idle keep-alive sockets (a bare \`http.Agent\`, which ignores the Keep-Alive hint), idle grace ${r.idleExit.idleGraceMs} ms: the old generation exited ${r.idleExit.samples.map((s) => s.toFixed(0)).join(', ')} ms after the new one served.`,
+      '',
+    );
+  }
+  md.push('### Adapter overhead (interleaved A/B, keep-alive on)', '', adapterTable(r), '');
+}
+writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
+for (const r of results)
+  writeFileSync(new URL(`charts/node${major(r)}.svg`, here), `${chart(r)}\n`);
+console.log(`wrote bench/RESULTS.md and ${results.length} chart(s)`);

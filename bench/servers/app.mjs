@@ -1,0 +1,64 @@
+// The app every restart strategy of the benchmark runs: GET / answers "pid=N" after a small
+// synchronous workload (WORK_ITERATIONS, default 2000 rounds of hashing-like arithmetic), so
+// requests cost what a small JSON endpoint costs. MODE selects how it listens and stops:
+//   graceful   @graceful-restart/core: SIGHUP hands over, SIGTERM drains (also under the supervisor)
+//   plain      node:http only: SIGTERM closes the listener, exits once connections are gone
+//   reuseport  like plain, bound with SO_REUSEPORT (Node >= 22.12), so two generations overlap
+//   cluster    node:cluster primary with one worker; SIGHUP forks a new worker, waits for it to
+//              listen, then disconnects the old one (what pm2 reload does in cluster mode)
+// Prints {"event":"listening","pid":N} on stdout once it accepts.
+import cluster from 'node:cluster';
+import http from 'node:http';
+
+const mode = process.env.MODE ?? 'plain';
+const port = Number(process.env.PORT ?? 3000);
+const work = Number(process.env.WORK_ITERATIONS ?? 2000);
+
+function handler(_req, res) {
+  let x = 0;
+  for (let i = 0; i < work; i++) x = (x * 31 + i) % 1_000_003;
+  res.setHeader('content-type', 'text/plain');
+  res.end(`pid=${process.pid} x=${x}\n`);
+}
+const say = (event) => process.stdout.write(`${JSON.stringify({ event, pid: process.pid })}\n`);
+
+if (mode === 'graceful') {
+  const { createGraceful } = await import('@graceful-restart/core');
+  const graceful = createGraceful({ logger: false });
+  await graceful.listen(http.createServer(handler), { name: 'web', host: '127.0.0.1', port });
+  await graceful.ready();
+  say('listening');
+} else if (mode === 'cluster' && cluster.isPrimary) {
+  let current = cluster.fork();
+  current.once('listening', () => say('listening'));
+  process.on('SIGHUP', () => {
+    const old = current;
+    const next = cluster.fork();
+    next.once('listening', () => {
+      current = next;
+      // disconnect(): the worker's server stops accepting, open connections finish, it exits.
+      old.disconnect();
+    });
+  });
+  process.on('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.disconnect();
+    cluster.disconnect(() => process.exit(0));
+  });
+} else {
+  // plain, reuseport, or a cluster worker.
+  const server = http.createServer(handler);
+  server.listen(
+    { port, host: '127.0.0.1', ...(mode === 'reuseport' ? { reusePort: true } : {}) },
+    () => {
+      if (mode !== 'cluster') say('listening');
+    },
+  );
+  const stop = () => {
+    server.close(() => process.exit(0));
+    // Idle keep-alive sockets would hold close() open until their timeout.
+    server.closeIdleConnections();
+  };
+  // pm2 stops an old worker with SIGINT, systemd and docker with SIGTERM.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
