@@ -81,17 +81,23 @@ async function bindTcp(spec: TcpListenerSpec, name: string): Promise<HeldListene
     name,
     describeSpec(spec),
   );
+  return heldTcp(handle, name, 'bound');
+}
+
+/** A TCP socket held in `handle`, described by the address the kernel gave it. */
+function heldTcp(handle: RawHandle, name: string, origin: HeldListener['origin']): HeldListener {
   const address: Record<string, unknown> = {};
   handle.getsockname?.(address);
   return {
     entry: {
       name,
       kind: 'tcp',
-      host: normalizeHost(String(address['address'] ?? host)),
-      port: Number(address['port'] ?? spec.port),
+      host: normalizeHost(String(address['address'] ?? '')),
+      port: Number(address['port'] ?? 0),
+      ...(origin === 'socket-activation' ? { activated: true } : {}),
     },
     fd: handle.fd,
-    origin: 'bound',
+    origin,
     close: () => handle.close(),
   };
 }
@@ -139,21 +145,11 @@ function adoptActivated(fd: number, name: string): HeldListener {
       close: () => undefined,
     };
   }
-  const handle = created(handleFactory()(null, 0, 0, fd), name, `fd ${fd}`);
-  const address: Record<string, unknown> = {};
-  handle.getsockname?.(address);
-  return {
-    entry: {
-      name,
-      kind: 'tcp',
-      host: normalizeHost(String(address['address'] ?? '')),
-      port: Number(address['port'] ?? 0),
-      activated: true,
-    },
-    fd,
-    origin: 'socket-activation',
-    close: () => handle.close(),
-  };
+  return heldTcp(
+    created(handleFactory()(null, 0, 0, fd), name, `fd ${fd}`),
+    name,
+    'socket-activation',
+  );
 }
 
 /**
