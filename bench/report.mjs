@@ -181,7 +181,7 @@ for (const r of results) {
     '',
     `Machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB; load generator and servers share it, loopback only. Date: ${r.date}.`,
     '',
-    `Command: \`${r.command}\` (${r.settings.connections} connections, ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart after a ${r.settings.warmupMs} ms warm-up, keep-alive ${r.settings.keepAlives.map(ka).join(' and ')}).`,
+    `Command: \`${r.command}\` (${r.settings.connections} connections, ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart after a ${r.settings.warmupMs} ms warm-up, keep-alive ${r.settings.keepAlives.map(ka).join(' and ')}; without keep-alive the load is a fixed ${r.settings.rateOff} requests/s, see bench/README.md).`,
     '',
     `![chart](charts/node${major(r)}.svg)`,
     '',

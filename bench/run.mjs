@@ -3,7 +3,8 @@
 // Loopback only; every run is bounded in requests' time and stops by itself.
 //
 //   node bench/run.mjs [--connections 50] [--keepalive both|on|off] [--restarts 5]
-//                      [--interval 2500] [--only graceful,naive,...] [--skip-adapters]
+//                      [--interval 2500] [--rate-off 300] [--only graceful,naive,...]
+//                      [--skip-adapters]
 //
 // Writes bench/results/node<major>.json; bench/report.mjs turns the results into RESULTS.md and
 // one chart per Node version.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     keepalive: { type: 'string', default: 'both' },
     restarts: { type: 'string', default: '5' },
     interval: { type: 'string', default: '2500' },
+    'rate-off': { type: 'string', default: '300' },
     only: { type: 'string' },
     'skip-adapters': { type: 'boolean', default: false },
   },
@@ -30,6 +32,11 @@ const { values } = parseArgs({
 const connections = Number(values.connections);
 const restarts = Number(values.restarts);
 const intervalMs = Number(values.interval);
+// Without keep-alive every request is a new connection, and the server's side of each closed one
+// stays in TIME_WAIT for 60 s. Loopback has about 28,000 client ports, so above ~450 new
+// connections per second the client reuses ports the server still holds, and SYNs wait for
+// retransmission (1 s, 3 s): that measures the kernel, not the restart. Hence a fixed rate.
+const rateOff = Number(values['rate-off']);
 const warmupMs = 2000;
 const keepAlives = values.keepalive === 'both' ? [true, false] : [values.keepalive === 'on'];
 const only = values.only?.split(',');
@@ -63,7 +70,7 @@ async function runStrategy(strategy, keepAlive) {
     duration: durationS,
     timeout: 5,
     // keep-alive off: every response closes its connection, as with HTTP/1.0 clients.
-    ...(keepAlive ? {} : { headers: { connection: 'close' } }),
+    ...(keepAlive ? {} : { headers: { connection: 'close' }, overallRate: rateOff }),
   });
   load.on('response', (_client, status, _bytes, latency) =>
     responses.push([now(), latency, status]),
@@ -72,31 +79,35 @@ async function runStrategy(strategy, keepAlive) {
   const loadDone = new Promise((resolve) => load.once('done', resolve));
 
   const windows = [];
-  await sleep(warmupMs);
-  for (let i = 0; i < restarts; i++) {
-    const slot = warmupMs + i * intervalMs;
-    if (now() < slot) await sleep(slot - now());
-    const oldPid = await servingPid(port);
-    const begin = now();
-    const trigger = app.restart(oldPid);
-    const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
-    app.served(newPid);
-    await trigger;
-    const exitedAt = await exitOf(oldPid);
-    const serving = servedAt - t0;
-    const exited = exitedAt === undefined ? undefined : exitedAt - t0;
-    windows.push({
-      begin,
-      serving,
-      exited,
-      end: Math.max(serving, exited ?? serving),
-      handoverMs: serving - begin,
-      oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
-    });
+  try {
+    await sleep(warmupMs);
+    for (let i = 0; i < restarts; i++) {
+      const slot = warmupMs + i * intervalMs;
+      if (now() < slot) await sleep(slot - now());
+      const oldPid = await servingPid(port);
+      const begin = now();
+      const trigger = app.restart(oldPid);
+      const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
+      app.served(newPid);
+      await trigger;
+      const exitedAt = await exitOf(oldPid);
+      const serving = servedAt - t0;
+      const exited = exitedAt === undefined ? undefined : exitedAt - t0;
+      windows.push({
+        begin,
+        serving,
+        exited,
+        end: Math.max(serving, exited ?? serving),
+        handoverMs: serving - begin,
+        oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
+      });
+    }
+    await loadDone;
+  } finally {
+    clearInterval(sampler);
+    load.stop();
+    await app.stop();
   }
-  await loadDone;
-  clearInterval(sampler);
-  await app.stop();
   return summarize({ responses, errors, rss, windows, warmupMs });
 }
 
@@ -185,7 +196,7 @@ const results = {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
   },
   command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  settings: { connections, restarts, intervalMs, warmupMs, keepAlives },
+  settings: { connections, restarts, intervalMs, warmupMs, keepAlives, rateOff },
   date: new Date().toISOString().slice(0, 10),
   strategies: [],
   skipped: [],
