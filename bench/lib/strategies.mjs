@@ -21,13 +21,14 @@ const run = promisify(execFile);
 const [major, minor] = process.versions.node.split('.').map(Number);
 const hasReusePort = major > 22 || (major === 22 && minor >= 12);
 
-/** Processes of a strategy that spawns generations itself: every one seen, while alive. */
+/**
+ * Processes of a strategy that spawns generations itself: every one seen, while alive. `served`,
+ * `pids` and `stop` are the strategy handle's; it adds its own `restart`.
+ */
 function generations() {
   const seen = new Set();
-  return {
-    add: (pid) => seen.add(pid),
-    pids: () => [...seen].filter(isAlive),
-  };
+  const pids = () => [...seen].filter(isAlive);
+  return { served: (pid) => seen.add(pid), pids, stop: () => endAll(pids()) };
 }
 
 export const STRATEGIES = [
@@ -37,13 +38,11 @@ export const STRATEGIES = [
     async launch(port) {
       const gens = generations();
       const first = start([APP], { MODE: 'graceful', PORT: String(port) });
-      gens.add(first.child.pid);
+      gens.served(first.child.pid);
       await waitForServing(port, () => true);
       return {
+        ...gens,
         restart: async (oldPid) => process.kill(oldPid, 'SIGHUP'),
-        served: (pid) => gens.add(pid),
-        pids: gens.pids,
-        stop: () => endAll(gens.pids()),
       };
     },
   },
@@ -85,18 +84,16 @@ export const STRATEGIES = [
     async launch(port) {
       const gens = generations();
       const spawnApp = () =>
-        gens.add(start([APP], { MODE: 'plain', PORT: String(port) }).child.pid);
+        gens.served(start([APP], { MODE: 'plain', PORT: String(port) }).child.pid);
       spawnApp();
       await waitForServing(port, () => true);
       return {
+        ...gens,
         restart: async (oldPid) => {
           process.kill(oldPid, 'SIGTERM');
           await exitOf(oldPid);
           spawnApp();
         },
-        served: (pid) => gens.add(pid),
-        pids: gens.pids,
-        stop: () => endAll(gens.pids()),
       };
     },
   },
@@ -125,19 +122,17 @@ export const STRATEGIES = [
       const gens = generations();
       const spawnApp = () => {
         const app = start([APP], { MODE: 'reuseport', PORT: String(port) });
-        gens.add(app.child.pid);
+        gens.served(app.child.pid);
         return app;
       };
       spawnApp();
       await waitForServing(port, () => true);
       return {
+        ...gens,
         restart: async (oldPid) => {
           await spawnApp().waitFor((e) => e.event === 'listening');
           process.kill(oldPid, 'SIGTERM');
         },
-        served: (pid) => gens.add(pid),
-        pids: gens.pids,
-        stop: () => endAll(gens.pids()),
       };
     },
   },

@@ -27,6 +27,11 @@ export interface MiddlewareOptions extends GracefulOptions {
 /** What a middleware adapter (express, koa) is built from: everything but the framework glue. */
 export interface MiddlewareKit {
   graceful: Graceful;
+  /**
+   * False when neither the health route nor the admin route is mounted: the middleware then
+   * passes every request on without reading its path (which koa would parse for it).
+   */
+  answersRoutes: boolean;
   /** The health answer when `method` and `path` name the health route, else undefined. */
   health(method: string, path: string): HealthAnswer | undefined;
   /** The admin route's answer when `req` is for it, else undefined (also when it is off). */
@@ -47,6 +52,7 @@ export function createMiddlewareKit(options: MiddlewareOptions = {}): Middleware
   return {
     graceful,
     adminRoute,
+    answersRoutes: Boolean(healthRoute) || adminRoute !== undefined,
     admin: (req, path) =>
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
     health: (method, path) =>

@@ -7,6 +7,7 @@ import {
   bindError,
   checkUnixPathFree,
   DEFAULT_LISTENER_NAME,
+  describeManifest,
   describeSpec,
   inspectFd,
   isUnixSpec,
@@ -192,10 +193,8 @@ export async function holdListeners(
     }
     listenWithoutAccepting(toBind, specs);
     for (const h of held) {
-      const where =
-        h.entry.kind === 'unix' ? `unix:${h.entry.path}` : describeSpec(h.entry as never);
       log.info(
-        `listener "${h.entry.name}" ${h.origin === 'bound' ? 'bound' : 'socket-activated'} on ${where}`,
+        `listener "${h.entry.name}" ${h.origin === 'bound' ? 'bound' : 'socket-activated'} on ${describeManifest(h.entry)}`,
       );
     }
     return held;

@@ -2,6 +2,7 @@ import {
   type ActivatedFd,
   closeFdQuietly,
   decodeManifest,
+  describeManifest,
   describeSpec,
   isUnixSpec,
   type ListenerSpec,
@@ -109,10 +110,4 @@ function sameAddress(inherited: ManifestListener, spec: ListenerSpec): boolean {
   const host = spec.host ?? '127.0.0.1';
   // Port 0 means "whatever the first generation got": the inherited port is kept.
   return inherited.host === host && (spec.port === 0 || spec.port === inherited.port);
-}
-
-function describeManifest(listener: ManifestListener): string {
-  return listener.kind === 'unix'
-    ? `unix:${listener.path}`
-    : describeSpec({ host: listener.host ?? '', port: listener.port ?? 0 });
 }

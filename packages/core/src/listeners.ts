@@ -114,6 +114,13 @@ export function describeSpec(spec: ListenerSpec): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${spec.port}`;
 }
 
+/** A listener as handed over (manifest entry or held socket): `host:port` or `unix:/path`. */
+export function describeManifest(listener: Omit<ManifestListener, 'fd'>): string {
+  return listener.kind === 'unix'
+    ? `unix:${listener.path}`
+    : describeSpec({ host: listener.host ?? '', port: listener.port ?? 0 });
+}
+
 function manifestError(why: string): GracefulRestartError {
   return new GracefulRestartError(
     ErrorCodes.MANIFEST_INVALID,

@@ -5,7 +5,7 @@ import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { RestartResult } from './graceful.js';
 import { type Successor, startSuccessor } from './handover.js';
 import { type HeldListener, holdListeners } from './held-listeners.js';
-import { type ListenerSpec, validateSpec } from './listeners.js';
+import { describeManifest, type ListenerSpec, validateSpec } from './listeners.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { SystemdNotifier } from './systemd.js';
@@ -318,11 +318,7 @@ export class Supervisor {
       state: this.stopping ? 'stopping' : this.serving ? 'serving' : 'starting',
       workers: [...this.workers].map((w) => ({ pid: w.pid, role: w.role })),
       servingPid: this.serving?.pid ?? null,
-      listeners: this.held.map((h) =>
-        h.entry.kind === 'unix'
-          ? { name: h.entry.name, address: `unix:${h.entry.path}` }
-          : { name: h.entry.name, address: `${h.entry.host}:${h.entry.port}` },
-      ),
+      listeners: this.held.map((h) => ({ name: h.entry.name, address: describeManifest(h.entry) })),
       reloads: this.reloads,
       crashes: this.crashes,
       consecutiveFailures: this.failures,

@@ -33,6 +33,7 @@ export interface ExpressGraceful extends RequestHandler {
 export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGraceful {
   const kit = createMiddlewareKit(options);
   const middleware: RequestHandler = (req, res, next) => {
+    if (!kit.answersRoutes) return next();
     const admin = kit.admin(req, req.path);
     if (admin) {
       admin.then(

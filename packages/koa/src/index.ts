@@ -30,6 +30,7 @@ export interface KoaGraceful extends Koa.Middleware {
 export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
   const kit = createMiddlewareKit(options);
   const middleware: Koa.Middleware = async (ctx, next) => {
+    if (!kit.answersRoutes) return next();
     const admin = kit.admin(ctx.req, ctx.path);
     if (admin) {
       const answer = await admin;
