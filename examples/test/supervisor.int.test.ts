@@ -342,6 +342,18 @@ describe('graceful-restart run', () => {
     const badHost = await cli(['run', '--listen', 'web=localhost:3000', '--', 'node', 'x.js']);
     expect(badHost.code).toBe(2);
     expect(badHost.stderr).toContain('is a name, not an address');
+    const badMode = await cli(['run', '--listen', 'web=unix:/tmp/x.sock,perm=1', '--', 'node']);
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toContain('unknown option "perm=1"');
+    const badTimeout = await cli(['run', '--ready-timeout', 'soon', '--', 'node', 'x.js']);
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.stderr).toContain('--ready-timeout soon: expected a duration like 30s');
+    const badCount = await cli(['run', '--max-restarts', 'ten', '--', 'node', 'x.js']);
+    expect(badCount.code).toBe(2);
+    expect(badCount.stderr).toContain('--max-restarts ten: expected a whole number');
+    const noWorker = await cli(['run', '--listen', 'web=127.0.0.1:1', '--']);
+    expect(noWorker.code).toBe(2);
+    expect(noWorker.stderr).toContain('No worker command');
     const unknown = await cli(['restart']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "restart"');
@@ -349,5 +361,41 @@ describe('graceful-restart run', () => {
     const none = await cli(['reload', '--control', `${dir}/none.sock`]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`No supervisor answers on ${dir}/none.sock (ENOENT)`);
+  });
+
+  it('a port already taken, or a control socket another supervisor answers on: exit 1, the first one untouched', async () => {
+    const s = await supervise('http');
+    const { port } = s.endpoint as { port: number };
+    const dir = tempDir('gr-sup-clash-');
+    const portTaken = await cli([
+      'run',
+      '--listen',
+      `web=127.0.0.1:${port}`,
+      '--control',
+      `${dir}/other.sock`,
+      '--',
+      process.execPath,
+      'x.js',
+    ]);
+    expect(portTaken.code).toBe(1);
+    expect(portTaken.stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+    const freeOne = await freePort();
+    const controlTaken = await cli([
+      'run',
+      '--listen',
+      `web=127.0.0.1:${freeOne}`,
+      '--control',
+      s.control,
+      '--',
+      process.execPath,
+      'x.js',
+    ]);
+    expect(controlTaken.code).toBe(1);
+    expect(controlTaken.stderr).toContain(
+      `Another supervisor answers on the control socket ${s.control}`,
+    );
+    // The running supervisor still serves and answers on its control socket.
+    expect((await status(s)).supervisorPid).toBe(s.supervisorPid);
+    expect(pidIn((await get(s.endpoint)).body)).toBeGreaterThan(0);
   });
 });

@@ -82,7 +82,18 @@ async function bindTcp(spec: TcpListenerSpec, name: string): Promise<HeldListene
     name,
     describeSpec(spec),
   );
-  return heldTcp(handle, name, 'bound');
+  const held = heldTcp(handle, name, 'bound');
+  // libuv defers a failed bind's EADDRINUSE to listen(), which the helper does on a bare fd:
+  // there listen(2) would bind an unbound socket to a random port. An unbound socket has port 0.
+  if (held.entry.port === 0 || (spec.port !== 0 && held.entry.port !== spec.port)) {
+    held.close();
+    throw bindError(
+      name,
+      describeSpec(spec),
+      Object.assign(new Error('address in use'), { code: 'EADDRINUSE' }),
+    );
+  }
+  return held;
 }
 
 /** A TCP socket held in `handle`, described by the address the kernel gave it. */
