@@ -1,6 +1,7 @@
 // The examples, unchanged, under the stable-PID supervisor (`graceful-restart run`).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad } from '../../packages/core/test/helpers/load.js';
@@ -394,6 +395,18 @@ describe('graceful-restart run', () => {
     expect(controlTaken.stderr).toContain(
       `Another supervisor answers on the control socket ${s.control}`,
     );
+    // An unknown control command is answered with a typed error and changes nothing.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection(s.control, () => socket.write('{"type":"restart"}\n'));
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'ERR_GRACEFUL_INVALID_OPTION' });
+    expect(JSON.parse(reply).message).toContain('use reload, status or stop');
     // The running supervisor still serves and answers on its control socket.
     expect((await status(s)).supervisorPid).toBe(s.supervisorPid);
     expect(pidIn((await get(s.endpoint)).body)).toBeGreaterThan(0);
