@@ -72,6 +72,8 @@ interface Conn {
   /** The socket requests arrive on (a TLSSocket for https), or the session for HTTP/2. */
   handle: Duplex | Http2Session;
   inflight: number;
+  /** HTTP/1 responses followed and not yet closed. */
+  responses?: Set<http.ServerResponse>;
   idleSince: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -107,10 +109,11 @@ export class ConnectionTracker {
   private readonly sockets = new Set<Socket>();
   /** Request-level state, keyed by the socket requests come on (or the HTTP/2 session). */
   private readonly conns = new Map<Duplex | Http2Session, Conn>();
-  private readonly openResponses = new Set<http.ServerResponse>();
   private run: DrainRun | undefined;
-
-  private readonly keepAliveHint: string | undefined;
+  /** Seconds advertised in `Keep-Alive: timeout=N`, or undefined to leave node's header. */
+  private readonly keepAliveHint: number | undefined;
+  /** Set when node lacks a field the fast path reads: see onRequest. */
+  private publicApiOnly = false;
 
   constructor(
     readonly server: NetServer,
@@ -118,7 +121,7 @@ export class ConnectionTracker {
     options: TrackerOptions = {},
   ) {
     this.protocol = protocol;
-    this.keepAliveHint = hintHeader(server, options.keepAliveHintSeconds);
+    this.keepAliveHint = effectiveHint(server, options.keepAliveHintSeconds);
     server.on('connection', this.onSocket);
     if (protocol === 'net') {
       server.on('connection', (socket: Socket) => this.addConn(socket, 'raw'));
@@ -160,25 +163,67 @@ export class ConnectionTracker {
     return conn;
   }
 
+  /**
+   * Before a drain a request costs a map lookup and one field write, nothing that allocates:
+   * - whether a socket is busy is read at drain start from node's `socket._httpMessage`, the
+   *   response it is writing (what `server.closeIdleConnections()` reads); requests are followed
+   *   one by one only during a drain;
+   * - the hint goes through `res._keepAliveTimeout`, from which node writes its own Keep-Alive
+   *   header. `setHeader()` would cost more, and fastify's `writeHead(code, headers)` would then
+   *   merge every header through it.
+   * Both fields are checked on each new connection; should a node version lack one, every
+   * request is followed and the hint set as a header.
+   */
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // HTTP/2 compat requests are followed through their session's streams.
     if (req.httpVersionMajor !== 1) return;
-    const conn = this.addConn(req.socket, 'http1');
+    let conn = this.conns.get(req.socket);
+    if (conn === undefined) {
+      conn = this.addConn(req.socket, 'http1');
+      if (!hasNodeFields(req.socket, res)) this.publicApiOnly = true;
+    }
+    if (this.run || this.publicApiOnly) this.followResponse(conn, res);
+    // During a drain every response closes its connection once written: the client then opens
+    // its next connection to the successor instead of racing a close.
+    if (this.run) res.shouldKeepAlive = false;
+    else if (this.keepAliveHint !== undefined) this.advertiseHint(res, this.keepAliveHint);
+  };
+
+  private advertiseHint(res: http.ServerResponse, seconds: number): void {
+    if (this.publicApiOnly) res.setHeader('Keep-Alive', `timeout=${seconds}`);
+    else (res as NodeResponse)._keepAliveTimeout = seconds * 1000;
+  }
+
+  private followResponse(conn: Conn, res: http.ServerResponse): void {
     conn.inflight++;
     if (conn.idleTimer) {
       clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;
     }
-    this.openResponses.add(res);
-    // During a drain every response closes its connection once written: the client then opens
-    // its next connection to the successor instead of racing a close.
-    if (this.run) res.shouldKeepAlive = false;
-    else if (this.keepAliveHint) res.setHeader('Keep-Alive', this.keepAliveHint);
+    const responses = (conn.responses ??= new Set());
+    responses.add(res);
     res.once('close', () => {
-      this.openResponses.delete(res);
+      responses.delete(res);
       this.requestEnded(conn);
     });
-  };
+  }
+
+  /**
+   * During a drain: follows the response a socket is writing (unless followed already) and makes
+   * every followed response not yet written its connection's last. True when the socket is busy.
+   */
+  private followInFlight(conn: Conn): boolean {
+    if (conn.kind !== 'http1') return conn.inflight > 0;
+    const res = responseInFlight(conn.handle as Socket);
+    if (res && !conn.responses?.has(res)) this.followResponse(conn, res);
+    for (const followed of conn.responses ?? []) {
+      if (followed.headersSent) continue;
+      // It says `Connection: close`; node then writes no Keep-Alive header of its own.
+      followed.shouldKeepAlive = false;
+      if (this.publicApiOnly) followed.removeHeader('Keep-Alive');
+    }
+    return conn.inflight > 0;
+  }
 
   private readonly onUpgrade = (_req: http.IncomingMessage, socket: Duplex) => {
     const conn = this.conns.get(socket);
@@ -217,7 +262,8 @@ export class ConnectionTracker {
       setImmediate(() => {
         if (conn.idleTimer !== timer) return; // a request arrived meanwhile
         conn.idleTimer = undefined;
-        if (conn.inflight > 0 || !this.conns.has(conn.handle)) return;
+        // A pipelined request that was queued before the drain is busy too.
+        if (!this.conns.has(conn.handle) || this.followInFlight(conn)) return;
         if (this.run) this.run.report.socketsClosedIdle++;
         if (conn.kind === 'h2') (conn.handle as Http2Session).close();
         else (conn.handle as Duplex).destroy();
@@ -282,13 +328,13 @@ export class ConnectionTracker {
         },
       };
       this.stopAccepting();
-      for (const res of this.openResponses) {
-        if (res.headersSent) continue;
-        res.shouldKeepAlive = false;
-        if (this.keepAliveHint && res.getHeader('Keep-Alive') === this.keepAliveHint)
-          res.removeHeader('Keep-Alive');
+      for (const conn of this.conns.values()) {
+        // Unfollowed until now, an idle socket's grace starts with the drain: a client that
+        // honours the hint has stopped reusing it before the grace ends either way.
+        const busy = this.followInFlight(conn);
+        if (!busy && conn.kind === 'http1' && !this.publicApiOnly) conn.idleSince = startedAt;
+        this.onConnDuringDrain(conn);
       }
-      for (const conn of this.conns.values()) this.onConnDuringDrain(conn);
       this.checkDone();
     });
   }
@@ -323,11 +369,26 @@ export class ConnectionTracker {
   }
 }
 
-/** The header value to advertise, never longer than what the server itself would keep a socket. */
-function hintHeader(server: NetServer, seconds: number | undefined): string | undefined {
+type NodeSocket = Socket & { _httpMessage?: http.ServerResponse | null };
+type NodeResponse = http.ServerResponse & { _keepAliveTimeout?: number };
+
+/** The response node is writing on `socket`, or null when it is idle. */
+function responseInFlight(socket: Socket): http.ServerResponse | null | undefined {
+  return (socket as NodeSocket)._httpMessage;
+}
+
+/** On a connection's first request: node's fields that onRequest's fast path relies on. */
+function hasNodeFields(socket: Socket, res: http.ServerResponse): boolean {
+  return (
+    responseInFlight(socket) === res && typeof (res as NodeResponse)._keepAliveTimeout === 'number'
+  );
+}
+
+/** The hint to advertise: only when shorter than what the server itself would keep a socket. */
+function effectiveHint(server: NetServer, seconds: number | undefined): number | undefined {
   if (seconds === undefined || !(server instanceof http.Server)) return undefined;
   const own = server.keepAliveTimeout > 0 ? Math.floor(server.keepAliveTimeout / 1000) : Infinity;
-  return own > seconds ? `timeout=${seconds}` : undefined;
+  return own > seconds ? seconds : undefined;
 }
 
 /** Sums the reports of several servers drained together. */

@@ -61,3 +61,75 @@ describe('ConnectionTracker keep-alive hint (real server on 127.0.0.1)', () => {
     expect(await headerWith(5000, undefined)).toBe('timeout=5');
   });
 });
+
+/**
+ * Before a drain the tracker reads whether a socket is busy from node's `socket._httpMessage`
+ * and advertises the hint through `res._keepAliveTimeout`. These run a real server with both
+ * fields readable, and with `_keepAliveTimeout` hidden by a ServerResponse subclass (node's
+ * `ServerResponse` option), as a node version without it would be: the tracker must then
+ * follow every request and set the hint as a header.
+ */
+describe.each([
+  ['node fields readable', false],
+  ['a node without _keepAliveTimeout', true],
+])('ConnectionTracker drain with %s (real server on 127.0.0.1)', (_name, hideField) => {
+  let server: http.Server | undefined;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+    server = undefined;
+  });
+
+  class WithoutKeepAliveField extends http.ServerResponse {
+    get _keepAliveTimeout(): undefined {
+      return undefined;
+    }
+    set _keepAliveTimeout(_ms: number) {}
+  }
+
+  it('waits for a request in flight at drain start that outlasts the idle grace, then closes the idle socket', async () => {
+    server = http.createServer(
+      hideField ? { ServerResponse: WithoutKeepAliveField } : {},
+      (req, res) => {
+        const ms = req.url === '/slow' ? 600 : 0;
+        setTimeout(() => res.end('done'), ms);
+      },
+    );
+    const tracker = new ConnectionTracker(server, 'http', { keepAliveHintSeconds: 2 });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const get = (path: string) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
+        (resolve, reject) =>
+          http
+            .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
+              );
+            })
+            .on('error', reject),
+      );
+    // Two keep-alive sockets, each answered once (with the hint), left idle in the pool.
+    const first = await Promise.all([get('/'), get('/')]);
+    expect(first.map((r) => r.headers['keep-alive'])).toEqual(['timeout=2', 'timeout=2']);
+    const slow = get('/slow');
+    await new Promise((r) => setTimeout(r, 100));
+    const report = await tracker.drain({ deadlineMs: 5000, idleGraceMs: 200 });
+    const answer = await slow;
+    agent.destroy();
+    // The busy socket outlived the 200 ms grace: its response finished, marked as the last.
+    expect(answer).toMatchObject({ status: 200, body: 'done' });
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.headers['keep-alive']).toBeUndefined();
+    expect(report).toMatchObject({
+      socketsAtStart: 2,
+      requestsCompleted: 1,
+      socketsClosedIdle: 1,
+      deadlineReached: false,
+      requestsCutAtDeadline: 0,
+    });
+  });
+});
