@@ -27,13 +27,19 @@ export async function waitForServing(port, accept, limitMs = 20_000) {
   throw new Error(`nothing acceptable served on port ${port} within ${limitMs} ms`);
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+/**
+ * A free TCP port on 127.0.0.1, below the ephemeral range (32768-60999): a client's connect can
+ * then never pick it as its own source port, which would connect a socket to itself while a
+ * restarting server is not listening, and hold the port the next server binds.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    server.on('error', reject);
-  });
+    if (free) return port;
+  }
 }

@@ -16,6 +16,18 @@ export function isAlive(pid) {
   }
 }
 
+/** CPU time (user + system) `pid` has used, in ms; 0 once it is gone. */
+export function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident set size of `pid` in bytes, 0 once it is gone. */
 export function rssOf(pid) {
   try {
@@ -52,9 +64,17 @@ export async function exitOf(pid, limitMs = 30_000, stepMs = 2) {
   return undefined;
 }
 
-/** Spawns `node args` with stdout lines parsed as JSON events; `waitFor(event)` resolves on one. */
+/**
+ * Spawns `node args` with stdout lines parsed as JSON events; `waitFor(event)` resolves on one.
+ * `options.cpu` pins the process to that CPU (taskset execs node, so the pid is node's).
+ */
 export function start(args, env = {}, options = {}) {
-  const child = spawn(options.execPath ?? process.execPath, args, {
+  const node = options.execPath ?? process.execPath;
+  const [file, argv] =
+    options.cpu === undefined
+      ? [node, args]
+      : ['taskset', ['-c', String(options.cpu), node, ...args]];
+  const child = spawn(file, argv, {
     env: { ...process.env, ...env },
     // stderr kept (last lines) for a failure message, not printed: supervisors log every reload.
     stdio: ['ignore', 'pipe', 'pipe'],
