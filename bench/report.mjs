@@ -23,15 +23,9 @@ function targets(r) {
     failed.join('; '),
     graceful.every((s) => s.failed === 0),
   ]);
-  // Keep-alive-off latencies are not valid yet (see the note under the strategy table).
-  const ratios = graceful
-    .filter((s) => s.keepAlive)
-    .map((s) => {
-      const ratio = s.latency.windows.p99 / s.latency.steady.p99;
-      return { s, ratio };
-    });
+  const ratios = graceful.map((s) => ({ s, ratio: s.latency.windows.p99 / s.latency.steady.p99 }));
   rows.push([
-    'p99 inside restart windows <= 2x steady p99 (keep-alive on; off: not valid yet)',
+    'p99 inside restart windows <= 2x steady p99, graceful-restart, keep-alive on and off',
     ratios
       .map(
         ({ s, ratio }) =>
@@ -50,7 +44,7 @@ function targets(r) {
   for (const a of r.adapters ?? []) {
     rows.push([
       `${a.framework} adapter >= 0.97 of bare throughput`,
-      `${a.graceful.rps} / ${a.bare.rps} req/s = ${a.throughputRatio}`,
+      `${a.throughputRatio} (median of paired runs ${a.pairedRatios.join(', ')})`,
       a.throughputRatio >= 0.97,
     ]);
   }
@@ -84,12 +78,12 @@ function strategyTable(r) {
 function adapterTable(r) {
   if (!r.adapters) return '_not run_';
   const lines = [
-    '| framework | bare req/s | with adapter req/s | throughput ratio | bare p99 (ms) | with adapter p99 (ms) | p99 ratio | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| framework | throughput ratio, paired (median; each run) | an empty middleware, paired | servers CPU, paired | bare req/s, solo | with adapter req/s, solo | solo ratio | bare p99 (ms) | with adapter p99 (ms) | p99 ratio | errors |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const a of r.adapters) {
     lines.push(
-      `| ${a.framework} | ${a.bare.rps} | ${a.graceful.rps} | ${a.throughputRatio} | ${a.bare.p99} | ${a.graceful.p99} | ${a.p99Ratio} | ${a.errors} |`,
+      `| ${a.framework} | **${a.throughputRatio}**; ${a.pairedRatios.join(', ')} | ${a.emptyMiddlewareRatio === undefined ? 'n/a (a plugin, no middleware)' : `${a.emptyMiddlewareRatio}; ${a.emptyMiddlewareRatios.join(', ')}`} | ${a.pairedServerCpu} | ${a.bare.rps} | ${a.graceful.rps} | ${a.soloThroughputRatio} | ${a.bare.p99} | ${a.graceful.p99} | ${a.p99Ratio} | ${a.errors} |`,
     );
   }
   return lines.join('\n');
@@ -184,7 +178,7 @@ for (const r of results) {
     '',
     `Machine: ${r.machine.cpus} cores (${r.machine.model}), ${r.machine.memoryGiB} GiB; load generator and servers share it, loopback only. Date: ${r.date}.`,
     '',
-    `Command: \`${r.command}\` (${r.settings.connections} connections, ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart after a ${r.settings.warmupMs} ms warm-up, keep-alive ${r.settings.keepAlives.map(ka).join(' and ')}; without keep-alive the load is a fixed ${r.settings.rateOff} requests/s, see bench/README.md).`,
+    `Command: \`${r.command}\` (${r.settings.connections} connections, ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart after a ${r.settings.warmupMs} ms warm-up, keep-alive ${r.settings.keepAlives.map(ka).join(' and ')}; without keep-alive each request is a new connection that the client closes, see bench/README.md).`,
     '',
     `![chart](charts/node${major(r)}.svg)`,
     '',
@@ -199,22 +193,11 @@ for (const r of results) {
     strategyTable(r),
     '',
   );
-  if (r.settings.keepAlives.includes(false)) {
-    md.push(
-      '**Keep-alive off: the latency columns are not valid yet.** The failure counts are; the',
-      "latencies are not. With `Connection: close` and autocannon's `overallRate`, every",
-      'strategy shows about 8 s p99, and the request rate stays far below the set rate. That is',
-      'the same for the naive strategy, so it comes from the load generator, not from the',
-      'server. Without a rate limit, loopback TIME_WAIT port reuse gave a 2 s p99 on every',
-      'strategy (see bench/README.md). Read only the failure counts of these rows.',
-      '',
-    );
-  }
   if (r.overhead) {
     md.push(
       '### Handover overhead (no load)',
       '',
-      `${r.overhead.k} restarts of the graceful app, each followed by a cold start of the same app on another port: SIGHUP -> new pid answers, median ${r.overhead.handover.p50} ms (max ${r.overhead.handover.max}); spawn -> answers, median ${r.overhead.cold.p50} ms (max ${r.overhead.cold.max}). Overhead: ${r.overhead.overheadMedianMs.toFixed(1)} ms.`,
+      `${r.overhead.k} restarts of the graceful app, each followed by a cold start of the same app on another port, both timed by the app's own "listening" line: SIGHUP -> the successor accepts, median ${r.overhead.handover.p50} ms (max ${r.overhead.handover.max}); spawn -> the app accepts, median ${r.overhead.cold.p50} ms (max ${r.overhead.cold.max}). Overhead: ${r.overhead.overheadMedianMs.toFixed(1)} ms.`,
       '',
     );
   }
@@ -226,7 +209,14 @@ for (const r of results) {
       '',
     );
   }
-  md.push('### Adapter overhead (interleaved A/B, keep-alive on)', '', adapterTable(r), '');
+  md.push(
+    '### Adapter overhead (keep-alive on)',
+    '',
+    'Solo: one server at a time, interleaved A B / B A, for requests/s and p99. Paired: bare and adapter at once on one shared CPU, for the throughput ratio (bench/README.md says why); "servers CPU" is the share of that CPU both used, 1.0 when saturated.',
+    '',
+    adapterTable(r),
+    '',
+  );
 }
 writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
 for (const r of results)

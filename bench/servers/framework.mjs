@@ -1,8 +1,10 @@
-// One route (GET / -> "pid=N") on FRAMEWORK (fastify | express | koa), bare (MODE=bare) or with
-// its graceful-restart adapter (MODE=graceful), for the adapter overhead A/B runs.
+// One route (GET / -> "pid=N") on FRAMEWORK (fastify | express | koa), bare (MODE=bare), with
+// its graceful-restart adapter (MODE=graceful), or (express and koa) with an empty middleware
+// (MODE=noop: what any `app.use()` costs), for the adapter overhead A/B runs.
 // Prints {"event":"listening","pid":N} once it accepts.
 const framework = process.env.FRAMEWORK;
 const graceful = process.env.MODE === 'graceful';
+const noop = process.env.MODE === 'noop';
 const port = Number(process.env.PORT);
 const host = '127.0.0.1';
 const body = () => `pid=${process.pid}\n`;
@@ -26,6 +28,7 @@ if (framework === 'fastify') {
     app.get('/', (_req, res) => res.send(body()));
     await middleware.listen(app, { port, host });
   } else {
+    if (noop) app.use((_req, _res, next) => next());
     app.get('/', (_req, res) => res.send(body()));
     await new Promise((resolve) => app.listen(port, host, resolve));
   }
@@ -36,6 +39,7 @@ if (framework === 'fastify') {
     ? (await import('@graceful-restart/koa')).koaGraceful({ logger: false })
     : undefined;
   if (middleware) app.use(middleware);
+  if (noop) app.use((_ctx, next) => next());
   app.use((ctx) => {
     ctx.body = body();
   });
