@@ -200,7 +200,8 @@ export class ConnectionTracker {
       clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;
     }
-    const responses = (conn.responses ??= new Set());
+    conn.responses ??= new Set();
+    const responses = conn.responses;
     responses.add(res);
     res.once('close', () => {
       responses.delete(res);

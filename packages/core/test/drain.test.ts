@@ -88,16 +88,17 @@ describe.each([
   }
 
   it('waits for a request in flight at drain start that outlasts the idle grace, then closes the idle socket', async () => {
-    server = http.createServer(
-      hideField ? { ServerResponse: WithoutKeepAliveField } : {},
-      (req, res) => {
-        const ms = req.url === '/slow' ? 600 : 0;
-        setTimeout(() => res.end('done'), ms);
-      },
-    );
-    const tracker = new ConnectionTracker(server, 'http', { keepAliveHintSeconds: 2 });
-    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
+    const options = hideField
+      ? { ServerResponse: WithoutKeepAliveField as unknown as typeof http.ServerResponse }
+      : {};
+    const created = http.createServer(options, (req, res) => {
+      const ms = req.url === '/slow' ? 600 : 0;
+      setTimeout(() => res.end('done'), ms);
+    });
+    server = created;
+    const tracker = new ConnectionTracker(created, 'http', { keepAliveHintSeconds: 2 });
+    await new Promise<void>((r) => created.listen(0, '127.0.0.1', r));
+    const { port } = created.address() as AddressInfo;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     const get = (path: string) =>
       new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
