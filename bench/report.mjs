@@ -59,10 +59,9 @@ function targets(r) {
   return rows;
 }
 
-/** What we know about each missed target, under the targets table. */
-function misses(r) {
+/** What we know about each missed target (`rows` from targets()), under the targets table. */
+function misses(r, rows) {
   const notes = [];
-  const rows = targets(r);
   if (rows.some(([t, , ok]) => !ok && t.startsWith('p99 inside'))) {
     notes.push(
       "- **p99 inside restart windows.** A window holds the successor's startup: about 100-150 ms of one core for node and the app's imports, while the load keeps both cores busy (the serving process one, the load generator the other). Requests queue behind it; the other strategies' windows, which start a process too, show p99s of the same order (table below). Not tuned away: the load is the same for every strategy.",
@@ -195,6 +194,7 @@ const md = [
   '',
 ];
 for (const r of results) {
+  const rows = targets(r);
   md.push(
     `## ${r.node}`,
     '',
@@ -208,9 +208,9 @@ for (const r of results) {
     '',
     '| target | measured | met |',
     '|---|---|---|',
-    ...targets(r).map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? 'yes' : '**no**'} |`),
+    ...rows.map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? 'yes' : '**no**'} |`),
     '',
-    ...misses(r),
+    ...misses(r, rows),
     '### Restart strategies',
     '',
     strategyTable(r),

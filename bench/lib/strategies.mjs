@@ -31,6 +31,22 @@ function generations() {
   return { served: (pid) => seen.add(pid), pids, stop: () => endAll(pids()) };
 }
 
+/**
+ * A strategy whose one long-lived process (a supervisor, a cluster primary) replaces its workers
+ * on SIGHUP: its process tree is what counts, and ending it ends everything.
+ */
+function reloadedOnHangup(root, cleanup = () => {}) {
+  return {
+    restart: async () => process.kill(root, 'SIGHUP'),
+    served: () => undefined,
+    pids: () => treeOf(root),
+    stop: async () => {
+      await endAll([root]);
+      cleanup();
+    },
+  };
+}
+
 export const STRATEGIES = [
   {
     name: 'graceful',
@@ -65,17 +81,10 @@ export const STRATEGIES = [
         ],
         { MODE: 'graceful', PORT: String(port) },
       );
-      const root = supervisor.child.pid;
       await waitForServing(port, () => true);
-      return {
-        restart: async () => process.kill(root, 'SIGHUP'),
-        served: () => undefined,
-        pids: () => treeOf(root),
-        stop: async () => {
-          await endAll([root]);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      return reloadedOnHangup(supervisor.child.pid, () =>
+        rmSync(dir, { recursive: true, force: true }),
+      );
     },
   },
   {
@@ -102,14 +111,8 @@ export const STRATEGIES = [
     label: 'node:cluster worker replacement (pm2-reload style)',
     async launch(port) {
       const primary = start([APP], { MODE: 'cluster', PORT: String(port) });
-      const root = primary.child.pid;
       await waitForServing(port, () => true);
-      return {
-        restart: async () => process.kill(root, 'SIGHUP'),
-        served: () => undefined,
-        pids: () => treeOf(root),
-        stop: () => endAll([root]),
-      };
+      return reloadedOnHangup(primary.child.pid);
     },
   },
   {
