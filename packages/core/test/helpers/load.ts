@@ -3,6 +3,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { expect } from 'vitest';
 import { readResponse } from './http.js';
 
 export type FailureKind = 'refused' | 'reset' | 'timeout' | '5xx' | 'other';
@@ -50,6 +51,14 @@ const RETRY = new Retry();
  * `connections` client loops on loopback, each sending one request after another until stop()
  * is called (tests always call it, so the load is bounded). Subclasses speak the protocol.
  */
+/** Stops `load`, asserts that no request failed and every one was answered ok, returns its stats. */
+export async function stopAllOk(load: Load): Promise<LoadStats> {
+  const stats = await load.stop();
+  expect(stats.failureSamples).toEqual([]);
+  expect(stats.ok).toBe(stats.requests);
+  return stats;
+}
+
 export abstract class Load {
   readonly stats: LoadStats = {
     requests: 0,
