@@ -403,7 +403,7 @@ describe('graceful-restart run', () => {
       socket.on('close', () => resolve(text));
       socket.on('error', reject);
     });
-    expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'ERR_GRACEFUL_INVALID_OPTION' });
+    expect(JSON.parse(reply)).toMatchObject({ ok: false, code: 'ERR_GRACEFUL_UNKNOWN_COMMAND' });
     expect(JSON.parse(reply).message).toContain('use reload, status or stop');
     // The running supervisor still serves and answers on its control socket.
     expect((await status(s)).supervisorPid).toBe(s.supervisorPid);

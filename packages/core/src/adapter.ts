@@ -6,8 +6,10 @@ import {
   createAdminRoute,
   fromNode,
 } from './admin.js';
-import { createGraceful, type Graceful, type GracefulOptions } from './graceful.js';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { createGraceful, type Graceful } from './graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';
+import type { GracefulOptions } from './options.js';
 import { type ListenTarget, type ServeOptions, serve } from './serve.js';
 
 export interface MiddlewareOptions extends GracefulOptions {
@@ -24,7 +26,7 @@ export interface MiddlewareOptions extends GracefulOptions {
   admin?: AdminOptions | boolean;
 }
 
-/** What a middleware adapter (express, koa) is built from: everything but the framework glue. */
+/** What every adapter (fastify, express, koa) is built from: everything but the framework glue. */
 export interface MiddlewareKit {
   graceful: Graceful;
   /**
@@ -32,6 +34,8 @@ export interface MiddlewareKit {
    * passes every request on without reading its path (which koa would parse for it).
    */
   answersRoutes: boolean;
+  /** The health route's path, or false when it is off. */
+  healthRoute: string | false;
   /** The health answer when `method` and `path` name the health route, else undefined. */
   health(method: string, path: string): HealthAnswer | undefined;
   /** The admin route's answer when `req` is for it, else undefined (also when it is off). */
@@ -52,6 +56,7 @@ export function createMiddlewareKit(options: MiddlewareOptions = {}): Middleware
   return {
     graceful,
     adminRoute,
+    healthRoute,
     answersRoutes: Boolean(healthRoute) || adminRoute !== undefined,
     admin: (req, path) =>
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
@@ -59,4 +64,24 @@ export function createMiddlewareKit(options: MiddlewareOptions = {}): Middleware
       healthRoute && method === 'GET' && path === healthRoute ? healthAnswer(graceful) : undefined,
     listen: (handler, target, serveOptions) => serve(graceful, handler, target, serveOptions),
   };
+}
+
+/**
+ * Loads an optional peer dependency an option needs. `load` is the adapter's own `import()`, so
+ * the package resolves from the adapter, where the user installed it.
+ */
+export async function importPeer<T>(
+  load: () => Promise<T>,
+  packageName: string,
+  option: string,
+): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    throw new GracefulRestartError(
+      ErrorCodes.PEER_DEPENDENCY_MISSING,
+      `${option} needs ${packageName}: install it (npm i ${packageName}) or drop the option.`,
+      { cause },
+    );
+  }
 }

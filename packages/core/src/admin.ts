@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from './errors.js';
 import type { Graceful } from './graceful.js';
-import { normalizeHost } from './listeners.js';
 import type { Logger } from './logger.js';
+import { normalizeHost } from './sockets/bind.js';
 
 export const TOKEN_ENV = 'GRACEFUL_RESTART_TOKEN';
 const MIN_TOKEN_BYTES = 32;
@@ -54,8 +55,6 @@ function failure(
   return { statusCode, headers, body: { error: { code, message } } };
 }
 
-const DEFAULT_ALLOW = ['127.0.0.0/8', '::1/128'];
-const DEFAULT_RATE_LIMIT = { max: 10, windowMs: 60_000 };
 /** Bounds the failure table: the oldest address is forgotten first. */
 const MAX_TRACKED_ADDRESSES = 10_000;
 
@@ -88,9 +87,9 @@ export class AdminRoute {
       );
     }
     this.digest = sha256(token);
-    this.path = normalizePath(options.path ?? '/graceful');
+    this.path = normalizePath(options.path ?? DEFAULTS.adminPath);
     this.statusPath = `${this.path === '/' ? '' : this.path}/status`;
-    this.allow = allowList(options.allow ?? DEFAULT_ALLOW);
+    this.allow = allowList(options.allow ?? [...DEFAULTS.adminAllow]);
     this.proxyHops =
       options.trustProxy === true ? 1 : options.trustProxy ? Number(options.trustProxy) : 0;
     if (!Number.isInteger(this.proxyHops) || this.proxyHops < 0) {
@@ -99,7 +98,7 @@ export class AdminRoute {
         'admin.trustProxy must be false, true or a whole number of proxies in front.',
       );
     }
-    this.limit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    this.limit = options.rateLimit ?? DEFAULTS.adminRateLimit;
     if (!Number.isInteger(this.limit.max) || this.limit.max < 1 || !(this.limit.windowMs > 0)) {
       throw new GracefulRestartError(
         ErrorCodes.INVALID_OPTION,

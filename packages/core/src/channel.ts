@@ -1,32 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { ErrorCode } from './errors.js';
-import type { RestartResult } from './graceful.js';
-
-/**
- * Messages between a supervisor and its workers, one JSON object per line on the worker's fd 3
- * (the same socket pair a generation says ready on; the ready byte comes first).
- */
-export type WorkerMessage = { type: 'restart' };
-
-export type SupervisorMessage =
-  /** The next worker serves: drain now (whether this worker asked or the supervisor decided). */
-  | { type: 'handover'; result: RestartResult }
-  /** The restart this worker asked for failed; it keeps serving. */
-  | {
-      type: 'restart-failed';
-      code: ErrorCode;
-      message: string;
-      exitCode?: number | null;
-      signal?: NodeJS.Signals | null;
-    }
-  /** The worker this one replaced has exited. */
-  | { type: 'predecessor-exited' };
 
 /** Longest line accepted: a peer that sends more without a newline is not ours. */
 const MAX_LINE = 64 * 1024;
 
-/** JSON lines over a stream socket: `message` for each well-formed object, `close` at EOF. */
+/**
+ * The transport of every message between processes (protocol.ts says which): JSON lines over a
+ * stream socket: `message` for each well-formed object, `close` at EOF.
+ */
 export class LineChannel<In, Out> extends EventEmitter<{ message: [In]; close: [] }> {
   private buffered = '';
   private closed = false;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type ControlCommand, defaultControlPath, sendControl } from './control.js';
+import { defaultControlPath, sendControl } from './control.js';
+import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import { DEFAULT_LISTENER_NAME, type ListenerSpec } from './listeners.js';
+import type { ControlCommand } from './protocol.js';
+import type { ListenerSpec } from './sockets/spec.js';
 import { Supervisor, SupervisorExitCodes } from './supervisor.js';
 
 const USAGE = `Usage:
@@ -11,10 +13,10 @@ const USAGE = `Usage:
       Supervise <command> (e.g. node app.js) with a stable pid: hold the listeners, start the
       app as a worker with them, replace it on SIGHUP or "reload", restart it after a crash.
       --listen, -l SPEC      name=host:port | name=unix:/path[,mode=0660] (repeatable; the name
-                             defaults to "${DEFAULT_LISTENER_NAME}"); socket-activated fds are taken too
+                             defaults to "${DEFAULTS.listenerName}"); socket-activated fds are taken too
       --pid-file FILE        write the supervisor's pid (it never changes)
-      --ready-timeout TIME   how long a worker may take to say ready (default 30s)
-      --max-restarts N       consecutive failed worker starts before giving up (default 10)
+      --ready-timeout TIME   how long a worker may take to say ready (default ${DEFAULTS.readyTimeoutMs / 1000}s)
+      --max-restarts N       consecutive failed worker starts before giving up (default ${DEFAULTS.maxRestarts})
       --control PATH         control socket (default: $GRACEFUL_RESTART_CONTROL, else
                              $XDG_RUNTIME_DIR/graceful-restart.sock, else in the temp dir)
   graceful-restart reload [--control PATH]   replace the worker; exits 1 if that failed
@@ -30,7 +32,7 @@ class UsageError extends Error {}
 function parseListen(text: string): ListenerSpec {
   const eq = text.indexOf('=');
   const hasName = eq > 0 && !text.slice(0, eq).includes(':') && !text.startsWith('unix:');
-  const name = hasName ? text.slice(0, eq) : DEFAULT_LISTENER_NAME;
+  const name = hasName ? text.slice(0, eq) : DEFAULTS.listenerName;
   const address = hasName ? text.slice(eq + 1) : text;
   if (address.startsWith('unix:')) {
     const [path = '', ...options] = address.slice(5).split(',');
@@ -51,7 +53,7 @@ function parseListen(text: string): ListenerSpec {
       `--listen ${text}: expected name=host:port (e.g. web=127.0.0.1:3000, web=[::1]:3000) or name=unix:/path`,
     );
   }
-  const host = match[1] || match[2] || '127.0.0.1';
+  const host = match[1] || match[2] || DEFAULTS.host;
   return { name, host, port: Number(match[3]) };
 }
 

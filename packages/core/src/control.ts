@@ -2,35 +2,28 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineChannel } from './channel.js';
-import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from './errors.js';
-import type { RestartResult } from './graceful.js';
-import { bindUnix, removeUnixPath } from './listeners.js';
+import {
+  ErrorCodes,
+  GracefulRestartError,
+  isGracefulRestartError,
+  toGracefulError,
+} from './errors.js';
+import {
+  type ControlCommand,
+  ControlCommands,
+  type ControlReply,
+  type ControlRequest,
+  errorToWire,
+  type RestartResult,
+  type SupervisorStatus,
+} from './protocol.js';
+import { bindUnix, removeUnixPath } from './sockets/bind.js';
 
 /**
  * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line
- * and read one back. A Unix socket with mode 0600, so only its owner (and root) may use it.
+ * and read one back (the messages are in protocol.ts). A Unix socket with mode 0600, so only its
+ * owner (and root) may use it.
  */
-export type ControlCommand = 'reload' | 'status' | 'stop';
-
-export interface SupervisorStatus {
-  supervisorPid: number;
-  uptimeMs: number;
-  state: 'starting' | 'serving' | 'stopping';
-  servingPid: number | null;
-  workers: { pid: number; role: 'serving' | 'draining' | 'stopping' }[];
-  listeners: { name: string; address: string }[];
-  reloads: number;
-  crashes: number;
-  consecutiveFailures: number;
-  lastReload:
-    | { ok: true; result: RestartResult }
-    | { ok: false; code: string; message: string }
-    | null;
-}
-
-export type ControlReply =
-  | { ok: true; result?: RestartResult; status?: SupervisorStatus; stopping?: true }
-  | { ok: false; code: string; message: string };
 
 export const CONTROL_ENV = 'GRACEFUL_RESTART_CONTROL';
 
@@ -88,15 +81,21 @@ export class ControlServer {
 }
 
 function serveConnection(socket: Socket, handlers: ControlHandlers): void {
-  const channel = new LineChannel<{ type: ControlCommand }, ControlReply>(socket);
+  const channel = new LineChannel<ControlRequest, ControlReply>(socket);
   channel.once('message', (request) => {
     const fail = (error: unknown) => {
-      const typed = isGracefulRestartError(error)
-        ? error
-        : new GracefulRestartError(ErrorCodes.SPAWN_FAILED, String(error));
-      channel.send({ ok: false, code: typed.code, message: typed.message });
+      channel.send({ ok: false, ...errorToWire(toGracefulError(error, 'Control command failed')) });
       socket.end();
     };
+    if (!(ControlCommands as readonly unknown[]).includes(request.type)) {
+      fail(
+        new GracefulRestartError(
+          ErrorCodes.UNKNOWN_COMMAND,
+          `Unknown control command ${JSON.stringify(request.type)}; use reload, status or stop.`,
+        ),
+      );
+      return;
+    }
     switch (request.type) {
       case 'reload':
         handlers.reload().then((result) => {
@@ -113,13 +112,6 @@ function serveConnection(socket: Socket, handlers: ControlHandlers): void {
         channel.send({ ok: true, stopping: true });
         handlers.stop();
         return;
-      default:
-        fail(
-          new GracefulRestartError(
-            ErrorCodes.INVALID_OPTION,
-            `Unknown control command ${JSON.stringify((request as { type: unknown }).type)}; use reload, status or stop.`,
-          ),
-        );
     }
   });
 }
@@ -131,7 +123,7 @@ function serveConnection(socket: Socket, handlers: ControlHandlers): void {
 export function sendControl(path: string, command: ControlCommand): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
-    const channel = new LineChannel<ControlReply, { type: ControlCommand }>(socket);
+    const channel = new LineChannel<ControlReply, ControlRequest>(socket);
     let reply: ControlReply | undefined;
     socket.once('error', (cause: NodeJS.ErrnoException) => {
       if (reply) return;

@@ -32,6 +32,16 @@ export const ErrorCodes = {
   BIND_FAILED: 'ERR_GRACEFUL_BIND_FAILED',
   /** A server passed in is already listening or of an unsupported kind. */
   SERVER_UNSUPPORTED: 'ERR_GRACEFUL_SERVER_UNSUPPORTED',
+  /** This Node.js lacks an API the library needs (the supervisor's socket factory). */
+  NODE_UNSUPPORTED: 'ERR_GRACEFUL_NODE_UNSUPPORTED',
+  /** An optional peer dependency an option needs is not installed. */
+  PEER_DEPENDENCY_MISSING: 'ERR_GRACEFUL_PEER_DEPENDENCY_MISSING',
+  /** The supervisor has nothing to hold: no `--listen` and no socket-activated fd. */
+  NO_LISTENERS: 'ERR_GRACEFUL_NO_LISTENERS',
+  /** The control socket received a command it does not know. */
+  UNKNOWN_COMMAND: 'ERR_GRACEFUL_UNKNOWN_COMMAND',
+  /** Something failed that the library did not foresee: a bug to report, with the message. */
+  INTERNAL: 'ERR_GRACEFUL_INTERNAL',
   /** The requested move is not allowed in the current state (e.g. a restart during a restart). */
   INVALID_STATE: 'ERR_GRACEFUL_INVALID_STATE',
   /** The successor could not be spawned. */
@@ -95,4 +105,11 @@ export function isGracefulRestartError(
     typeof (value as GracefulRestartError).code === 'string' &&
     (code === undefined || (value as GracefulRestartError).code === code)
   );
+}
+
+/** `error` as a typed error: itself when it is one, else wrapped as INTERNAL with what failed. */
+export function toGracefulError(error: unknown, what: string): GracefulRestartError {
+  if (isGracefulRestartError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GracefulRestartError(ErrorCodes.INTERNAL, `${what}: ${message}`, { cause: error });
 }

@@ -3,102 +3,37 @@ import type { Server as NetServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import {
   ConnectionTracker,
-  type DrainOptions,
   type DrainReport,
   keepAliveHintFor,
   mergeDrainReports,
   type ServerProtocol,
 } from './drain.js';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
-import {
-  currentCommand,
-  PredecessorLink,
-  type SuccessorCommand,
-  startSuccessor,
-} from './handover.js';
-import { Inheritance } from './inheritance.js';
-import {
-  bindError,
-  bindUnix,
-  boundAddress,
-  checkListeningFd,
-  DEFAULT_LISTENER_NAME,
-  describeSpec,
-  isUnixSpec,
-  type ListenerOrigin,
-  type ListenerSpec,
-  listenAsync,
-  type ManifestListener,
-  removeUnixPath,
-  serverFd,
-  setPipeName,
-  validateSpec,
-} from './listeners.js';
-import { type Logger, resolveLogger } from './logger.js';
+import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
+import { PredecessorLink } from './handover.js';
+import type { Logger } from './logger.js';
+import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { removePidFile, writePidFile } from './pid-file.js';
-import { SignalHandlers, type SignalOptions } from './signals.js';
-import { isShuttingDown, type State, type StateEvent, transition } from './state.js';
+import { errorToWire, type RestartOutcome, type RestartResult } from './protocol.js';
+import { AskSupervisor, type RestartStrategy, SpawnNextGeneration } from './restart.js';
+import { SignalHandlers } from './signals.js';
+import { GenerationSockets, type ListenerInfo } from './sockets/acquire.js';
+import { Inheritance } from './sockets/inheritance.js';
+import { type ListenerSpec, listenerName, validateSpec } from './sockets/spec.js';
+import {
+  isShuttingDown,
+  isStarting,
+  type Outcome,
+  type State,
+  type StateEvent,
+  transition,
+} from './state.js';
 import { SystemdNotifier } from './systemd.js';
-
-/** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
-export interface DrainSettings extends Partial<DrainOptions> {
-  /**
-   * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
-   * honouring it (node's http, undici/fetch) stop reusing an idle socket before a drain would
-   * close it: no request ever races an idle close. Costs those clients a new connection after
-   * about a second of idleness. Default true; it applies only when the idle grace is at least
-   * 1500 ms and shorter than the server's own keepAliveTimeout.
-   */
-  keepAliveHint?: boolean;
-}
-
-export interface GracefulOptions {
-  /** How long the next generation may take to become ready. Default 30000 ms. */
-  readyTimeoutMs?: number;
-  drain?: DrainSettings;
-  /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
-  signals?: SignalOptions | false;
-  /** Path of a PID file the serving generation keeps up to date. */
-  pidFile?: string;
-  /** The command that starts the next generation. Default: this process's own command line. */
-  command?: SuccessorCommand | (() => SuccessorCommand);
-  /** Exit the process once a drain is over. Default true. */
-  exitProcess?: boolean;
-  /** Where to log. Default: one line per event on stderr. `false` for silence. */
-  logger?: Logger | false;
-}
-
-export interface RestartResult {
-  oldPid: number;
-  newPid: number;
-  durationMs: number;
-}
-
-export interface ListenerInfo {
-  name: string;
-  origin: ListenerOrigin;
-  /** `host:port` or `unix:/path`. */
-  address: string;
-  port?: number;
-}
 
 export interface GracefulEvents {
   state: [state: State, previous: State];
   restart: [result: RestartResult];
   'restart-failed': [error: GracefulRestartError];
   drained: [report: DrainReport];
-}
-
-interface OwnedListener {
-  name: string;
-  spec: ListenerSpec;
-  server: NetServer;
-  tracker: ConnectionTracker;
-  origin: ListenerOrigin;
-  unixIno?: number;
-  info?: ListenerInfo;
-  /** Came from socket activation, in this generation or an earlier one. */
-  activated?: boolean;
 }
 
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
@@ -108,62 +43,73 @@ export const ExitCodes = {
   FORCED: 1,
 } as const;
 
-export const DEFAULTS = {
-  readyTimeoutMs: 30_000,
-  deadlineMs: 8_000,
-  idleGraceMs: 1_500,
-} as const;
-
 /**
  * One generation of a server: declares its listeners, says ready, restarts into the next
- * generation, drains and exits. Create one per process.
+ * generation, drains and exits. Create one per process. Where sockets come from is the sockets
+ * module's business, how the next generation starts is the restart strategy's (chosen here,
+ * once); this class owns the lifecycle, and its state table decides every move.
  */
 export class Graceful extends EventEmitter<GracefulEvents> {
-  private currentState: State = 'starting';
-  private readonly ownedListeners = new Map<string, OwnedListener>();
+  private currentState: State;
+  private readonly options: ResolvedOptions;
+  private readonly sockets: GenerationSockets;
+  private readonly trackers: ConnectionTracker[] = [];
   private readonly cleanups: Array<() => unknown> = [];
-  private readonly log: Logger;
-  private readonly inheritance: Inheritance;
   private readonly predecessor: PredecessorLink | undefined;
+  private readonly strategy: RestartStrategy;
   private readonly signals: SignalHandlers | undefined;
   private readonly notifier: SystemdNotifier | undefined;
   /** The restart under way: a shutdown aborts it, and exits only once its successor is stopped. */
   private restartInFlight: { abort: AbortController; attempt: Promise<RestartResult> } | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
-  private finalShutdown = false;
-  private becameReady = false;
   /** A restart signal that arrived before ready(): carried out right after it. */
   private restartRequestedWhileStarting: NodeJS.Signals | undefined;
-  private startedAt = Date.now();
+  private readonly startedAt = Date.now();
   /** The last restart's outcome, for status routes. */
-  lastRestart:
-    | { ok: true; result: RestartResult }
-    | { ok: false; error: GracefulRestartError }
-    | undefined;
+  lastRestart: RestartOutcome | undefined;
 
-  constructor(private readonly options: GracefulOptions = {}) {
+  constructor(options: GracefulOptions = {}) {
     super();
-    validateOptions(options);
-    this.log = resolveLogger(options.logger);
-    this.inheritance = Inheritance.forProcess();
-    const manifest = this.inheritance.manifest;
+    this.options = resolveOptions(options);
+    const log = this.options.logger;
+    const inheritance = Inheritance.forProcess();
+    this.sockets = new GenerationSockets(inheritance, log);
+    const manifest = inheritance.manifest;
     this.predecessor = manifest
       ? new PredecessorLink(manifest.readyFd, manifest.supervised === true)
       : undefined;
-    if (this.predecessor?.supervised) this.followSupervisor(this.predecessor);
-    this.notifier = SystemdNotifier.fromEnv(this.log);
+    this.currentState = this.predecessor ? 'taking-over' : 'starting';
+    this.notifier = SystemdNotifier.fromEnv(log);
+    const { signals } = this.options;
     this.signals =
-      options.signals === false
+      signals === false
         ? undefined
         : new SignalHandlers(
-            options.signals ?? {},
+            signals,
             {
               restart: (signal) => this.restartFromSignal(signal),
-              shutdown: (signal) => this.shutdownFromSignal(signal),
+              shutdown: (signal) => void this.stop(signal),
             },
-            this.log,
+            log,
           );
+    this.strategy =
+      this.predecessor?.supervised === true
+        ? new AskSupervisor(
+            this.predecessor,
+            {
+              handedOver: (result) => this.supervisorHandedOver(result),
+              restartFailed: (error) => this.restartFailed(error, 'the supervisor'),
+              gone: () => this.supervisorGone(),
+            },
+            log,
+          )
+        : new SpawnNextGeneration({
+            command: this.options.command,
+            readyTimeoutMs: this.options.readyTimeoutMs,
+            listeners: () => this.sockets.handOver(),
+            log,
+          });
     // From the start, so that a signal during startup (a reload right after launch, Ctrl-C) is
     // handled, not the default action that kills the process.
     this.signals?.install();
@@ -180,12 +126,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /** The listeners of this generation, in declaration order. */
   get endpoints(): ListenerInfo[] {
-    return [...this.ownedListeners.values()].flatMap((owned) => (owned.info ? [owned.info] : []));
+    return this.sockets.endpoints;
   }
 
   /** Where this generation logs (the `logger` option, resolved). */
   get logger(): Logger {
-    return this.log;
+    return this.options.logger;
   }
 
   get pid(): number {
@@ -203,31 +149,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /** True when started by `graceful-restart run`: the supervisor owns listeners and restarts. */
   get supervised(): boolean {
-    return this.predecessor?.supervised === true;
+    return this.strategy.supervised;
   }
 
-  /** Wires a supervised worker to its supervisor's decisions. */
-  private followSupervisor(link: PredecessorLink): void {
-    link.onUnrequestedHandover = (result) => {
-      // The supervisor's own SIGHUP or `reload`: the same moves as a restart this worker ran.
-      if (this.currentState !== 'serving') return;
-      this.apply('restart');
-      this.handedOver(result);
-    };
-    link.onRestartFailed = (error) => {
-      this.lastRestart = { ok: false, error };
-      this.log.error(`the supervisor's restart failed, still serving: ${error.message}`);
-      this.emit('restart-failed', error);
-    };
-    link.onClose(() => {
-      if (isShuttingDown(this.currentState) || this.currentState === 'draining') return;
-      // Nothing would restart this worker or hand its listeners on: leave cleanly.
-      this.log.error('the supervisor is gone; shutting down');
-      void this.shutdown();
-    });
-  }
-
-  private apply(event: StateEvent): void {
+  /** Moves as the state table says; throws INVALID_STATE when it refuses. */
+  private apply(event: StateEvent): Outcome {
     const outcome = transition(this.currentState, event);
     if (outcome.type === 'refuse') {
       throw new GracefulRestartError(
@@ -240,6 +166,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       this.currentState = outcome.to;
       this.emit('state', outcome.to, previous);
     }
+    return outcome;
   }
 
   /**
@@ -252,21 +179,17 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     protocol?: ServerProtocol,
   ): Promise<ListenerInfo> {
     validateSpec(spec);
-    const name = spec.name ?? DEFAULT_LISTENER_NAME;
-    if (this.currentState !== 'starting') {
+    const name = listenerName(spec);
+    try {
+      this.apply('listen');
+    } catch (error) {
       throw new GracefulRestartError(
         ErrorCodes.INVALID_STATE,
-        `Listener "${name}": listen() must be called before ready() (state is ${this.currentState}).`,
+        `Listener "${name}": ${(error as Error).message}`,
         { listener: name },
       );
     }
-    if (this.ownedListeners.has(name)) {
-      throw new GracefulRestartError(
-        ErrorCodes.DUPLICATE_LISTENER,
-        `Listener "${name}" is declared twice. Give each listener its own name.`,
-        { listener: name },
-      );
-    }
+    this.sockets.checkNewName(name);
     if (server.listening) {
       throw new GracefulRestartError(
         ErrorCodes.SERVER_UNSUPPORTED,
@@ -274,86 +197,13 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         { listener: name },
       );
     }
-    const drain = this.options.drain ?? {};
-    const tracker = new ConnectionTracker(server, protocol, {
-      keepAliveHintSeconds:
-        (drain.keepAliveHint ?? true)
-          ? keepAliveHintFor(drain.idleGraceMs ?? DEFAULTS.idleGraceMs)
-          : undefined,
-    });
-    const owned: OwnedListener = { name, spec, server, tracker, origin: 'bound' };
-    const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
-
-    const inherited = this.inheritance.claim(name, spec, this.log);
-    if (!inherited && this.supervised) {
-      const held = this.inheritance.manifest?.listeners.map((l) => l.name).join(', ') || 'none';
-      throw new GracefulRestartError(
-        ErrorCodes.LISTENER_NOT_SUPERVISED,
-        `Listener "${name}" is not held by the supervisor (it holds: ${held}). Add ` +
-          `--listen ${name}=${isUnixSpec(spec) ? `unix:${spec.path}` : describeSpec(spec)} to \`graceful-restart run\`.`,
-        { listener: name },
-      );
-    }
-    if (inherited) {
-      checkListeningFd(inherited.fd, kind, name);
-      await this.adopt(server, inherited.fd, name, spec);
-      if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
-      owned.origin = 'inherited';
-      if (inherited.ino !== undefined) owned.unixIno = inherited.ino;
-      if (inherited.activated) owned.activated = true;
-    } else {
-      const activated = this.inheritance.claimActivated(name);
-      if (activated !== undefined) {
-        checkListeningFd(activated, kind, name);
-        await this.adopt(server, activated, name, spec);
-        owned.origin = 'socket-activation';
-        owned.activated = true;
-      } else if (isUnixSpec(spec)) {
-        owned.unixIno = await bindUnix(server, spec, name);
-      } else {
-        const options = {
-          port: spec.port,
-          host: spec.host ?? '127.0.0.1',
-          ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
-          ...(spec.ipv6Only === undefined ? {} : { ipv6Only: spec.ipv6Only }),
-        };
-        try {
-          await listenAsync(server, options);
-        } catch (cause) {
-          throw bindError(name, describeSpec(spec), cause);
-        }
-      }
-    }
-    const info: ListenerInfo = { name, origin: owned.origin, address: describeSpec(spec) };
-    const address = boundAddress(server);
-    if (address) {
-      info.port = address.port;
-      info.address = describeSpec({ host: address.host, port: address.port });
-    }
-    owned.info = info;
-    this.ownedListeners.set(name, owned);
-    this.log.info(`listener "${name}" ${owned.origin} on ${info.address}`);
-    return info;
-  }
-
-  private async adopt(
-    server: NetServer,
-    fd: number,
-    name: string,
-    spec: ListenerSpec,
-  ): Promise<void> {
-    // A Unix socket adopted by fd has no path in node, so server.address() would be null
-    // (frameworks log it at 'listening'): name it as a fresh bind would.
-    if (isUnixSpec(spec)) setPipeName(server, spec.path);
-    try {
-      await listenAsync(server, { fd });
-    } catch (cause) {
-      throw new GracefulRestartError(
-        ErrorCodes.FD_NOT_LISTENING,
-        `Listener "${name}": cannot adopt fd ${fd} (${(cause as Error).message}). It must be a listening socket.`,
-        { listener: name, fd, cause },
-      );
-    }
+    const { drain } = this.options;
+    this.trackers.push(
+      new ConnectionTracker(server, protocol, {
+        keepAliveHintSeconds: drain.keepAliveHint ? keepAliveHintFor(drain.idleGraceMs) : undefined,
+      }),
+    );
+    return this.sockets.acquire(server, spec);
   }
 
   /**
@@ -362,8 +212,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   async ready(): Promise<void> {
     this.apply('ready');
-    this.inheritance.closeUnclaimed(this.log);
-    this.becameReady = true;
+    this.sockets.closeUnclaimed();
     // systemd learns the new main pid before the previous generation is told to drain and exit.
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
@@ -373,7 +222,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       : this.predecessor
         ? ', took over from the previous generation'
         : '';
-    this.log.info(`ready (pid ${process.pid}${from})`);
+    this.logger.info(`ready (pid ${process.pid}${from})`);
     const deferred = this.restartRequestedWhileStarting;
     this.restartRequestedWhileStarting = undefined;
     if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
@@ -415,105 +264,89 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const started = performance.now();
     await this.notifier?.reloading();
     try {
-      let result: RestartResult;
-      if (this.predecessor?.supervised) {
-        // The supervisor holds the listeners and starts the next worker with them.
-        this.log.info('restart: asking the supervisor for the next worker');
-        result = await this.predecessor.requestRestart(signal);
-      } else {
-        this.log.info('restart: starting the next generation');
-        const command =
-          typeof this.options.command === 'function'
-            ? this.options.command()
-            : (this.options.command ?? currentCommand());
-        const successor = await startSuccessor({
-          command,
-          listeners: [...this.ownedListeners.values()].map((owned) => ({
-            listener: manifestEntry(owned),
-            fd: serverFd(owned.server),
-          })),
-          readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
-          signal,
-        });
-        result = {
-          oldPid: process.pid,
-          newPid: successor.pid,
-          durationMs: Math.round(performance.now() - started),
-        };
-      }
+      const result = await this.strategy.next(signal, started);
       this.handedOver(result);
       return result;
     } catch (cause) {
-      const error =
-        cause instanceof GracefulRestartError
-          ? cause
-          : new GracefulRestartError(
-              ErrorCodes.SPAWN_FAILED,
-              `Restart failed: ${(cause as Error).message}`,
-              { cause },
-            );
-      this.lastRestart = { ok: false, error };
-      // A shutdown during the restart already moved the state on; leave it there.
-      if (this.currentState === 'restarting') {
-        this.apply('restart-failed');
-        void this.notifier?.restartFailed(error.message);
-      }
-      this.log.error(`restart failed: ${error.message}`);
-      this.emit('restart-failed', error);
+      const error = toGracefulError(cause, 'Restart failed');
+      this.restartFailed(error, 'restart');
       throw error;
     }
+  }
+
+  /** The next generation did not come: this one serves on (unless a shutdown moved it on). */
+  private restartFailed(error: GracefulRestartError, by: 'restart' | 'the supervisor'): void {
+    this.lastRestart = { ok: false, error: errorToWire(error) };
+    if (this.currentState === 'restarting') {
+      this.apply('restart-failed');
+      void this.notifier?.restartFailed(error.message);
+    }
+    this.logger.error(
+      by === 'restart'
+        ? `restart failed: ${error.message}`
+        : `the supervisor's restart failed, still serving: ${error.message}`,
+    );
+    this.emit('restart-failed', error);
   }
 
   /** The next generation serves: record it, tell listeners, drain this one. */
   private handedOver(result: RestartResult): void {
     this.lastRestart = { ok: true, result };
     this.apply('restart-succeeded');
-    this.log.info(
+    this.logger.info(
       `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
     );
     this.emit('restart', result);
     void this.drainOnce();
   }
 
+  /** The supervisor's own SIGHUP or `reload`: the same moves as a restart this worker ran. */
+  private supervisorHandedOver(result: RestartResult): void {
+    if (this.currentState !== 'serving') return;
+    this.apply('restart');
+    this.handedOver(result);
+  }
+
+  private supervisorGone(): void {
+    if (isShuttingDown(this.currentState) || this.currentState === 'draining') return;
+    // Nothing would restart this worker or hand its listeners on: leave cleanly.
+    this.logger.error('the supervisor is gone; shutting down');
+    void this.shutdown();
+  }
+
   /** Drains and exits for good. A restart in progress is aborted and its successor stopped. */
   shutdown(): Promise<DrainReport> {
-    if (this.finalShutdown && this.drainPromise) return this.drainPromise;
-    this.apply('shutdown');
-    // After a handover the drain already runs; the successor owns the Unix paths and PID file.
-    if (!this.drainPromise) {
-      // A successor stopped before it was ready owns nothing yet: the Unix paths and PID file
-      // are still the serving generation's.
-      this.finalShutdown = this.predecessor === undefined || this.becameReady;
-      if (this.finalShutdown) void this.notifier?.stopping();
+    return this.stop();
+  }
+
+  /** A shutdown from code, or from `signal`: the table says whether it starts, joins or forces. */
+  private stop(signal?: NodeJS.Signals): Promise<DrainReport> {
+    const outcome = this.apply('shutdown');
+    if (outcome.type === 'force' && signal) {
+      this.logger.error(`${signal} again: exiting now without finishing the drain`);
+      process.exit(128 + osConstants.signals[signal]);
     }
+    if (outcome.type !== 'move') return this.drainOnce();
+    if (signal) this.logger.info(`${signal}: shutting down`);
+    // A final shutdown (not one after a handover, nor a successor's before ready) ends the service.
+    if (this.currentState === 'stopping') void this.notifier?.stopping();
     this.restartInFlight?.abort.abort();
     return this.drainOnce();
   }
 
   private restartFromSignal(signal: NodeJS.Signals): void {
-    if (this.currentState === 'starting') {
+    if (isStarting(this.currentState)) {
       // The code and config on disk may have changed since this process read them: the
       // request is kept, and carried out once this generation is ready.
       this.restartRequestedWhileStarting = signal;
-      this.log.info(`${signal} during startup: restarting once ready`);
+      this.logger.info(`${signal} during startup: restarting once ready`);
       return;
     }
-    this.log.info(`${signal}: restart requested`);
+    this.logger.info(`${signal}: restart requested`);
     this.restart().catch((error: GracefulRestartError) => {
       if (error.code === ErrorCodes.INVALID_STATE)
-        this.log.warn(`${signal} ignored: ${error.message}`);
+        this.logger.warn(`${signal} ignored: ${error.message}`);
     });
-  }
-
-  private shutdownFromSignal(signal: NodeJS.Signals): void {
-    const outcome = transition(this.currentState, 'shutdown');
-    if (outcome.type === 'force') {
-      this.log.error(`${signal} again: exiting now without finishing the drain`);
-      process.exit(128 + osConstants.signals[signal]);
-    }
-    if (outcome.type === 'refuse') return;
-    this.log.info(`${signal}: shutting down`);
-    void this.shutdown();
   }
 
   private drainOnce(): Promise<DrainReport> {
@@ -522,41 +355,31 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   private async drainAndExit(): Promise<DrainReport> {
-    const drain = this.options.drain ?? {};
-    const deadlineMs = drain.deadlineMs ?? DEFAULTS.deadlineMs;
+    const { deadlineMs, idleGraceMs, closeConnection } = this.options.drain;
     const started = performance.now();
     const reports = await Promise.all(
-      [...this.ownedListeners.values()].map((owned) =>
-        owned.tracker.drain({
-          deadlineMs,
-          idleGraceMs: drain.idleGraceMs ?? DEFAULTS.idleGraceMs,
-          closeConnection: drain.closeConnection,
-        }),
-      ),
+      this.trackers.map((tracker) => tracker.drain({ deadlineMs, idleGraceMs, closeConnection })),
     );
     const report = mergeDrainReports(reports, Math.round(performance.now() - started));
-    // A supervised worker's Unix paths are the supervisor's: they outlive every worker.
-    if (this.finalShutdown && !this.supervised) {
-      for (const owned of this.ownedListeners.values()) {
-        if (isUnixSpec(owned.spec)) await removeUnixPath(owned.spec.path, owned.unixIno);
-      }
-    }
-    if (this.finalShutdown && this.options.pidFile) {
-      await removePidFile(this.options.pidFile, process.pid);
+    // Only a final shutdown removes what the service owns; after a handover the next
+    // generation does, and a successor stopped before ready never owned them.
+    if (this.currentState === 'stopping') {
+      await this.sockets.removeOwnedPaths();
+      if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
     }
     const remaining = Math.max(0, deadlineMs - (performance.now() - started));
-    const cleanFailed = !(await runCleanups(this.cleanups, remaining, this.log));
-    this.log.info(
+    const cleanFailed = !(await runCleanups(this.cleanups, remaining, this.logger));
+    this.logger.info(
       `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
         `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
     );
     this.signals?.uninstall();
-    if (this.currentState !== 'stopped') this.apply('drained');
+    this.apply('drained');
     this.emit('drained', report);
     // A restart aborted by this shutdown settles once its successor is stopped.
     await this.restartInFlight?.attempt.catch(() => undefined);
     await this.notifier?.flush();
-    if (this.options.exitProcess ?? true) {
+    if (this.options.exitProcess) {
       process.exit(report.deadlineReached || cleanFailed ? ExitCodes.FORCED : ExitCodes.CLEAN);
     }
     return report;
@@ -565,40 +388,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** Removes this instance's signal handlers. */
   uninstall(): void {
     this.signals?.uninstall();
-  }
-}
-
-function manifestEntry(owned: OwnedListener): Omit<ManifestListener, 'fd'> {
-  const activated = owned.activated ? { activated: true } : {};
-  if (isUnixSpec(owned.spec)) {
-    return {
-      name: owned.name,
-      kind: 'unix',
-      path: owned.spec.path,
-      ...(owned.unixIno === undefined ? {} : { ino: owned.unixIno }),
-      ...activated,
-    };
-  }
-  const address = boundAddress(owned.server);
-  return {
-    name: owned.name,
-    kind: 'tcp',
-    host: address?.host ?? owned.spec.host ?? '127.0.0.1',
-    port: address?.port ?? owned.spec.port,
-    ...activated,
-  };
-}
-
-function checkInheritedAddress(server: NetServer, expected: ManifestListener, name: string): void {
-  const actual = boundAddress(server);
-  if (actual && (actual.port !== expected.port || actual.host !== expected.host)) {
-    server.close();
-    throw new GracefulRestartError(
-      ErrorCodes.FD_ADDRESS_MISMATCH,
-      `Listener "${name}": inherited fd ${expected.fd} listens on ${actual.host}:${actual.port}, ` +
-        `but the manifest says ${expected.host}:${expected.port}. Restart from a clean start.`,
-      { listener: name, fd: expected.fd },
-    );
   }
 }
 
@@ -626,36 +415,6 @@ async function runCleanups(
     }
   }
   return ok;
-}
-
-function validateOptions(options: GracefulOptions): void {
-  const positive = (value: unknown, name: string) => {
-    if (
-      value !== undefined &&
-      (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    ) {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_OPTION,
-        `${name} must be a non-negative number of milliseconds (got ${JSON.stringify(value)}).`,
-      );
-    }
-  };
-  positive(options.readyTimeoutMs, 'readyTimeoutMs');
-  positive(options.drain?.deadlineMs, 'drain.deadlineMs');
-  positive(options.drain?.idleGraceMs, 'drain.idleGraceMs');
-  const hint = options.drain?.keepAliveHint;
-  if (hint !== undefined && typeof hint !== 'boolean') {
-    throw new GracefulRestartError(
-      ErrorCodes.INVALID_OPTION,
-      `drain.keepAliveHint must be true or false (got ${JSON.stringify(hint)}).`,
-    );
-  }
-  if (
-    options.pidFile !== undefined &&
-    (typeof options.pidFile !== 'string' || options.pidFile === '')
-  ) {
-    throw new GracefulRestartError(ErrorCodes.INVALID_OPTION, 'pidFile must be a non-empty path.');
-  }
 }
 
 export function createGraceful(options?: GracefulOptions): Graceful {

@@ -1,9 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
-import { LineChannel, type SupervisorMessage, type WorkerMessage } from './channel.js';
-import { type ErrorCode, ErrorCodes, GracefulRestartError } from './errors.js';
-import type { RestartResult } from './graceful.js';
-import { encodeManifest, MANIFEST_ENV, type ManifestListener } from './listeners.js';
+import { LineChannel } from './channel.js';
+import { DEFAULTS } from './defaults.js';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import {
+  encodeManifest,
+  errorFromWire,
+  type HandedOverListener,
+  listenerFd,
+  MANIFEST_ENV,
+  READY_BYTE,
+  READY_FD,
+  type RestartResult,
+  type SupervisorMessage,
+  type WorkerMessage,
+} from './protocol.js';
 
 /** The command that starts the next generation. */
 export interface SuccessorCommand {
@@ -21,12 +32,6 @@ export function currentCommand(): SuccessorCommand {
   return { execPath: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)] };
 }
 
-/** The ready pipe is the successor's fd 3; listener fds follow it. */
-const READY_FD = 3;
-const READY_BYTE = 'R';
-/** After SIGTERM, a successor that does not exit within this is killed. */
-const KILL_GRACE_MS = 2000;
-
 export interface Successor {
   child: ChildProcess;
   pid: number;
@@ -36,7 +41,7 @@ export interface Successor {
 
 export interface StartSuccessorOptions {
   command: SuccessorCommand;
-  listeners: { listener: Omit<ManifestListener, 'fd'>; fd: number }[];
+  listeners: { listener: HandedOverListener; fd: number }[];
   readyTimeoutMs: number;
   /** Aborting stops the successor and rejects with RESTART_ABORTED. */
   signal?: AbortSignal;
@@ -48,7 +53,7 @@ export interface StartSuccessorOptions {
 export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    const kill = setTimeout(() => child.kill('SIGKILL'), DEFAULTS.killGraceMs);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
@@ -65,7 +70,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
   const { command } = options;
   const listeners = options.listeners.map(({ listener }, i) => ({
     ...listener,
-    fd: READY_FD + 1 + i,
+    fd: listenerFd(i),
   }));
   const env = {
     ...(command.env ?? process.env),
@@ -273,17 +278,8 @@ export class PredecessorLink {
   }
 
   private restartFailed(message: Extract<SupervisorMessage, { type: 'restart-failed' }>): void {
-    const error = new GracefulRestartError(knownCode(message.code), String(message.message), {
-      ...(message.exitCode === undefined ? {} : { exitCode: message.exitCode }),
-      ...(message.signal === undefined ? {} : { signal: message.signal }),
-    });
+    const error = errorFromWire(message);
     if (this.pendingRestart) this.pendingRestart.reject(error);
     else this.onRestartFailed?.(error);
   }
-}
-
-function knownCode(code: unknown): ErrorCode {
-  return (Object.values(ErrorCodes) as string[]).includes(code as string)
-    ? (code as ErrorCode)
-    : ErrorCodes.SPAWN_FAILED;
 }

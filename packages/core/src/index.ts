@@ -1,5 +1,9 @@
+// The public surface of @graceful-restart/core, pinned by test/exports.test.ts. Internals (the
+// state tables, the manifest codec, the connection tracker) stay unexported.
+
 export {
   createMiddlewareKit,
+  importPeer,
   type MiddlewareKit,
   type MiddlewareOptions,
 } from './adapter.js';
@@ -12,25 +16,10 @@ export {
   fromNode,
   TOKEN_ENV,
 } from './admin.js';
-export {
-  CONTROL_ENV,
-  type ControlCommand,
-  type ControlReply,
-  defaultControlPath,
-  type SupervisorStatus,
-  sendControl,
-} from './control.js';
-export {
-  ConnectionTracker,
-  type DrainOptions,
-  type DrainReport,
-  detectProtocol,
-  keepAliveHintFor,
-  mergeDrainReports,
-  type OpaqueConnectionKind,
-  type ServerProtocol,
-  type TrackerOptions,
-} from './drain.js';
+export { defaultControlPath, sendControl } from './control.js';
+export { DEFAULTS } from './defaults.js';
+export type { DrainReport, OpaqueConnectionKind, ServerProtocol } from './drain.js';
+// Errors.
 export {
   type ErrorCode,
   ErrorCodes,
@@ -38,44 +27,43 @@ export {
   type GracefulRestartErrorDetails,
   isGracefulRestartError,
 } from './errors.js';
+// A generation: listen, ready, restart, drain, shut down.
 export {
   createGraceful,
-  DEFAULTS,
-  type DrainSettings,
   ExitCodes,
   Graceful,
   type GracefulEvents,
-  type GracefulOptions,
-  type ListenerInfo,
-  type RestartResult,
 } from './graceful.js';
 export { currentCommand, type SuccessorCommand } from './handover.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
-export {
-  DEFAULT_LISTENER_NAME,
-  decodeManifest,
-  encodeManifest,
-  type ListenerOrigin,
-  type ListenerSpec,
-  MANIFEST_ENV,
-  type Manifest,
-  type ManifestListener,
-  type TcpListenerSpec,
-  type UnixListenerSpec,
-} from './listeners.js';
 export type { Logger } from './logger.js';
-export { type ListenTarget, type ServeOptions, serve } from './serve.js';
-export { DEFAULT_SIGNALS, type SignalOptions } from './signals.js';
+export type { DrainSettings, GracefulOptions } from './options.js';
+export type {
+  ControlCommand,
+  ControlReply,
+  RestartOutcome,
+  RestartResult,
+  SupervisorStatus,
+  WireError,
+} from './protocol.js';
+// Building an adapter or a plain server on core.
 export {
-  type Events as StateEvents,
-  isShuttingDown,
-  type State,
-  States,
-  transition,
-} from './state.js';
-export {
-  backoffMs,
-  Supervisor,
-  SupervisorExitCodes,
-  type SupervisorOptions,
-} from './supervisor.js';
+  type AddressesListenerSpec,
+  hostAddresses,
+  type ListenTarget,
+  listenOnAddresses,
+  type ServeOptions,
+  serve,
+} from './serve.js';
+export type { SignalOptions } from './signals.js';
+export type { ListenerInfo } from './sockets/acquire.js';
+export type {
+  ListenerOrigin,
+  ListenerSpec,
+  TcpListenerSpec,
+  UnixListenerSpec,
+} from './sockets/spec.js';
+export type { State } from './state.js';
+// The stable-PID supervisor (`graceful-restart run`) and its control socket.
+export { Supervisor, SupervisorExitCodes, type SupervisorOptions } from './supervisor.js';
+export type { SupervisorState, WorkerRole } from './supervisor-state.js';

@@ -1,6 +1,10 @@
+import dns from 'node:dns';
 import http from 'node:http';
+import type { Server as NetServer } from 'node:net';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { Graceful } from './graceful.js';
-import type { ListenerSpec } from './listeners.js';
+import type { ListenerInfo } from './sockets/acquire.js';
+import type { ListenerSpec, TcpListenerSpec } from './sockets/spec.js';
 
 /** Where to listen: a TCP port on 127.0.0.1, or a full listener spec. */
 export type ListenTarget = number | ListenerSpec;
@@ -28,4 +32,51 @@ export async function serve(
   await graceful.listen(server, typeof target === 'number' ? { port: target } : target);
   await graceful.ready();
   return server;
+}
+
+/** A TCP listener on several addresses, each handed over as its own listener. */
+export interface AddressesListenerSpec extends Omit<TcpListenerSpec, 'name' | 'host'> {
+  name: string;
+}
+
+/**
+ * The addresses a listen host stands for: itself when it is an address, else every address
+ * `localhost` resolves to (frameworks such as fastify listen on all of them by default).
+ */
+export async function hostAddresses(host: string): Promise<string[]> {
+  if (host !== 'localhost') return [host];
+  const found = await dns.promises.lookup(host, { all: true });
+  return [...new Set(found.map((entry) => entry.address))];
+}
+
+/**
+ * Listens on each of `addresses` (from hostAddresses()): the first is listener `name` on
+ * `server`; each further one is `<name>-1`, `<name>-2`... on a server from `extraServer`, which
+ * must serve the same app. Without `extraServer`, several addresses are refused with a typed
+ * error that says to listen on one.
+ */
+export async function listenOnAddresses(
+  graceful: Graceful,
+  server: NetServer,
+  spec: AddressesListenerSpec,
+  addresses: string[],
+  extraServer?: () => NetServer,
+): Promise<ListenerInfo[]> {
+  if (addresses.length > 1 && !extraServer) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_LISTENER,
+      `Listener "${spec.name}": the host names ${addresses.join(' and ')}, and a second socket can only be ` +
+        'created for plain HTTP servers. Listen on one address, e.g. { host: "127.0.0.1" }.',
+      { listener: spec.name },
+    );
+  }
+  const [first = '', ...others] = addresses;
+  const main = await graceful.listen(server, { ...spec, host: first });
+  const infos = [main];
+  for (const [index, host] of others.entries()) {
+    const extra = (extraServer as () => NetServer)();
+    const name = `${spec.name}-${index + 1}`;
+    infos.push(await graceful.listen(extra, { ...spec, name, host, port: main.port ?? 0 }));
+  }
+  return infos;
 }

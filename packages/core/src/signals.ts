@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -8,11 +9,6 @@ export interface SignalOptions {
   /** Signals that drain and exit; a second one exits at once. Default `['SIGTERM', 'SIGINT']`. */
   shutdown?: NodeJS.Signals[];
 }
-
-export const DEFAULT_SIGNALS = {
-  restart: ['SIGHUP', 'SIGUSR2'] as NodeJS.Signals[],
-  shutdown: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
-};
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 
@@ -31,7 +27,10 @@ function checkSignal(signal: unknown, role: string): asserts signal is NodeJS.Si
   }
 }
 
-/** Our handlers for the restart and shutdown signals; installed at ready(), removable. */
+/**
+ * Handlers for a set of restart and shutdown signals, for a generation and for the supervisor:
+ * checked at construction, installed from the start, removable.
+ */
 export class SignalHandlers {
   private readonly installed: Array<[NodeJS.Signals, () => void]> = [];
   private readonly restart: NodeJS.Signals[];
@@ -45,8 +44,8 @@ export class SignalHandlers {
     },
     private readonly log: Logger,
   ) {
-    this.restart = options.restart ?? DEFAULT_SIGNALS.restart;
-    this.shutdown = options.shutdown ?? DEFAULT_SIGNALS.shutdown;
+    this.restart = options.restart ?? [...DEFAULTS.restartSignals];
+    this.shutdown = options.shutdown ?? [...DEFAULTS.shutdownSignals];
     for (const signal of this.restart) checkSignal(signal, 'restart');
     for (const signal of this.shutdown) checkSignal(signal, 'shutdown');
     const both = this.restart.filter((signal) => this.shutdown.includes(signal));

@@ -1,23 +1,30 @@
 /**
- * The lifecycle of one generation, owned in one place. Pure: `transition` decides, the caller acts.
+ * The lifecycle of one generation, owned in one place. Pure: `transition` decides, the
+ * generation acts.
  *
- *   starting ──ready──▶ serving ──restart──▶ restarting ──succeeded──▶ draining ──drained──▶ stopped
- *                          ▲                     │ failed                    │ shutdown
- *                          └─────────────────────┘                          ▼
- *   (any live state) ──shutdown──▶ stopping ──drained──▶ stopped    stopping ──shutdown──▶ forced exit
+ *   starting ───┐                                                        (first generation: owns what it binds)
+ *   taking-over ┴─ready─▶ serving ─restart─▶ restarting ─succeeded─▶ draining ─drained─▶ stopped
+ *                           ▲                    │ failed                │ shutdown
+ *                           └────────────────────┘                       ▼
+ *   starting, serving, restarting ─shutdown─▶ stopping   (final: removes its Unix paths and PID file)
+ *   taking-over, draining         ─shutdown─▶ leaving    (owns nothing: the other generation keeps them)
+ *   stopping, leaving ─drained─▶ stopped; ─shutdown─▶ force (a second signal exits at once)
  */
 
 export const States = [
   'starting',
+  'taking-over',
   'serving',
   'restarting',
   'draining',
   'stopping',
+  'leaving',
   'stopped',
 ] as const;
 export type State = (typeof States)[number];
 
 export const Events = [
+  'listen',
   'ready',
   'restart',
   'restart-succeeded',
@@ -28,65 +35,93 @@ export const Events = [
 export type StateEvent = (typeof Events)[number];
 
 export type Outcome =
-  /** Move to `to`. */
+  /** Move to `to` (or stay, when `to` is the current state). */
   | { type: 'move'; to: State }
   /** Refuse the request: the caller gets a typed error with `reason`. */
   | { type: 'refuse'; reason: string }
-  /** A repeated shutdown request while already stopping: exit now, non-zero. */
+  /** A shutdown while one is over already: join its drain. */
+  | { type: 'join' }
+  /** A repeated shutdown request while stopping: a signal exits now, non-zero; code joins the drain. */
   | { type: 'force' };
 
 const move = (to: State): Outcome => ({ type: 'move', to });
 const refuse = (reason: string): Outcome => ({ type: 'refuse', reason });
+const LISTEN_LATE = refuse('listen() must be called before ready()');
+const READY_TWICE = refuse('ready() was already called');
+const NO_RESTART = refuse('no restart is in progress');
+const NOT_DRAINING = refuse('nothing is draining');
+const STILL_STARTING = refuse('the server is still starting; call ready() first');
+const SHUTTING_DOWN = refuse('the server is shutting down');
+
+/** What a generation on its way out does: a second shutdown forces, the drain ends in stopped. */
+const outgoing: Record<StateEvent, Outcome> = {
+  listen: SHUTTING_DOWN,
+  ready: SHUTTING_DOWN,
+  restart: SHUTTING_DOWN,
+  'restart-succeeded': NO_RESTART,
+  'restart-failed': NO_RESTART,
+  shutdown: { type: 'force' },
+  drained: move('stopped'),
+};
 
 const TABLE: Record<State, Record<StateEvent, Outcome>> = {
   starting: {
+    listen: move('starting'),
     ready: move('serving'),
-    restart: refuse('the server is still starting; call ready() first'),
-    'restart-succeeded': refuse('no restart is in progress'),
-    'restart-failed': refuse('no restart is in progress'),
+    restart: STILL_STARTING,
+    'restart-succeeded': NO_RESTART,
+    'restart-failed': NO_RESTART,
     shutdown: move('stopping'),
-    drained: refuse('nothing is draining'),
+    drained: NOT_DRAINING,
+  },
+  'taking-over': {
+    listen: move('taking-over'),
+    ready: move('serving'),
+    restart: STILL_STARTING,
+    'restart-succeeded': NO_RESTART,
+    'restart-failed': NO_RESTART,
+    // Stopped before it was ready: the serving generation still owns the paths and PID file.
+    shutdown: move('leaving'),
+    drained: NOT_DRAINING,
   },
   serving: {
-    ready: refuse('ready() was already called'),
+    listen: LISTEN_LATE,
+    ready: READY_TWICE,
     restart: move('restarting'),
-    'restart-succeeded': refuse('no restart is in progress'),
-    'restart-failed': refuse('no restart is in progress'),
+    'restart-succeeded': NO_RESTART,
+    'restart-failed': NO_RESTART,
     shutdown: move('stopping'),
-    drained: refuse('nothing is draining'),
+    drained: NOT_DRAINING,
   },
   restarting: {
-    ready: refuse('ready() was already called'),
+    listen: LISTEN_LATE,
+    ready: READY_TWICE,
     restart: refuse('a restart is already in progress'),
     'restart-succeeded': move('draining'),
     'restart-failed': move('serving'),
     // The successor is stopped and this generation shuts down for good.
     shutdown: move('stopping'),
-    drained: refuse('nothing is draining'),
+    drained: NOT_DRAINING,
   },
   draining: {
-    ready: refuse('ready() was already called'),
+    listen: LISTEN_LATE,
+    ready: READY_TWICE,
     restart: refuse('this generation has handed over and is draining'),
-    'restart-succeeded': refuse('no restart is in progress'),
-    'restart-failed': refuse('no restart is in progress'),
+    'restart-succeeded': NO_RESTART,
+    'restart-failed': NO_RESTART,
     // The drain continues; from now on a second shutdown request forces the exit.
-    shutdown: move('stopping'),
+    shutdown: move('leaving'),
     drained: move('stopped'),
   },
-  stopping: {
-    ready: refuse('the server is shutting down'),
-    restart: refuse('the server is shutting down'),
-    'restart-succeeded': refuse('no restart is in progress'),
-    'restart-failed': refuse('no restart is in progress'),
-    shutdown: { type: 'force' },
-    drained: move('stopped'),
-  },
+  stopping: outgoing,
+  leaving: outgoing,
   stopped: {
+    listen: refuse('the server has stopped'),
     ready: refuse('the server has stopped'),
     restart: refuse('the server has stopped'),
-    'restart-succeeded': refuse('no restart is in progress'),
-    'restart-failed': refuse('no restart is in progress'),
-    shutdown: refuse('the server has stopped'),
+    'restart-succeeded': NO_RESTART,
+    'restart-failed': NO_RESTART,
+    shutdown: { type: 'join' },
     drained: refuse('the server has stopped'),
   },
 };
@@ -97,5 +132,10 @@ export function transition(state: State, event: StateEvent): Outcome {
 
 /** True while this generation is on its way out for good: health routes answer 503. */
 export function isShuttingDown(state: State): boolean {
-  return state === 'stopping' || state === 'stopped';
+  return state === 'stopping' || state === 'leaving' || state === 'stopped';
+}
+
+/** True before ready(): listeners may be declared, a restart signal waits for ready. */
+export function isStarting(state: State): boolean {
+  return state === 'starting' || state === 'taking-over';
 }

@@ -1,13 +1,30 @@
 import type { ChildProcess } from 'node:child_process';
-import { LineChannel, type SupervisorMessage, type WorkerMessage } from './channel.js';
-import { ControlServer, type SupervisorStatus } from './control.js';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { RestartResult } from './graceful.js';
+import { LineChannel } from './channel.js';
+import { ControlServer } from './control.js';
+import { DEFAULTS } from './defaults.js';
+import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
 import { type Successor, startSuccessor } from './handover.js';
-import { type HeldListener, holdListeners } from './held-listeners.js';
-import { describeManifest, type ListenerSpec, validateSpec } from './listeners.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { removePidFile, writePidFile } from './pid-file.js';
+import {
+  errorToWire,
+  type RestartOutcome,
+  type RestartResult,
+  type SupervisorMessage,
+  type SupervisorStatus,
+  type WorkerMessage,
+} from './protocol.js';
+import { SignalHandlers } from './signals.js';
+import { type HeldListener, holdListeners } from './sockets/held.js';
+import { describeHandedOver, type ListenerSpec, validateSpec } from './sockets/spec.js';
+import {
+  needsWorker,
+  type SupervisorEvent,
+  type SupervisorOutcome,
+  type SupervisorState,
+  supervisorTransition,
+  type WorkerRole,
+} from './supervisor-state.js';
 import { SystemdNotifier } from './systemd.js';
 
 export interface SupervisorOptions {
@@ -43,20 +60,18 @@ export const SupervisorExitCodes = {
 
 /**
  * Delay before the n-th consecutive restart of a failed worker (n from 0): 100 ms doubling to
- * 10 s. A worker that served for STABLE_AFTER_MS before it died starts the count afresh.
+ * 10 s. A worker that served for DEFAULTS.stableAfterMs before it died starts the count afresh.
  */
 export function backoffMs(n: number): number {
-  return Math.min(100 * 2 ** n, 10_000);
+  return Math.min(DEFAULTS.backoffBaseMs * 2 ** n, DEFAULTS.backoffMaxMs);
 }
-const STABLE_AFTER_MS = 10_000;
 
 interface Worker {
   pid: number;
   child: ChildProcess;
   channel: LineChannel<WorkerMessage, SupervisorMessage>;
   readyAt: number;
-  /** serving: gets new connections' work; draining: handed over, finishing; stopping: told to exit. */
-  role: 'serving' | 'draining' | 'stopping';
+  role: WorkerRole;
   exited: Promise<number | null>;
 }
 
@@ -64,27 +79,29 @@ interface Worker {
  * The stable-PID supervisor (`graceful-restart run`): holds the listeners for its whole life,
  * runs the app as a worker with them, replaces the worker on reload (new one ready first, then
  * the old one drains) and after a crash (with backoff), forwards stop signals and reaps workers.
+ * Its state table (supervisor-state.ts) decides every move.
  */
 export class Supervisor {
+  private currentState: SupervisorState = 'starting';
   private readonly log: Logger;
   private readonly notifier: SystemdNotifier | undefined;
+  private readonly signals: SignalHandlers;
+  private readonly readyTimeoutMs: number;
+  private readonly maxRestarts: number;
   private held: HeldListener[] = [];
   private control: ControlServer | undefined;
   private serving: Worker | undefined;
   private readonly workers = new Set<Worker>();
   private reloadInFlight: Promise<RestartResult> | undefined;
   private readonly abortStarts = new AbortController();
+  /** The loop that brings a worker up (at start, after a crash) runs once at a time. */
   private recovering = false;
   private failures = 0;
   private stopping: Promise<number> | undefined;
   private readonly startedAt = Date.now();
   private reloads = 0;
   private crashes = 0;
-  private lastReload:
-    | { ok: true; result: RestartResult }
-    | { ok: false; code: string; message: string }
-    | undefined;
-  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  private lastReload: RestartOutcome | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     if (options.command.length === 0 || !options.command[0]) {
@@ -94,21 +111,42 @@ export class Supervisor {
       );
     }
     for (const spec of options.listeners) validateSpec(spec);
+    this.readyTimeoutMs = options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
+    this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
     this.log = resolveLogger(options.logger);
     this.notifier = SystemdNotifier.fromEnv(this.log);
+    this.signals = new SignalHandlers(
+      { restart: [...DEFAULTS.restartSignals], shutdown: [...DEFAULTS.supervisorStopSignals] },
+      {
+        restart: (signal) => {
+          this.log.info(`${signal}: reload`);
+          this.reload().catch((error: GracefulRestartError) => {
+            if (error.code === ErrorCodes.INVALID_STATE)
+              this.log.warn(`${signal} ignored: ${error.message}`);
+          });
+        },
+        shutdown: (signal) => void this.stop(signal),
+      },
+      this.log,
+    );
+  }
+
+  get state(): SupervisorState {
+    return this.currentState;
+  }
+
+  /** Moves as the state table says and returns the outcome; `refuse` is the caller's to report. */
+  private apply(event: SupervisorEvent): SupervisorOutcome {
+    const outcome = supervisorTransition(this.currentState, event);
+    if (outcome.type === 'move') this.currentState = outcome.to;
+    return outcome;
   }
 
   /** Binds, starts the first worker (retrying with backoff) and resolves with the exit code. */
   async run(): Promise<number> {
-    this.installSignals();
+    this.signals.install();
     try {
       this.held = await holdListeners(this.options.listeners, this.log);
-      if (this.held.length === 0) {
-        throw new GracefulRestartError(
-          ErrorCodes.INVALID_OPTION,
-          'No listeners: give --listen name=host:port (or name=unix:/path), or start under socket activation.',
-        );
-      }
       this.control = await ControlServer.open(this.options.controlPath, {
         reload: () => this.reload(),
         status: () => this.status(),
@@ -118,38 +156,31 @@ export class Supervisor {
     } catch (error) {
       this.log.error((error as Error).message);
       await this.release();
+      this.signals.uninstall();
       return SupervisorExitCodes.FAILED;
     }
     this.log.info(
       `supervisor pid ${process.pid}: control socket ${this.options.controlPath}; starting the worker`,
     );
-    void this.recover(false);
-    return new Promise<number>((resolve) => {
+    const stopped = new Promise<number>((resolve) => {
       this.onStopped = resolve;
     });
+    void this.bringUpWorker();
+    return stopped;
   }
 
   private onStopped: (code: number) => void = () => undefined;
 
   /** Starts a worker, waits for ready, then drains the serving one. Concurrent calls share one. */
   reload(): Promise<RestartResult> {
-    if (this.stopping) {
+    const outcome = this.apply('reload');
+    if (outcome.type === 'refuse' || !this.serving) {
+      const reason = outcome.type === 'refuse' ? outcome.reason : 'no worker is serving';
       return Promise.reject(
-        new GracefulRestartError(
-          ErrorCodes.INVALID_STATE,
-          'Cannot reload: the supervisor is stopping.',
-        ),
+        new GracefulRestartError(ErrorCodes.INVALID_STATE, `Cannot reload: ${reason}.`),
       );
     }
-    if (!this.serving) {
-      return Promise.reject(
-        new GracefulRestartError(
-          ErrorCodes.INVALID_STATE,
-          'Cannot reload: no worker is serving yet (starting, or restarting after a crash).',
-        ),
-      );
-    }
-    if (this.reloadInFlight) return this.reloadInFlight;
+    if (outcome.type === 'join' && this.reloadInFlight) return this.reloadInFlight;
     const attempt = this.runReload(this.serving).finally(() => {
       this.reloadInFlight = undefined;
     });
@@ -165,19 +196,14 @@ export class Supervisor {
     try {
       next = await this.startWorker();
     } catch (cause) {
-      const error = cause as GracefulRestartError;
-      this.lastReload = { ok: false, code: error.code, message: error.message };
+      const error = toGracefulError(cause, 'Reload failed');
+      this.lastReload = { ok: false, error: errorToWire(error) };
       this.log.error(`reload failed, pid ${old.pid} keeps serving: ${error.message}`);
-      old.channel.send({
-        type: 'restart-failed',
-        code: error.code,
-        message: error.message,
-        ...(error.exitCode === undefined ? {} : { exitCode: error.exitCode }),
-        ...(error.signal === undefined ? {} : { signal: error.signal }),
-      });
+      old.channel.send({ type: 'restart-failed', ...errorToWire(error) });
       await this.notifier?.restartFailed(error.message);
-      // The serving worker may have died meanwhile: then bring one back.
-      if (!this.serving && !this.stopping) void this.recover(true);
+      this.apply('reload-failed');
+      // The serving worker died meanwhile: bring one back.
+      if (needsWorker(this.currentState)) void this.bringUpWorker();
       throw error;
     }
     const result = {
@@ -196,6 +222,14 @@ export class Supervisor {
 
   /** `next` serves from now on; the worker it replaces (if still alive) is told to drain. */
   private promote(next: Worker, old?: Worker, result?: RestartResult): void {
+    if (this.apply('worker-ready').type !== 'move') {
+      // Stopping meanwhile: the new worker goes with the others (runStop waits for it).
+      if (next.role !== 'stopping') {
+        next.role = 'stopping';
+        next.child.kill('SIGTERM');
+      }
+      return;
+    }
     this.serving = next;
     void this.notifier?.ready(process.pid, false);
     if (old && result && this.workers.has(old)) {
@@ -207,14 +241,13 @@ export class Supervisor {
     }
   }
 
-  /** Brings a worker up after a crash (or at start), with backoff; gives up after maxRestarts. */
-  private async recover(afterCrash: boolean): Promise<void> {
+  /** Brings a worker up (at start, after a crash) with backoff; gives up after maxRestarts. */
+  private async bringUpWorker(): Promise<void> {
     if (this.recovering) return;
     this.recovering = true;
-    const max = this.options.maxRestarts ?? 10;
-    let first = !afterCrash;
-    while (!this.stopping && !this.serving) {
-      if (!first && this.failures >= max) {
+    let first = this.currentState === 'starting' && this.failures === 0;
+    while (needsWorker(this.currentState)) {
+      if (!first && this.failures >= this.maxRestarts) {
         this.log.error(
           `giving up: the worker failed and ${this.failures} restarts in a row failed too (see above); stopping with exit code ${SupervisorExitCodes.GAVE_UP}`,
         );
@@ -224,11 +257,13 @@ export class Supervisor {
       }
       if (!first) {
         const delay = backoffMs(this.failures);
-        this.log.warn(`starting a worker in ${delay} ms (attempt ${this.failures + 1} of ${max})`);
+        this.log.warn(
+          `starting a worker in ${delay} ms (attempt ${this.failures + 1} of ${this.maxRestarts})`,
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
         this.failures += 1;
-        // A reload may have brought a worker meanwhile.
-        if (this.stopping || this.serving) break;
+        // A reload may have brought a worker meanwhile, or a stop come.
+        if (!needsWorker(this.currentState)) break;
       }
       first = false;
       try {
@@ -250,7 +285,7 @@ export class Supervisor {
     const successor = await startSuccessor({
       command: { execPath, args, env, ...(this.options.cwd ? { cwd: this.options.cwd } : {}) },
       listeners: this.held.map((h) => ({ listener: h.entry, fd: h.fd })),
-      readyTimeoutMs: this.options.readyTimeoutMs ?? 30_000,
+      readyTimeoutMs: this.readyTimeoutMs,
       signal: this.abortStarts.signal,
       supervised: true,
     });
@@ -296,29 +331,35 @@ export class Supervisor {
     worker.channel.close();
     const { exitCode, signalCode } = worker.child;
     const how = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
-    if (worker !== this.serving || this.stopping) {
+    if (worker !== this.serving) {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
-      if (worker === this.serving) this.serving = undefined;
       return;
     }
     this.serving = undefined;
+    if (this.apply('worker-died').type !== 'move' || this.currentState !== 'recovering') {
+      this.log.info(`worker pid ${worker.pid} exited (${how})`);
+      return;
+    }
     this.crashes += 1;
-    if (Date.now() - worker.readyAt >= STABLE_AFTER_MS) this.failures = 0;
+    if (Date.now() - worker.readyAt >= DEFAULTS.stableAfterMs) this.failures = 0;
     this.log.error(
       `worker pid ${worker.pid} died while serving (${how}); connections wait in the listen backlog`,
     );
-    // A reload under way brings the next worker; if it fails, it calls recover() itself.
-    if (!this.reloadInFlight) void this.recover(true);
+    // A reload under way brings the next worker; if it fails, it brings one up itself.
+    if (!this.reloadInFlight) void this.bringUpWorker();
   }
 
   status(): SupervisorStatus {
     return {
       supervisorPid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
-      state: this.stopping ? 'stopping' : this.serving ? 'serving' : 'starting',
+      state: this.currentState,
       workers: [...this.workers].map((w) => ({ pid: w.pid, role: w.role })),
       servingPid: this.serving?.pid ?? null,
-      listeners: this.held.map((h) => ({ name: h.entry.name, address: describeManifest(h.entry) })),
+      listeners: this.held.map((h) => ({
+        name: h.entry.name,
+        address: describeHandedOver(h.entry),
+      })),
       reloads: this.reloads,
       crashes: this.crashes,
       consecutiveFailures: this.failures,
@@ -326,10 +367,17 @@ export class Supervisor {
     };
   }
 
-  /** Tells every worker to drain and exit, then releases the listeners. A second call forces. */
+  /**
+   * Tells every worker to drain and exit, then releases the listeners. A second stop signal is
+   * passed on to the workers, which then exit at once.
+   */
   stop(reason: string, exitCode?: number): Promise<number> {
-    if (this.stopping) return this.stopping;
-    this.stopping = this.runStop(reason, exitCode);
+    const outcome = this.apply('stop');
+    if (outcome.type === 'force' && reason.startsWith('SIG')) {
+      this.log.warn(`${reason} again: passing it to the workers`);
+      for (const worker of this.workers) worker.child.kill(reason as NodeJS.Signals);
+    }
+    this.stopping ??= this.runStop(reason, exitCode);
     return this.stopping;
   }
 
@@ -339,18 +387,22 @@ export class Supervisor {
     this.abortStarts.abort();
     const workers = [...this.workers];
     for (const worker of workers) {
+      if (worker.role === 'stopping') continue;
       worker.role = 'stopping';
       worker.child.kill('SIGTERM');
     }
     const codes = await Promise.all(workers.map((w) => w.exited));
-    // An aborted start settles once its child is stopped.
+    // An aborted start settles once its child is stopped; one that said ready just before the
+    // stop was told to stop in promote().
     await this.reloadInFlight?.catch(() => undefined);
+    await Promise.all([...this.workers].map((w) => w.exited));
     await this.release();
     const code =
       exitCode ??
       (codes.every((c) => c === 0) ? SupervisorExitCodes.CLEAN : SupervisorExitCodes.FAILED);
+    this.apply('stopped');
     this.log.info(`stopped (exit code ${code})`);
-    this.uninstallSignals();
+    this.signals.uninstall();
     this.onStopped(code);
     return code;
   }
@@ -361,37 +413,5 @@ export class Supervisor {
     await this.control?.close();
     if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
     await this.notifier?.flush();
-  }
-
-  private installSignals(): void {
-    const on = (signal: NodeJS.Signals, action: () => void) => {
-      process.on(signal, action);
-      this.signalHandlers.push([signal, action]);
-    };
-    for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
-      on(signal, () => {
-        this.log.info(`${signal}: reload`);
-        this.reload().catch((error: GracefulRestartError) => {
-          if (error.code === ErrorCodes.INVALID_STATE)
-            this.log.warn(`${signal} ignored: ${error.message}`);
-        });
-      });
-    }
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) {
-      on(signal, () => {
-        if (!this.stopping) {
-          void this.stop(signal);
-          return;
-        }
-        // A second stop signal: passed on, so workers exit now rather than finish their drain.
-        this.log.warn(`${signal} again: passing it to the workers`);
-        for (const worker of this.workers) worker.child.kill(signal);
-      });
-    }
-  }
-
-  private uninstallSignals(): void {
-    for (const [signal, action] of this.signalHandlers) process.off(signal, action);
-    this.signalHandlers.length = 0;
   }
 }

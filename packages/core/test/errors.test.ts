@@ -1,22 +1,23 @@
 import { openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { importPeer } from '../src/adapter.js';
 import { sendControl } from '../src/control.js';
 import {
   type ErrorCode,
   ErrorCodes,
   GracefulRestartError,
   isGracefulRestartError,
+  toGracefulError,
 } from '../src/errors.js';
 import { createGraceful } from '../src/graceful.js';
-import {
-  bindUnix,
-  checkListeningFd,
-  decodeManifest,
-  takeSocketActivation,
-  validateSpec,
-} from '../src/listeners.js';
+import { type ControlCommand, decodeManifest, errorFromWire } from '../src/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
+import { takeSocketActivation } from '../src/sockets/activation.js';
+import { bindUnix } from '../src/sockets/bind.js';
+import { checkListeningFd } from '../src/sockets/fds.js';
+import { handleFactory, holdListeners } from '../src/sockets/held.js';
+import { validateSpec } from '../src/sockets/spec.js';
 import { Supervisor } from '../src/supervisor.js';
 import { tempDir } from './helpers/process.js';
 
@@ -45,9 +46,16 @@ async function caught(fn: () => unknown): Promise<GracefulRestartError> {
 
 // One row per error code that a bad input can produce in-process; each asserts the code and
 // that the message names the fix. Codes raised only across processes are covered by the
-// integration suites: CHILD_EXITED, READY_TIMEOUT, RESTART_ABORTED and SPAWN_FAILED in
-// restart.int.test.ts; MANIFEST_INVALID, FD_CLOSED, FD_NOT_SOCKET, FD_ADDRESS_MISMATCH,
-// UNIX_PATH_IN_USE and LISTEN_PID_MISMATCH across processes in listeners.int.test.ts.
+// integration suites (CROSS_PROCESS below says where); a test checks that every code is in one
+// of the two.
+const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCodes.CHILD_EXITED]: 'restart.int.test.ts',
+  [ErrorCodes.READY_TIMEOUT]: 'restart.int.test.ts',
+  [ErrorCodes.RESTART_ABORTED]: 'restart.int.test.ts',
+  [ErrorCodes.SPAWN_FAILED]: 'restart.int.test.ts',
+  [ErrorCodes.FD_ADDRESS_MISMATCH]: 'listeners.int.test.ts',
+  [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'examples/test/supervisor.int.test.ts',
+};
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
     ErrorCodes.INVALID_OPTION,
@@ -211,6 +219,78 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     /is a name, not an address/,
   ],
   [
+    ErrorCodes.NO_LISTENERS,
+    () => holdListeners([], silent, {}),
+    /No listeners: give --listen name=host:port/,
+  ],
+  [
+    ErrorCodes.DUPLICATE_LISTENER,
+    () =>
+      holdListeners(
+        [
+          { name: 'web', port: 0 },
+          { name: 'web', port: 0 },
+        ],
+        silent,
+        {},
+      ),
+    /--listen names "web" twice/,
+  ],
+  [
+    ErrorCodes.NODE_UNSUPPORTED,
+    () => handleFactory({}),
+    /no net\._createServerHandle.*Use Node 20\.19\+/,
+  ],
+  [
+    ErrorCodes.PEER_DEPENDENCY_MISSING,
+    () =>
+      importPeer(
+        () => import('@graceful-restart/not-installed' as string),
+        '@fastify/under-pressure',
+        'underPressure',
+      ),
+    /underPressure needs @fastify\/under-pressure: install it/,
+  ],
+  [
+    ErrorCodes.INTERNAL,
+    () => {
+      throw toGracefulError(new TypeError('boom'), 'Restart failed');
+    },
+    /Restart failed: boom/,
+  ],
+  [
+    ErrorCodes.INTERNAL,
+    () => {
+      throw errorFromWire({ code: 'ERR_GRACEFUL_FROM_THE_FUTURE' as ErrorCode, message: 'new' });
+    },
+    /new/,
+  ],
+  [
+    ErrorCodes.UNKNOWN_COMMAND,
+    async () => {
+      const path = `${tempDir()}/control.sock`;
+      const supervisor = new Supervisor({
+        command: ['node', '-e', ''],
+        listeners: [],
+        controlPath: path,
+        logger: false,
+      });
+      const { ControlServer } = await import('../src/control.js');
+      const control = await ControlServer.open(path, {
+        reload: () => supervisor.reload(),
+        status: () => supervisor.status(),
+        stop: () => undefined,
+      });
+      try {
+        const reply = await sendControl(path, 'restart' as ControlCommand);
+        if (!reply.ok) throw errorFromWire(reply);
+      } finally {
+        await control.close();
+      }
+    },
+    /Unknown control command "restart"; use reload, status or stop/,
+  ],
+  [
     ErrorCodes.UNIX_PATH_NOT_SOCKET,
     () => {
       const path = `${tempDir()}/file`;
@@ -227,6 +307,19 @@ describe('typed errors', () => {
     expect(error).toBeInstanceOf(GracefulRestartError);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
+  });
+
+  it('every code has a row here or a named cross-process test', () => {
+    const inRows = new Set(rows.map(([code]) => code));
+    const others: ErrorCode[] = [
+      // Rows below this table (FD_NOT_LISTENING, UNIX_PATH_IN_USE) and the socket activation suite.
+      ErrorCodes.FD_NOT_LISTENING,
+      ErrorCodes.UNIX_PATH_IN_USE,
+    ];
+    const missing = Object.values(ErrorCodes).filter(
+      (code) => !inRows.has(code) && !(code in CROSS_PROCESS) && !others.includes(code),
+    );
+    expect(missing).toEqual([]);
   });
 
   it('every code is distinct and prefixed', () => {

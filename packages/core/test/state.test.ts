@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Events,
   isShuttingDown,
+  isStarting,
   type Outcome,
   type State,
   type StateEvent,
@@ -10,8 +11,18 @@ import {
 } from '../src/state.js';
 
 // Every (state, event) pair and its one outcome. A change to the machine must change this table.
+const outgoing = {
+  listen: 'refuse',
+  ready: 'refuse',
+  restart: 'refuse',
+  'restart-succeeded': 'refuse',
+  'restart-failed': 'refuse',
+  shutdown: 'force',
+  drained: 'stopped',
+};
 const expected: Record<State, Record<StateEvent, string>> = {
   starting: {
+    listen: 'starting',
     ready: 'serving',
     restart: 'refuse',
     'restart-succeeded': 'refuse',
@@ -19,7 +30,17 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'stopping',
     drained: 'refuse',
   },
+  'taking-over': {
+    listen: 'taking-over',
+    ready: 'serving',
+    restart: 'refuse',
+    'restart-succeeded': 'refuse',
+    'restart-failed': 'refuse',
+    shutdown: 'leaving',
+    drained: 'refuse',
+  },
   serving: {
+    listen: 'refuse',
     ready: 'refuse',
     restart: 'restarting',
     'restart-succeeded': 'refuse',
@@ -28,6 +49,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     drained: 'refuse',
   },
   restarting: {
+    listen: 'refuse',
     ready: 'refuse',
     restart: 'refuse',
     'restart-succeeded': 'draining',
@@ -36,27 +58,23 @@ const expected: Record<State, Record<StateEvent, string>> = {
     drained: 'refuse',
   },
   draining: {
+    listen: 'refuse',
     ready: 'refuse',
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
-    shutdown: 'stopping',
+    shutdown: 'leaving',
     drained: 'stopped',
   },
-  stopping: {
-    ready: 'refuse',
-    restart: 'refuse',
-    'restart-succeeded': 'refuse',
-    'restart-failed': 'refuse',
-    shutdown: 'force',
-    drained: 'stopped',
-  },
+  stopping: outgoing,
+  leaving: outgoing,
   stopped: {
+    listen: 'refuse',
     ready: 'refuse',
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
-    shutdown: 'refuse',
+    shutdown: 'join',
     drained: 'refuse',
   },
 };
@@ -65,13 +83,16 @@ const summary = (o: Outcome) => (o.type === 'move' ? o.to : o.type);
 
 describe('state machine', () => {
   const pairs = States.flatMap((state) => Events.map((event) => [state, event] as const));
-  it('covers all 36 pairs', () => expect(pairs).toHaveLength(36));
+  it('covers all 56 pairs', () => expect(pairs).toHaveLength(56));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = transition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);
     if (outcome.type === 'refuse') expect(outcome.reason.length).toBeGreaterThan(10);
   });
-  it('reports shutting down only when stopping for good', () => {
-    expect(States.filter(isShuttingDown)).toEqual(['stopping', 'stopped']);
+  it('reports shutting down only when on the way out for good', () => {
+    expect(States.filter(isShuttingDown)).toEqual(['stopping', 'leaving', 'stopped']);
+  });
+  it('accepts listeners only before ready', () => {
+    expect(States.filter(isStarting)).toEqual(['starting', 'taking-over']);
   });
 });

@@ -1,10 +1,98 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from '../src/supervisor.js';
+import {
+  needsWorker,
+  type SupervisorEvent,
+  SupervisorEvents,
+  type SupervisorOutcome,
+  type SupervisorState,
+  SupervisorStates,
+  supervisorTransition,
+} from '../src/supervisor-state.js';
 
 describe('supervisor backoff', () => {
   it('waits 100 ms before the first restart, doubling up to 10 s', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(backoffMs)).toEqual([
       100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000,
     ]);
+  });
+});
+
+// Every (state, event) pair of the supervisor and its one outcome, as for a generation.
+const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
+  starting: {
+    'worker-ready': 'serving',
+    reload: 'refuse',
+    'reload-failed': 'refuse',
+    'worker-died': 'refuse',
+    stop: 'stopping',
+    stopped: 'refuse',
+  },
+  serving: {
+    'worker-ready': 'refuse',
+    reload: 'reloading',
+    'reload-failed': 'refuse',
+    'worker-died': 'recovering',
+    stop: 'stopping',
+    stopped: 'refuse',
+  },
+  reloading: {
+    'worker-ready': 'serving',
+    reload: 'join',
+    'reload-failed': 'serving',
+    'worker-died': 'recovering',
+    stop: 'stopping',
+    stopped: 'refuse',
+  },
+  recovering: {
+    'worker-ready': 'serving',
+    reload: 'refuse',
+    'reload-failed': 'recovering',
+    'worker-died': 'refuse',
+    stop: 'stopping',
+    stopped: 'refuse',
+  },
+  stopping: {
+    'worker-ready': 'refuse',
+    reload: 'refuse',
+    'reload-failed': 'stopping',
+    'worker-died': 'stopping',
+    stop: 'force',
+    stopped: 'stopped',
+  },
+  stopped: {
+    'worker-ready': 'refuse',
+    reload: 'refuse',
+    'reload-failed': 'refuse',
+    'worker-died': 'refuse',
+    stop: 'refuse',
+    stopped: 'refuse',
+  },
+};
+
+const summary = (o: SupervisorOutcome) => (o.type === 'move' ? o.to : o.type);
+
+describe('supervisor state machine', () => {
+  const pairs = SupervisorStates.flatMap((state) =>
+    SupervisorEvents.map((event) => [state, event] as const),
+  );
+  it('covers all 36 pairs', () => expect(pairs).toHaveLength(36));
+  it.each(pairs)('%s + %s', (state, event) => {
+    const outcome = supervisorTransition(state, event);
+    expect(summary(outcome)).toBe(expected[state][event]);
+    if (outcome.type === 'refuse') expect(outcome.reason.length).toBeGreaterThan(10);
+  });
+  it('brings a worker up only while none serves and no stop is under way', () => {
+    expect(SupervisorStates.filter(needsWorker)).toEqual(['starting', 'recovering']);
+  });
+  it('refuses a reload with the reason its error names', () => {
+    expect(supervisorTransition('starting', 'reload')).toEqual({
+      type: 'refuse',
+      reason: 'no worker is serving yet (starting, or restarting after a crash)',
+    });
+    expect(supervisorTransition('stopping', 'reload')).toEqual({
+      type: 'refuse',
+      reason: 'the supervisor is stopping',
+    });
   });
 });

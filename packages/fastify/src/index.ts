@@ -1,19 +1,16 @@
-import dns from 'node:dns';
 import http from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import {
   type AdminOptions,
-  createAdminRoute,
-  createGraceful,
-  DEFAULT_LISTENER_NAME,
-  ErrorCodes,
+  createMiddlewareKit,
+  DEFAULTS,
   fromNode,
   type Graceful,
   type GracefulOptions,
-  GracefulRestartError,
-  healthAnswer,
-  type ListenerSpec,
+  hostAddresses,
+  importPeer,
   type Logger,
+  listenOnAddresses,
 } from '@graceful-restart/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
@@ -69,14 +66,13 @@ interface ListenOptions {
  */
 const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, options) => {
   const {
-    listenerName = DEFAULT_LISTENER_NAME,
+    listenerName = DEFAULTS.listenerName,
     underPressure,
-    healthRoute = false,
-    admin,
     logger = fastify.log.child({ plugin: 'graceful-restart' }),
-    ...coreOptions
+    ...kitOptions
   } = options;
-  const graceful = createGraceful({ ...coreOptions, logger });
+  const kit = createMiddlewareKit({ ...kitOptions, logger });
+  const { graceful, adminRoute, healthRoute } = kit;
   fastify.decorate('graceful', graceful);
 
   const bindings = interceptListen(fastify, graceful, listenerName);
@@ -89,7 +85,6 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
   graceful.onShutdown(() => fastify.close());
   fastify.addHook('onClose', async () => graceful.uninstall());
 
-  const adminRoute = createAdminRoute(graceful, admin, graceful.logger);
   if (adminRoute) {
     for (const url of [adminRoute.path, adminRoute.statusPath]) {
       fastify.all(url, async (request, reply) => {
@@ -98,22 +93,23 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
       });
     }
   }
-
-  const healthy = () => !graceful.shuttingDown;
   if (healthRoute) {
     fastify.get(healthRoute, async (_request, reply) => {
-      const { statusCode, body } = healthAnswer(graceful);
+      const { statusCode, body } = kit.health('GET', healthRoute) as NonNullable<
+        ReturnType<typeof kit.health>
+      >;
       return reply.code(statusCode).send(body);
     });
   }
   if (underPressure) {
-    await registerUnderPressure(fastify, underPressure === true ? {} : underPressure, healthy);
+    await registerUnderPressure(fastify, underPressure === true ? {} : underPressure, graceful);
   }
 };
 
 /**
- * Routes fastify's own `server.listen()` call through core. A `localhost` listen (fastify's
- * default host) is resolved here: every address it names gets its own socket, each handed over.
+ * Routes fastify's own `server.listen()` call through core, once. A `localhost` listen
+ * (fastify's default host) gets a socket per address, each handed over: the extra ones on
+ * servers for the same routes, as fastify itself makes them.
  */
 function interceptListen(fastify: FastifyInstance, graceful: Graceful, name: string) {
   const server = fastify.server as NetServer;
@@ -130,7 +126,7 @@ function interceptListen(fastify: FastifyInstance, graceful: Graceful, name: str
       if (typeof options !== 'object' || options === null) {
         return (server.listen as (...args: unknown[]) => NetServer)(options, ...rest);
       }
-      bindAll(fastify, graceful, name, options).then(resolveDone, (error: Error) => {
+      listenAll(fastify, graceful, name, options).then(resolveDone, (error: Error) => {
         resolveDone();
         server.emit('error', error);
       });
@@ -140,96 +136,70 @@ function interceptListen(fastify: FastifyInstance, graceful: Graceful, name: str
   return bindings;
 }
 
-async function bindAll(
+async function listenAll(
   fastify: FastifyInstance,
   graceful: Graceful,
   name: string,
   options: ListenOptions,
 ): Promise<void> {
   const server = fastify.server as NetServer;
-  if (options.path !== undefined) {
-    await graceful.listen(server, { name, path: options.path, ...extras(options) });
-    return;
-  }
-  const requested = options.host ?? 'localhost';
-  const hosts = await addressesOf(requested);
-  if (hosts.length > 1 && !(server instanceof http.Server)) {
-    throw new GracefulRestartError(
-      ErrorCodes.INVALID_LISTENER,
-      `Listener "${name}": "${requested}" names ${hosts.join(' and ')}, and a second socket can only be ` +
-        'created for plain HTTP servers. Listen on one address, e.g. { host: "127.0.0.1" }.',
-      { listener: name },
-    );
-  }
-  // fastify binds more sockets for "localhost" by looking this host up again: an address
-  // makes it find none, since every address is bound here.
-  options.host = hosts[0] as string;
-  const main = await graceful.listen(server, {
-    name,
-    host: hosts[0] as string,
-    port: options.port ?? 0,
-    ...extras(options),
-  });
-  if (!(server instanceof http.Server)) return;
-  for (const [index, host] of hosts.slice(1).entries()) {
-    const secondary = secondaryServer(fastify, server);
-    const spec: ListenerSpec = { name: `${name}-${index + 1}`, host, port: main.port ?? 0 };
-    await graceful.listen(secondary, { ...spec, ...extras(options) });
-  }
-}
-
-function extras(options: ListenOptions): { backlog?: number; ipv6Only?: boolean } {
-  return {
+  const extras = {
     ...(options.backlog === undefined ? {} : { backlog: options.backlog }),
     ...(options.ipv6Only === undefined ? {} : { ipv6Only: options.ipv6Only }),
   };
-}
-
-/** The addresses a host stands for: itself when it is one, else every address it resolves to. */
-async function addressesOf(host: string): Promise<string[]> {
-  if (host !== 'localhost') return [host];
-  const found = await dns.promises.lookup(host, { all: true });
-  return [...new Set(found.map((entry) => entry.address))];
+  if (options.path !== undefined) {
+    await graceful.listen(server, { name, path: options.path, ...extras });
+    return;
+  }
+  const addresses = await hostAddresses(options.host ?? 'localhost');
+  // fastify binds more sockets for "localhost" by looking the host up again once the server
+  // listens: an address makes it find none, since every address is bound here.
+  options.host = addresses[0] as string;
+  await listenOnAddresses(
+    graceful,
+    server,
+    { name, port: options.port ?? 0, ...extras },
+    addresses,
+    server instanceof http.Server ? () => extraServer(fastify, server) : undefined,
+  );
 }
 
 /** Another socket for the same app, as fastify makes for localhost: same handler and timeouts. */
-function secondaryServer(fastify: FastifyInstance, main: http.Server): http.Server {
-  const secondary = http.createServer(fastify.routing as http.RequestListener);
-  secondary.keepAliveTimeout = main.keepAliveTimeout;
-  secondary.requestTimeout = main.requestTimeout;
-  secondary.headersTimeout = main.headersTimeout;
-  secondary.timeout = main.timeout;
-  secondary.maxRequestsPerSocket = main.maxRequestsPerSocket;
-  secondary.on('upgrade', (...args) => main.emit('upgrade', ...args));
-  return secondary;
+function extraServer(fastify: FastifyInstance, main: http.Server): http.Server {
+  const extra = http.createServer(fastify.routing as http.RequestListener);
+  extra.keepAliveTimeout = main.keepAliveTimeout;
+  extra.requestTimeout = main.requestTimeout;
+  extra.headersTimeout = main.headersTimeout;
+  extra.timeout = main.timeout;
+  extra.maxRequestsPerSocket = main.maxRequestsPerSocket;
+  extra.on('upgrade', (...args) => main.emit('upgrade', ...args));
+  return extra;
 }
 
+/** @fastify/under-pressure with a health check that fails once this process shuts down for good. */
 async function registerUnderPressure(
   fastify: FastifyInstance,
   options: Record<string, unknown>,
-  healthy: () => boolean,
+  graceful: Graceful,
 ): Promise<void> {
-  let underPressure: FastifyPluginAsync<Record<string, unknown>>;
-  try {
-    underPressure = (await import('@fastify/under-pressure'))
-      .default as unknown as FastifyPluginAsync<Record<string, unknown>>;
-  } catch (cause) {
-    throw new GracefulRestartError(
-      ErrorCodes.INVALID_OPTION,
-      'underPressure needs @fastify/under-pressure: install it (npm i @fastify/under-pressure) or drop the option.',
-      { cause },
-    );
-  }
+  const underPressure = (
+    await importPeer(
+      () => import('@fastify/under-pressure'),
+      '@fastify/under-pressure',
+      'underPressure',
+    )
+  ).default as unknown as FastifyPluginAsync<Record<string, unknown>>;
   const userCheck = options['healthCheck'] as ((app: FastifyInstance) => unknown) | undefined;
   await fastify.register(underPressure, {
     exposeStatusRoute: true,
     ...options,
     healthCheck: async (app: FastifyInstance) =>
-      healthy() && (userCheck ? await userCheck(app) : true),
+      !graceful.shuttingDown && (userCheck ? await userCheck(app) : true),
   });
 }
 
 export const gracefulRestart = fp(plugin, { fastify: '5.x', name: '@graceful-restart/fastify' });
 export default gracefulRestart;
-// Core's API too (errors, types, createGraceful), so one import serves an app.
-export * from '@graceful-restart/core';
+// The types and errors an app needs beside the plugin.
+export type { DrainReport, ErrorCode, Graceful, RestartResult } from '@graceful-restart/core';
+export { ErrorCodes, GracefulRestartError, isGracefulRestartError } from '@graceful-restart/core';

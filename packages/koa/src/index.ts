@@ -52,5 +52,13 @@ export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
 }
 
 export default koaGraceful;
-// Core's API too (errors, types, createGraceful), so one import serves an app.
-export * from '@graceful-restart/core';
+// The types and errors an app needs beside the middleware.
+export type {
+  DrainReport,
+  ErrorCode,
+  Graceful,
+  ListenTarget,
+  RestartResult,
+  ServeOptions,
+} from '@graceful-restart/core';
+export { ErrorCodes, GracefulRestartError, isGracefulRestartError } from '@graceful-restart/core';

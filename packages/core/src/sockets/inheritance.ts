@@ -1,17 +1,8 @@
-import {
-  type ActivatedFd,
-  closeFdQuietly,
-  decodeManifest,
-  describeManifest,
-  describeSpec,
-  isUnixSpec,
-  type ListenerSpec,
-  MANIFEST_ENV,
-  type Manifest,
-  type ManifestListener,
-  takeSocketActivation,
-} from './listeners.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
+import { decodeManifest, MANIFEST_ENV, type Manifest, type ManifestListener } from '../protocol.js';
+import { type ActivatedFd, takeSocketActivation } from './activation.js';
+import { closeFdQuietly } from './fds.js';
+import { describeHandedOver, describeSpec, type ListenerSpec, sameAddress } from './spec.js';
 
 const GLOBAL_KEY = Symbol.for('graceful-restart.inheritance');
 
@@ -45,6 +36,11 @@ export class Inheritance {
     return inheritance;
   }
 
+  /** True when started by the stable-PID supervisor: it owns the listeners and restarts. */
+  get supervised(): boolean {
+    return this.manifest?.supervised === true;
+  }
+
   /**
    * The inherited listener for `name` when its address still matches `spec` (or it came from
    * socket activation). A listener whose address changed in the configuration is left unclaimed
@@ -55,11 +51,11 @@ export class Inheritance {
     if (!inherited) return undefined;
     // A socket-activated listener keeps the address of its socket unit, and a supervised one the
     // supervisor's `--listen`, whatever the app's own configuration says.
-    const owned = inherited.activated || this.manifest?.supervised;
+    const owned = inherited.activated || this.supervised;
     if (!owned && !sameAddress(inherited, spec)) {
       // Stays pending: closeUnclaimed() closes it at ready().
       log.warn(
-        `listener "${name}": the configuration changed from ${describeManifest(inherited)} to ` +
+        `listener "${name}": the configuration changed from ${describeHandedOver(inherited)} to ` +
           `${describeSpec(spec)}; binding the new address, the old one closes after the handover`,
       );
       return undefined;
@@ -67,7 +63,7 @@ export class Inheritance {
     this.pending.delete(name);
     if (owned && !sameAddress(inherited, spec)) {
       log.info(
-        `listener "${name}": serving on ${describeManifest(inherited)} as ${
+        `listener "${name}": serving on ${describeHandedOver(inherited)} as ${
           inherited.activated ? 'the socket unit' : 'the supervisor'
         } provides it (the app asked for ${describeSpec(spec)})`,
       );
@@ -81,15 +77,19 @@ export class Inheritance {
     const index = named >= 0 ? named : this.activated.findIndex((a) => a.name === undefined);
     if (index < 0) return undefined;
     const [taken] = this.activated.splice(index, 1);
-    if (!taken) return undefined;
-    return taken.fd;
+    return taken?.fd;
+  }
+
+  /** The names of the listeners the manifest hands over (for messages). */
+  manifestNames(): string[] {
+    return this.manifest?.listeners.map((l) => l.name) ?? [];
   }
 
   /** Closes every received fd no listener claimed, so none stays open unseen. */
   closeUnclaimed(log: Logger): void {
     for (const listener of this.pending.values()) {
       log.info(
-        `inherited listener "${listener.name}" (${describeManifest(listener)}) is not used by this generation; closing fd ${listener.fd}`,
+        `inherited listener "${listener.name}" (${describeHandedOver(listener)}) is not used by this generation; closing fd ${listener.fd}`,
       );
       closeFdQuietly(listener.fd);
     }
@@ -102,12 +102,4 @@ export class Inheritance {
     }
     this.activated.length = 0;
   }
-}
-
-function sameAddress(inherited: ManifestListener, spec: ListenerSpec): boolean {
-  if (isUnixSpec(spec)) return inherited.kind === 'unix' && inherited.path === spec.path;
-  if (inherited.kind !== 'tcp') return false;
-  const host = spec.host ?? '127.0.0.1';
-  // Port 0 means "whatever the first generation got": the inherited port is kept.
-  return inherited.host === host && (spec.port === 0 || spec.port === inherited.port);
 }

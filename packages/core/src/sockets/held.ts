@@ -1,27 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import net, { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { DEFAULTS } from '../defaults.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { HandedOverListener } from '../protocol.js';
+import { takeSocketActivation } from './activation.js';
+import { bindError, bindUnixRenamed, normalizeHost, removeUnixPath } from './bind.js';
+import { checkListeningFd } from './fds.js';
 import {
-  bindError,
-  checkUnixPathFree,
-  DEFAULT_LISTENER_NAME,
-  describeManifest,
+  checkUniqueName,
+  describeHandedOver,
   describeSpec,
-  inspectFd,
   isUnixSpec,
   type ListenerSpec,
-  type ManifestListener,
-  normalizeHost,
-  removeUnixPath,
+  listenerName,
   type TcpListenerSpec,
-  takeSocketActivation,
-  temporaryUnixPath,
   type UnixListenerSpec,
   validateSpec,
-} from './listeners.js';
-import type { Logger } from './logger.js';
+} from './spec.js';
 
 /**
  * The supervisor's listening sockets. It must hold them without accepting: every connection
@@ -32,7 +29,7 @@ import type { Logger } from './logger.js';
  */
 export interface HeldListener {
   /** What a worker's manifest says about it (the fd is the worker's, set at spawn). */
-  entry: Omit<ManifestListener, 'fd'>;
+  entry: HandedOverListener;
   fd: number;
   /** Bound here (a Unix path we created and remove at exit), or taken from socket activation. */
   origin: 'bound' | 'socket-activation';
@@ -53,12 +50,12 @@ type CreateServerHandle = (
   flags?: number,
 ) => RawHandle | number;
 
-function handleFactory(): CreateServerHandle {
-  const factory = (net as unknown as { _createServerHandle?: CreateServerHandle })
-    ._createServerHandle;
+/** node's handle factory for shared server handles; NODE_UNSUPPORTED where it is missing. */
+export function handleFactory(netModule: object = net): CreateServerHandle {
+  const factory = (netModule as { _createServerHandle?: CreateServerHandle })._createServerHandle;
   if (typeof factory !== 'function') {
     throw new GracefulRestartError(
-      ErrorCodes.SERVER_UNSUPPORTED,
+      ErrorCodes.NODE_UNSUPPORTED,
       `This Node.js (${process.version}) has no net._createServerHandle, which the supervisor ` +
         'needs to hold sockets without accepting. Use Node 20.19+, 22 or 24.',
     );
@@ -75,8 +72,8 @@ function created(result: RawHandle | number, name: string, where: string): RawHa
   );
 }
 
-async function bindTcp(spec: TcpListenerSpec, name: string): Promise<HeldListener> {
-  const host = spec.host ?? '127.0.0.1';
+function holdTcp(spec: TcpListenerSpec, name: string): HeldListener {
+  const host = spec.host ?? DEFAULTS.host;
   const handle = created(
     handleFactory()(host, spec.port, isIP(host) === 6 ? 6 : 4),
     name,
@@ -114,20 +111,13 @@ function heldTcp(handle: RawHandle, name: string, origin: HeldListener['origin']
   };
 }
 
-async function bindUnixHeld(spec: UnixListenerSpec, name: string): Promise<HeldListener> {
-  await checkUnixPathFree(spec, name);
-  const temp = temporaryUnixPath(spec.path);
-  await unlink(temp).catch(() => undefined);
-  const handle = created(handleFactory()(temp, -1, -1), name, `unix:${spec.path}`);
-  try {
-    if (spec.mode !== undefined) await chmod(temp, spec.mode);
-    await rename(temp, spec.path);
-  } catch (cause) {
-    handle.close();
-    await unlink(temp).catch(() => undefined);
-    throw bindError(name, `unix:${spec.path}`, cause);
-  }
-  const ino = (await stat(spec.path)).ino;
+async function holdUnix(spec: UnixListenerSpec, name: string): Promise<HeldListener> {
+  const { bound: handle, ino } = await bindUnixRenamed(
+    spec,
+    name,
+    (temp) => created(handleFactory()(temp, -1, -1), name, `unix:${spec.path}`),
+    (handle) => handle.close(),
+  );
   return {
     entry: { name, kind: 'unix', path: spec.path, ino },
     fd: handle.fd,
@@ -140,15 +130,8 @@ async function bindUnixHeld(spec: UnixListenerSpec, name: string): Promise<HeldL
 }
 
 /** A socket-activated fd, named by LISTEN_FDNAMES or else by the next `--listen` name. */
-function adoptActivated(fd: number, name: string): HeldListener {
-  const info = inspectFd(fd, name);
-  if (info && !info.listening) {
-    throw new GracefulRestartError(
-      ErrorCodes.FD_NOT_LISTENING,
-      `Socket-activated fd ${fd} ("${name}") is not a listening stream socket. Check the socket unit (ListenStream=).`,
-      { listener: name, fd },
-    );
-  }
+function holdActivated(fd: number, name: string): HeldListener {
+  const info = checkListeningFd(fd, undefined, name);
   if (info?.kind === 'unix') {
     return {
       entry: { name, kind: 'unix', path: info.path ?? '', activated: true },
@@ -173,39 +156,39 @@ export async function holdListeners(
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<HeldListener[]> {
-  for (const spec of specs) validateSpec(spec);
-  const names = specs.map((spec) => spec.name ?? DEFAULT_LISTENER_NAME);
-  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate !== undefined) {
-    throw new GracefulRestartError(
-      ErrorCodes.DUPLICATE_LISTENER,
-      `--listen names "${duplicate}" twice. Give each listener its own name (name=host:port).`,
-      { listener: duplicate },
-    );
+  const names: string[] = [];
+  for (const spec of specs) {
+    validateSpec(spec);
+    checkUniqueName(names, listenerName(spec), 'cli');
+    names.push(listenerName(spec));
   }
   const held: HeldListener[] = [];
   try {
     const activated = takeSocketActivation(env);
+    if (specs.length === 0 && activated.length === 0) {
+      throw new GracefulRestartError(
+        ErrorCodes.NO_LISTENERS,
+        'No listeners: give --listen name=host:port (or name=unix:/path), or start under socket activation.',
+      );
+    }
     const named = new Set(activated.flatMap((a) => (a.name ? [a.name] : [])));
-    const unnamedTargets = [...names, DEFAULT_LISTENER_NAME].filter((name) => !named.has(name));
+    const unnamedTargets = [...names, DEFAULTS.listenerName].filter((name) => !named.has(name));
     for (const fd of activated) {
       const name = fd.name ?? unnamedTargets.shift() ?? `activated-${fd.fd}`;
-      held.push(adoptActivated(fd.fd, name));
+      held.push(holdActivated(fd.fd, name));
     }
-    const toBind: HeldListener[] = [];
+    const toListen: { listener: HeldListener; backlog: number }[] = [];
     for (const spec of specs) {
-      const name = spec.name ?? DEFAULT_LISTENER_NAME;
+      const name = listenerName(spec);
       if (held.some((h) => h.entry.name === name)) continue;
-      const listener = isUnixSpec(spec)
-        ? await bindUnixHeld(spec, name)
-        : await bindTcp(spec, name);
+      const listener = isUnixSpec(spec) ? await holdUnix(spec, name) : holdTcp(spec, name);
       held.push(listener);
-      toBind.push(listener);
+      toListen.push({ listener, backlog: spec.backlog ?? DEFAULTS.backlog });
     }
-    listenWithoutAccepting(toBind, specs);
+    listenWithoutAccepting(toListen);
     for (const h of held) {
       log.info(
-        `listener "${h.entry.name}" ${h.origin === 'bound' ? 'bound' : 'socket-activated'} on ${describeManifest(h.entry)}`,
+        `listener "${h.entry.name}" ${h.origin === 'bound' ? 'bound' : 'socket-activated'} on ${describeHandedOver(h.entry)}`,
       );
     }
     return held;
@@ -216,18 +199,16 @@ export async function holdListeners(
 }
 
 /** listen(2) on bound sockets from a helper process that exits before it could accept. */
-function listenWithoutAccepting(listeners: HeldListener[], specs: ListenerSpec[]): void {
-  if (listeners.length === 0) return;
-  const backlogs = listeners.map(
-    (l) => specs.find((s) => (s.name ?? DEFAULT_LISTENER_NAME) === l.entry.name)?.backlog ?? 511,
-  );
+function listenWithoutAccepting(sockets: { listener: HeldListener; backlog: number }[]): void {
+  if (sockets.length === 0) return;
   // server.listen({ fd }) calls listen(2) synchronously; process.exit() runs before the loop polls.
   const script =
     "const net = require('node:net'); const backlogs = JSON.parse(process.argv[1]);" +
     'backlogs.forEach((backlog, i) => net.createServer().listen({ fd: 3 + i, backlog }));' +
     'process.exit(0);';
-  const result = spawnSync(process.execPath, ['-e', script, JSON.stringify(backlogs)], {
-    stdio: ['ignore', 'ignore', 'pipe', ...listeners.map((l) => l.fd)],
+  const backlogs = JSON.stringify(sockets.map((s) => s.backlog));
+  const result = spawnSync(process.execPath, ['-e', script, backlogs], {
+    stdio: ['ignore', 'ignore', 'pipe', ...sockets.map((s) => s.listener.fd)],
     encoding: 'utf8',
     timeout: 30_000,
   });

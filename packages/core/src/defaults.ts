@@ -1,0 +1,40 @@
+/**
+ * Every default of the library, in one table: options are resolved against it once (the
+ * generation's in options.ts, the supervisor's in supervisor.ts), and the READMEs document it.
+ */
+export const DEFAULTS = {
+  /** How long a new generation (or supervised worker) may take to say ready. */
+  readyTimeoutMs: 30_000,
+  /** Hard limit of a drain and the shutdown hooks after it: inside docker stop's and Cloud Run's 10 s. */
+  deadlineMs: 8_000,
+  /** An idle keep-alive socket is closed this long into a drain. */
+  idleGraceMs: 1_500,
+  /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
+  keepAliveHint: true,
+  /** Exit the process once its drain is over. */
+  exitProcess: true,
+  /** Signals that start a restart, and those that drain and exit (a second one forces). */
+  restartSignals: ['SIGHUP', 'SIGUSR2'] as readonly NodeJS.Signals[],
+  shutdownSignals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+  /** The supervisor also stops on SIGQUIT. */
+  supervisorStopSignals: ['SIGTERM', 'SIGINT', 'SIGQUIT'] as readonly NodeJS.Signals[],
+  /** The name a listener gets when none is given; every adapter and the CLI use it too. */
+  listenerName: 'web',
+  /** A TCP listener's host when none is given. */
+  host: '127.0.0.1',
+  /** listen(2) backlog of a socket the supervisor holds, when `--listen` gives none (node's own default). */
+  backlog: 511,
+  /** A successor that does not exit within this after SIGTERM is killed. */
+  killGraceMs: 2_000,
+  /** Consecutive failed worker starts before the supervisor gives up. */
+  maxRestarts: 10,
+  /** Backoff before the n-th consecutive worker restart: base * 2^n, capped. */
+  backoffBaseMs: 100,
+  backoffMaxMs: 10_000,
+  /** A worker that served this long before it died starts the failure count afresh. */
+  stableAfterMs: 10_000,
+  /** The admin route's path, callers and failure limit. */
+  adminPath: '/graceful',
+  adminAllow: ['127.0.0.0/8', '::1/128'] as readonly string[],
+  adminRateLimit: { max: 10, windowMs: 60_000 } as const,
+} as const;

@@ -1,0 +1,94 @@
+import { DEFAULTS } from './defaults.js';
+import type { DrainOptions } from './drain.js';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import type { SuccessorCommand } from './handover.js';
+import { type Logger, resolveLogger } from './logger.js';
+import type { SignalOptions } from './signals.js';
+
+/** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
+export interface DrainSettings extends Partial<DrainOptions> {
+  /**
+   * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
+   * honouring it (node's http, undici/fetch) stop reusing an idle socket before a drain would
+   * close it: no request ever races an idle close. Costs those clients a new connection after
+   * about a second of idleness. Default true; it applies only when the idle grace is at least
+   * 1500 ms and shorter than the server's own keepAliveTimeout.
+   */
+  keepAliveHint?: boolean;
+}
+
+export interface GracefulOptions {
+  /** How long the next generation may take to become ready. Default 30000 ms. */
+  readyTimeoutMs?: number;
+  drain?: DrainSettings;
+  /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
+  signals?: SignalOptions | false;
+  /** Path of a PID file the serving generation keeps up to date. */
+  pidFile?: string;
+  /** The command that starts the next generation. Default: this process's own command line. */
+  command?: SuccessorCommand | (() => SuccessorCommand);
+  /** Exit the process once a drain is over. Default true. */
+  exitProcess?: boolean;
+  /** Where to log. Default: one line per event on stderr. `false` for silence. */
+  logger?: Logger | false;
+}
+
+/** The options with every default filled in from DEFAULTS, checked once at construction. */
+export interface ResolvedOptions {
+  readyTimeoutMs: number;
+  drain: DrainOptions & { keepAliveHint: boolean };
+  /** Resolved (defaults, checks) by SignalHandlers. */
+  signals: SignalOptions | false;
+  pidFile: string | undefined;
+  command: SuccessorCommand | (() => SuccessorCommand) | undefined;
+  exitProcess: boolean;
+  logger: Logger;
+}
+
+export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
+  const milliseconds = (value: unknown, name: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_OPTION,
+        `${name} must be a non-negative number of milliseconds (got ${JSON.stringify(value)}).`,
+      );
+    }
+    return value;
+  };
+  const drain = options.drain ?? {};
+  const readyTimeoutMs = milliseconds(
+    options.readyTimeoutMs,
+    'readyTimeoutMs',
+    DEFAULTS.readyTimeoutMs,
+  );
+  const deadlineMs = milliseconds(drain.deadlineMs, 'drain.deadlineMs', DEFAULTS.deadlineMs);
+  const idleGraceMs = milliseconds(drain.idleGraceMs, 'drain.idleGraceMs', DEFAULTS.idleGraceMs);
+  const hint = drain.keepAliveHint;
+  if (hint !== undefined && typeof hint !== 'boolean') {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `drain.keepAliveHint must be true or false (got ${JSON.stringify(hint)}).`,
+    );
+  }
+  if (
+    options.pidFile !== undefined &&
+    (typeof options.pidFile !== 'string' || options.pidFile === '')
+  ) {
+    throw new GracefulRestartError(ErrorCodes.INVALID_OPTION, 'pidFile must be a non-empty path.');
+  }
+  return {
+    readyTimeoutMs,
+    drain: {
+      deadlineMs,
+      idleGraceMs,
+      closeConnection: drain.closeConnection,
+      keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
+    },
+    signals: options.signals ?? {},
+    pidFile: options.pidFile,
+    command: options.command,
+    exitProcess: options.exitProcess ?? DEFAULTS.exitProcess,
+    logger: resolveLogger(options.logger),
+  };
+}

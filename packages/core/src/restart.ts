@@ -1,0 +1,80 @@
+import type { GracefulRestartError } from './errors.js';
+import {
+  currentCommand,
+  type PredecessorLink,
+  type SuccessorCommand,
+  startSuccessor,
+} from './handover.js';
+import type { Logger } from './logger.js';
+import type { HandedOverListener, RestartResult } from './protocol.js';
+
+/** How a generation brings up the next one: chosen once, when the generation is created. */
+export interface RestartStrategy {
+  /** True when the stable-PID supervisor starts the next worker. */
+  readonly supervised: boolean;
+  /**
+   * Resolves once the next generation serves; rejects with a typed error (and the next
+   * generation stopped) when it fails. `startedAt` is when the restart began.
+   */
+  next(signal: AbortSignal, startedAt: number): Promise<RestartResult>;
+}
+
+/** Direct mode: spawn this process's command again with the listening fds. */
+export class SpawnNextGeneration implements RestartStrategy {
+  readonly supervised = false;
+
+  constructor(
+    private readonly options: {
+      command: SuccessorCommand | (() => SuccessorCommand) | undefined;
+      readyTimeoutMs: number;
+      listeners: () => { listener: HandedOverListener; fd: number }[];
+      log: Logger;
+    },
+  ) {}
+
+  async next(signal: AbortSignal, startedAt: number): Promise<RestartResult> {
+    this.options.log.info('restart: starting the next generation');
+    const { command } = this.options;
+    const successor = await startSuccessor({
+      command: typeof command === 'function' ? command() : (command ?? currentCommand()),
+      listeners: this.options.listeners(),
+      readyTimeoutMs: this.options.readyTimeoutMs,
+      signal,
+    });
+    return {
+      oldPid: process.pid,
+      newPid: successor.pid,
+      durationMs: Math.round(performance.now() - startedAt),
+    };
+  }
+}
+
+/** What the supervisor may tell a worker without being asked. */
+export interface SupervisorHooks {
+  /** Its own reload (SIGHUP, `graceful-restart reload`) made a new worker serve: drain. */
+  handedOver(result: RestartResult): void;
+  /** Its own reload failed; this worker keeps serving. */
+  restartFailed(error: GracefulRestartError): void;
+  /** It is gone (EOF on fd 3): nothing would restart this worker or take its listeners on. */
+  gone(): void;
+}
+
+/** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
+export class AskSupervisor implements RestartStrategy {
+  readonly supervised = true;
+
+  constructor(
+    private readonly link: PredecessorLink,
+    hooks: SupervisorHooks,
+    private readonly log: Logger,
+  ) {
+    link.onUnrequestedHandover = (result) => hooks.handedOver(result);
+    link.onRestartFailed = (error) => hooks.restartFailed(error);
+    link.onClose(() => hooks.gone());
+  }
+
+  next(signal: AbortSignal): Promise<RestartResult> {
+    this.log.info('restart: asking the supervisor for the next worker');
+    return this.link.requestRestart(signal);
+  }
+}

@@ -1,0 +1,186 @@
+import type { Server as NetServer } from 'node:net';
+import { DEFAULTS } from '../defaults.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { HandedOverListener, ManifestListener } from '../protocol.js';
+import {
+  bindTcp,
+  bindUnix,
+  boundAddress,
+  listenAsync,
+  removeUnixPath,
+  setPipeName,
+} from './bind.js';
+import { checkListeningFd, serverFd } from './fds.js';
+import type { Inheritance } from './inheritance.js';
+import {
+  checkUniqueName,
+  describeSpec,
+  isUnixSpec,
+  type ListenerOrigin,
+  type ListenerSpec,
+  listenerName,
+} from './spec.js';
+
+export interface ListenerInfo {
+  name: string;
+  origin: ListenerOrigin;
+  /** `host:port` or `unix:/path`. */
+  address: string;
+  port?: number;
+}
+
+interface Acquired {
+  spec: ListenerSpec;
+  server: NetServer;
+  info: ListenerInfo;
+  /** Inode of the socket file, so a final shutdown removes only the file it owns. */
+  unixIno?: number;
+  /** Came from socket activation, in this generation or an earlier one. */
+  activated?: boolean;
+}
+
+/**
+ * Where one generation's listening sockets come from, decided in one place: inherited from the
+ * previous generation (or the supervisor), else socket-activated, else bound fresh. Also what
+ * this generation hands to the next, and what it removes on a final shutdown.
+ */
+export class GenerationSockets {
+  private readonly acquired = new Map<string, Acquired>();
+
+  constructor(
+    private readonly inheritance: Inheritance,
+    private readonly log: Logger,
+  ) {}
+
+  /** The listeners of this generation, in declaration order. */
+  get endpoints(): ListenerInfo[] {
+    return [...this.acquired.values()].map((a) => a.info);
+  }
+
+  /** Throws DUPLICATE_LISTENER when a listener of this name was declared already. */
+  checkNewName(name: string): void {
+    checkUniqueName(this.acquired.keys(), name, 'code');
+  }
+
+  /** Makes `server` listen for the (validated) `spec`. */
+  async acquire(server: NetServer, spec: ListenerSpec): Promise<ListenerInfo> {
+    const name = listenerName(spec);
+    const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
+    const acquired: Acquired = { spec, server, info: { name, origin: 'bound', address: '' } };
+    const inherited = this.inheritance.claim(name, spec, this.log);
+    if (!inherited && this.inheritance.supervised) {
+      const held = this.inheritance.manifestNames().join(', ') || 'none';
+      throw new GracefulRestartError(
+        ErrorCodes.LISTENER_NOT_SUPERVISED,
+        `Listener "${name}" is not held by the supervisor (it holds: ${held}). Add ` +
+          `--listen ${name}=${describeSpec(spec)} to \`graceful-restart run\`.`,
+        { listener: name },
+      );
+    }
+    const activatedFd = inherited ? undefined : this.inheritance.claimActivated(name);
+    if (inherited) {
+      checkListeningFd(inherited.fd, kind, name);
+      await adopt(server, inherited.fd, name, spec);
+      if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
+      acquired.info.origin = 'inherited';
+      if (inherited.ino !== undefined) acquired.unixIno = inherited.ino;
+      if (inherited.activated) acquired.activated = true;
+    } else if (activatedFd !== undefined) {
+      checkListeningFd(activatedFd, kind, name);
+      await adopt(server, activatedFd, name, spec);
+      acquired.info.origin = 'socket-activation';
+      acquired.activated = true;
+    } else if (isUnixSpec(spec)) {
+      acquired.unixIno = await bindUnix(server, spec, name);
+    } else {
+      await bindTcp(server, spec, name);
+    }
+    const address = boundAddress(server);
+    acquired.info.address = describeSpec(
+      address ? { host: address.host, port: address.port } : spec,
+    );
+    if (address) acquired.info.port = address.port;
+    this.acquired.set(name, acquired);
+    this.log.info(`listener "${name}" ${acquired.info.origin} on ${acquired.info.address}`);
+    return acquired.info;
+  }
+
+  /** At ready(): every received fd no listener claimed is closed. */
+  closeUnclaimed(): void {
+    this.inheritance.closeUnclaimed(this.log);
+  }
+
+  /** What the next generation receives: each listener's manifest entry and this process's fd. */
+  handOver(): { listener: HandedOverListener; fd: number }[] {
+    return [...this.acquired.values()].map((a) => ({
+      listener: manifestEntry(a),
+      fd: serverFd(a.server),
+    }));
+  }
+
+  /**
+   * On a final shutdown: removes the Unix socket files this generation owns. A supervised
+   * worker owns none: the supervisor's paths outlive every worker.
+   */
+  async removeOwnedPaths(): Promise<void> {
+    if (this.inheritance.supervised) return;
+    for (const a of this.acquired.values()) {
+      if (isUnixSpec(a.spec)) await removeUnixPath(a.spec.path, a.unixIno);
+    }
+  }
+}
+
+async function adopt(
+  server: NetServer,
+  fd: number,
+  name: string,
+  spec: ListenerSpec,
+): Promise<void> {
+  // A Unix socket adopted by fd has no path in node, so server.address() would be null
+  // (frameworks log it at 'listening'): name it as a fresh bind would.
+  if (isUnixSpec(spec)) setPipeName(server, spec.path);
+  try {
+    await listenAsync(server, { fd });
+  } catch (cause) {
+    throw new GracefulRestartError(
+      ErrorCodes.FD_NOT_LISTENING,
+      `Listener "${name}": cannot adopt fd ${fd} (${(cause as Error).message}). It must be a listening socket.`,
+      { listener: name, fd, cause },
+    );
+  }
+}
+
+function checkInheritedAddress(server: NetServer, expected: ManifestListener, name: string): void {
+  const actual = boundAddress(server);
+  if (actual && (actual.port !== expected.port || actual.host !== expected.host)) {
+    server.close();
+    throw new GracefulRestartError(
+      ErrorCodes.FD_ADDRESS_MISMATCH,
+      `Listener "${name}": inherited fd ${expected.fd} listens on ${actual.host}:${actual.port}, ` +
+        `but the manifest says ${expected.host}:${expected.port}. Restart from a clean start.`,
+      { listener: name, fd: expected.fd },
+    );
+  }
+}
+
+function manifestEntry(a: Acquired): HandedOverListener {
+  const activated = a.activated ? { activated: true } : {};
+  if (isUnixSpec(a.spec)) {
+    return {
+      name: a.info.name,
+      kind: 'unix',
+      path: a.spec.path,
+      ...(a.unixIno === undefined ? {} : { ino: a.unixIno }),
+      ...activated,
+    };
+  }
+  const address = boundAddress(a.server);
+  return {
+    name: a.info.name,
+    kind: 'tcp',
+    host: address?.host ?? a.spec.host ?? DEFAULTS.host,
+    port: address?.port ?? a.spec.port,
+    ...activated,
+  };
+}

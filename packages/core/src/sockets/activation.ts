@@ -1,0 +1,49 @@
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
+
+/** sd_listen_fds(3): activated fds start at 3. */
+const LISTEN_FDS_START = 3;
+
+export interface ActivatedFd {
+  fd: number;
+  name: string | undefined;
+}
+
+/**
+ * Reads systemd socket activation (sd_listen_fds semantics) and removes its variables from the
+ * environment, so that processes this one spawns do not take the fds for theirs.
+ */
+export function takeSocketActivation(env: NodeJS.ProcessEnv = process.env): ActivatedFd[] {
+  const pid = env['LISTEN_PID'];
+  const count = env['LISTEN_FDS'];
+  const names = env['LISTEN_FDNAMES'];
+  if (pid === undefined && count === undefined) return [];
+  delete env['LISTEN_PID'];
+  delete env['LISTEN_FDS'];
+  delete env['LISTEN_FDNAMES'];
+  if (pid !== undefined && pid !== String(process.pid)) {
+    throw new GracefulRestartError(
+      ErrorCodes.LISTEN_PID_MISMATCH,
+      `LISTEN_PID is ${pid} but this process is ${process.pid}: the activated sockets belong to ` +
+        'another process. Start the app directly under the socket unit (or systemd-socket-activate), ' +
+        'or unset LISTEN_PID and LISTEN_FDS.',
+    );
+  }
+  if (count === undefined || !/^\d+$/.test(count)) {
+    throw new GracefulRestartError(
+      ErrorCodes.SOCKET_ACTIVATION_INVALID,
+      `LISTEN_FDS must be a non-negative integer (got ${JSON.stringify(count)}). Fix the socket unit or unset LISTEN_FDS.`,
+    );
+  }
+  const n = Number(count);
+  const nameList = names === undefined ? [] : names.split(':');
+  if (names !== undefined && nameList.length !== n) {
+    throw new GracefulRestartError(
+      ErrorCodes.SOCKET_ACTIVATION_INVALID,
+      `LISTEN_FDNAMES has ${nameList.length} names for ${n} fds. Give one FileDescriptorName per socket.`,
+    );
+  }
+  return Array.from({ length: n }, (_, i) => ({
+    fd: LISTEN_FDS_START + i,
+    name: nameList[i] === undefined || nameList[i] === 'unknown' ? undefined : nameList[i],
+  }));
+}

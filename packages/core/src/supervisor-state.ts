@@ -1,0 +1,121 @@
+/**
+ * The supervisor's lifecycle, owned in one place. Pure: `supervisorTransition` decides, the
+ * supervisor acts.
+ *
+ *   starting ──worker-ready──▶ serving ──reload──▶ reloading ──worker-ready / reload-failed──▶ serving
+ *      │                          │                    │
+ *      │                          └──worker-died──▶ recovering ◀──worker-died──┘
+ *      │                                              │ worker-ready ──▶ serving
+ *   (any live state) ──stop──▶ stopping ──stopped──▶ stopped        stopping ──stop──▶ force
+ */
+
+export const SupervisorStates = [
+  'starting',
+  'serving',
+  'reloading',
+  'recovering',
+  'stopping',
+  'stopped',
+] as const;
+export type SupervisorState = (typeof SupervisorStates)[number];
+
+export const SupervisorEvents = [
+  /** A worker said ready and now serves (first start, recovery, or a reload's new worker). */
+  'worker-ready',
+  /** A reload was asked for (signal, `reload`, or the serving worker's own request). */
+  'reload',
+  /** The reload's new worker failed; the serving one (if any) keeps serving. */
+  'reload-failed',
+  /** The serving worker died. */
+  'worker-died',
+  /** Stop everything (signal, `stop`, or giving up). */
+  'stop',
+  /** Every worker is gone and the listeners are released. */
+  'stopped',
+] as const;
+export type SupervisorEvent = (typeof SupervisorEvents)[number];
+
+/** Which part a live worker plays: the one serving, one handed over and draining, or one told to stop. */
+export type WorkerRole = 'serving' | 'draining' | 'stopping';
+
+export type SupervisorOutcome =
+  | { type: 'move'; to: SupervisorState }
+  | { type: 'refuse'; reason: string }
+  /** A reload while one is under way: the caller joins it. */
+  | { type: 'join' }
+  /** A second stop: the caller passes it on so that workers exit now. */
+  | { type: 'force' };
+
+const move = (to: SupervisorState): SupervisorOutcome => ({ type: 'move', to });
+const refuse = (reason: string): SupervisorOutcome => ({ type: 'refuse', reason });
+const NOT_SERVING = refuse('no worker is serving yet (starting, or restarting after a crash)');
+const NO_RELOAD = refuse('no reload is in progress');
+const NONE_SERVING = refuse('no worker is serving');
+const STOPPING = refuse('the supervisor is stopping');
+
+const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>> = {
+  starting: {
+    'worker-ready': move('serving'),
+    reload: NOT_SERVING,
+    'reload-failed': NO_RELOAD,
+    'worker-died': NONE_SERVING,
+    stop: move('stopping'),
+    stopped: refuse('the supervisor has not stopped its workers yet'),
+  },
+  serving: {
+    'worker-ready': refuse('a worker already serves'),
+    reload: move('reloading'),
+    'reload-failed': NO_RELOAD,
+    'worker-died': move('recovering'),
+    stop: move('stopping'),
+    stopped: refuse('the supervisor has not stopped its workers yet'),
+  },
+  reloading: {
+    'worker-ready': move('serving'),
+    reload: { type: 'join' },
+    // The serving worker keeps serving.
+    'reload-failed': move('serving'),
+    // The reload under way may still bring a worker; if it fails, recovery starts.
+    'worker-died': move('recovering'),
+    stop: move('stopping'),
+    stopped: refuse('the supervisor has not stopped its workers yet'),
+  },
+  recovering: {
+    'worker-ready': move('serving'),
+    reload: NOT_SERVING,
+    // The reload that was under way when the serving worker died failed: recovery takes over.
+    'reload-failed': move('recovering'),
+    'worker-died': NONE_SERVING,
+    stop: move('stopping'),
+    stopped: refuse('the supervisor has not stopped its workers yet'),
+  },
+  stopping: {
+    'worker-ready': STOPPING,
+    reload: STOPPING,
+    // A start aborted by the stop, and workers ending: the stop goes on.
+    'reload-failed': move('stopping'),
+    'worker-died': move('stopping'),
+    stop: { type: 'force' },
+    stopped: move('stopped'),
+  },
+  stopped: {
+    'worker-ready': refuse('the supervisor has stopped'),
+    reload: refuse('the supervisor has stopped'),
+    'reload-failed': refuse('the supervisor has stopped'),
+    'worker-died': refuse('the supervisor has stopped'),
+    stop: refuse('the supervisor has stopped'),
+    stopped: refuse('the supervisor has stopped'),
+  },
+};
+
+export function supervisorTransition(
+  state: SupervisorState,
+  event: SupervisorEvent,
+): SupervisorOutcome {
+  return TABLE[state][event];
+}
+
+/** States in which no worker serves and one is being brought up (with backoff after failures). */
+export function needsWorker(state: SupervisorState): boolean {
+  return state === 'starting' || state === 'recovering';
+}
