@@ -216,7 +216,7 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
     await expect.poll(() => graceful.lastRestart?.ok, { timeout: 10_000 }).toBe(true);
   });
 
-  it('?wait=true: 200 with { oldPid, newPid, durationMs } once the successor is ready', async () => {
+  it('?wait=true: 200 with { oldPid, newPid, durationMs, cwd, command } once the successor is ready', async () => {
     const { server } = await make();
     const done = record(await request(server).post('/graceful?wait=true').set(auth(TOKEN)));
     expect(done.status).toBe(200);
@@ -224,6 +224,8 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
       oldPid: process.pid,
       newPid: expect.any(Number),
       durationMs: expect.any(Number),
+      cwd: expect.any(String),
+      command: expect.stringMatching(/^node .*ready\.mjs$/),
     });
     expect(done.body.newPid).not.toBe(process.pid);
   });

@@ -264,20 +264,31 @@ describe('graceful-restart run', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('under systemd-socket-activate: the activated socket is held and handed to every worker', async () => {
-    const port = await freePort();
-    const s = await supervise('http', {
-      listen: '',
-      port,
-      prefix: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=web'],
-      env: { PORT: String(port) },
-    });
-    expect(s.f.stderr.join('\n')).toContain(`listener "web" socket-activated on 127.0.0.1:${port}`);
-    const before = (await status(s)).servingPid;
-    const reload = await cli(['reload', '--control', s.control]);
-    expect(reload.code, reload.stderr).toBe(0);
-    expect(pidIn((await get({ host: '127.0.0.1', port })).body)).not.toBe(before);
-  });
+  // app.socket: systemd names the fd after the socket unit unless FileDescriptorName= is set.
+  it.each(['web', 'app.socket'])(
+    'under systemd-socket-activate --fdname=%s: the activated socket is held and handed to every worker',
+    async (fdname) => {
+      const port = await freePort();
+      const s = await supervise('http', {
+        listen: '',
+        port,
+        prefix: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, `--fdname=${fdname}`],
+        env: { PORT: String(port) },
+      });
+      expect(s.f.stderr.join('\n')).toContain(
+        `listener "web" socket-activated on 127.0.0.1:${port}`,
+      );
+      if (fdname !== 'web') {
+        expect(s.f.stderr.join('\n')).toContain(
+          `named "${fdname}" (the socket unit's default name)`,
+        );
+      }
+      const before = (await status(s)).servingPid;
+      const reload = await cli(['reload', '--control', s.control]);
+      expect(reload.code, reload.stderr).toBe(0);
+      expect(pidIn((await get({ host: '127.0.0.1', port })).body)).not.toBe(before);
+    },
+  );
 
   it('a crash loop is bounded: workers that never start make it give up with exit code 3', async () => {
     const dir = tempDir('gr-sup-loop-');

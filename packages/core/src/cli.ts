@@ -17,6 +17,9 @@ const USAGE = `Usage:
       --pid-file FILE        write the supervisor's pid (it never changes)
       --ready-timeout TIME   how long a worker may take to say ready (default ${DEFAULTS.readyTimeoutMs / 1000}s)
       --max-restarts N       consecutive failed worker starts before giving up (default ${DEFAULTS.maxRestarts})
+      --cwd DIR              the workers' directory, followed anew at every start (a release
+                             directory's current/); default: $GRACEFUL_RESTART_CWD, else the
+                             directory this was started from as $PWD names it
       --control PATH         control socket (default: $GRACEFUL_RESTART_CONTROL, else
                              $XDG_RUNTIME_DIR/graceful-restart.sock, else in the temp dir)
   graceful-restart reload [--control PATH]   replace the worker; exits 1 if that failed
@@ -86,6 +89,7 @@ async function run(argv: string[]): Promise<number> {
       'ready-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
       control: { type: 'string' },
+      cwd: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -95,6 +99,7 @@ async function run(argv: string[]): Promise<number> {
     listeners: (values.listen ?? []).map(parseListen),
     controlPath: values.control ?? defaultControlPath(),
     ...(values['pid-file'] ? { pidFile: values['pid-file'] } : {}),
+    ...(values.cwd ? { cwd: values.cwd } : {}),
     ...(values['ready-timeout']
       ? { readyTimeoutMs: parseDuration(values['ready-timeout'], '--ready-timeout') }
       : {}),
@@ -118,9 +123,9 @@ async function control(command: ControlCommand, argv: string[]): Promise<number>
     return 1;
   }
   if (command === 'reload' && reply.result) {
-    const { oldPid, newPid, durationMs } = reply.result;
+    const { oldPid, newPid, durationMs, cwd, command } = reply.result;
     process.stdout.write(
-      `reloaded: pid ${newPid} serves (replaced ${oldPid}) after ${durationMs} ms\n`,
+      `reloaded: pid ${newPid} serves (replaced ${oldPid}) after ${durationMs} ms, in ${cwd}: ${command}\n`,
     );
   } else if (command === 'status') {
     process.stdout.write(`${JSON.stringify(reply.status, null, 2)}\n`);

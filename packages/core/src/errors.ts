@@ -24,6 +24,8 @@ export const ErrorCodes = {
   LISTEN_PID_MISMATCH: 'ERR_GRACEFUL_LISTEN_PID_MISMATCH',
   /** LISTEN_FDS / LISTEN_FDNAMES are malformed. */
   SOCKET_ACTIVATION_INVALID: 'ERR_GRACEFUL_SOCKET_ACTIVATION_INVALID',
+  /** Socket-activated fds and declared listeners cannot be matched by name. */
+  SOCKET_ACTIVATION_UNMATCHED: 'ERR_GRACEFUL_SOCKET_ACTIVATION_UNMATCHED',
   /** A Unix socket path is held by a live server. */
   UNIX_PATH_IN_USE: 'ERR_GRACEFUL_UNIX_PATH_IN_USE',
   /** A Unix socket path exists and is not a socket. */
@@ -44,6 +46,11 @@ export const ErrorCodes = {
   INTERNAL: 'ERR_GRACEFUL_INTERNAL',
   /** The requested move is not allowed in the current state (e.g. a restart during a restart). */
   INVALID_STATE: 'ERR_GRACEFUL_INVALID_STATE',
+  /**
+   * A direct-mode restart here would end the service: this process is PID 1 of its namespace,
+   * or a package manager's script runs it. Run it under `graceful-restart run` instead.
+   */
+  DIRECT_RESTART_UNSAFE: 'ERR_GRACEFUL_DIRECT_RESTART_UNSAFE',
   /** The successor could not be spawned. */
   SPAWN_FAILED: 'ERR_GRACEFUL_SPAWN_FAILED',
   /** The successor exited before it said ready. */

@@ -12,9 +12,15 @@ import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
 import { PredecessorLink } from './handover.js';
 import type { Logger } from './logger.js';
 import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { directRestartHazard } from './parent.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { errorToWire, type RestartOutcome, type RestartResult } from './protocol.js';
-import { AskSupervisor, type RestartStrategy, SpawnNextGeneration } from './restart.js';
+import {
+  AskSupervisor,
+  RefuseRestart,
+  type RestartStrategy,
+  SpawnNextGeneration,
+} from './restart.js';
 import { SignalHandlers } from './signals.js';
 import { GenerationSockets, type ListenerInfo } from './sockets/acquire.js';
 import { Inheritance } from './sockets/inheritance.js';
@@ -93,6 +99,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             },
             log,
           );
+    const hazard = this.predecessor?.supervised ? undefined : directRestartHazard();
+    if (hazard) {
+      log.warn(
+        `restarts are refused here: ${hazard}. Run the app under \`graceful-restart run -- node ...\` instead`,
+      );
+    }
     this.strategy =
       this.predecessor?.supervised === true
         ? new AskSupervisor(
@@ -104,12 +116,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             },
             log,
           )
-        : new SpawnNextGeneration({
-            command: this.options.command,
-            readyTimeoutMs: this.options.readyTimeoutMs,
-            listeners: () => this.sockets.handOver(),
-            log,
-          });
+        : hazard
+          ? new RefuseRestart(hazard)
+          : new SpawnNextGeneration({
+              command: this.options.command,
+              cwd: this.options.cwd,
+              readyTimeoutMs: this.options.readyTimeoutMs,
+              listeners: () => this.sockets.handOver(),
+              log,
+            });
     // From the start, so that a signal during startup (a reload right after launch, Ctrl-C) is
     // handled, not the default action that kills the process.
     this.signals?.install();
@@ -211,8 +226,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * generation is told (it then drains) and the PID file is written.
    */
   async ready(): Promise<void> {
+    // Unmatched socket activation refuses the start before anything is told it is ready.
+    if (isStarting(this.currentState)) this.sockets.closeUnclaimed();
     this.apply('ready');
-    this.sockets.closeUnclaimed();
     // systemd learns the new main pid before the previous generation is told to drain and exit.
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();

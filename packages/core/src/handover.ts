@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { LineChannel } from './channel.js';
+import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import {
@@ -15,22 +16,6 @@ import {
   type SupervisorMessage,
   type WorkerMessage,
 } from './protocol.js';
-
-/** The command that starts the next generation. */
-export interface SuccessorCommand {
-  /** Default: `process.execPath`. */
-  execPath: string;
-  /** Default: `[...process.execArgv, ...process.argv.slice(1)]`. */
-  args: string[];
-  /** Default: `process.cwd()`. A new release directory, for example. */
-  cwd?: string;
-  /** Default: `process.env`. */
-  env?: NodeJS.ProcessEnv;
-}
-
-export function currentCommand(): SuccessorCommand {
-  return { execPath: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)] };
-}
 
 export interface Successor {
   child: ChildProcess;

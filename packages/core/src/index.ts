@@ -16,6 +16,7 @@ export {
   fromNode,
   TOKEN_ENV,
 } from './admin.js';
+export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
 export { defaultControlPath, sendControl } from './control.js';
 export { DEFAULTS } from './defaults.js';
 export type { DrainReport, OpaqueConnectionKind, ServerProtocol } from './drain.js';
@@ -34,7 +35,6 @@ export {
   Graceful,
   type GracefulEvents,
 } from './graceful.js';
-export { currentCommand, type SuccessorCommand } from './handover.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
 export type { Logger } from './logger.js';
 export type { DrainSettings, GracefulOptions } from './options.js';

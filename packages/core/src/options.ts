@@ -1,7 +1,7 @@
+import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
 import type { DrainOptions } from './drain.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { SuccessorCommand } from './handover.js';
 import { type Logger, resolveLogger } from './logger.js';
 import type { SignalOptions } from './signals.js';
 
@@ -27,6 +27,12 @@ export interface GracefulOptions {
   pidFile?: string;
   /** The command that starts the next generation. Default: this process's own command line. */
   command?: SuccessorCommand | (() => SuccessorCommand);
+  /**
+   * The directory the next generation starts in, followed anew at every restart (a release
+   * directory's `current` symlink). Default: GRACEFUL_RESTART_CWD, else the directory the
+   * service was started from as `$PWD` names it, else the physical working directory.
+   */
+  cwd?: string;
   /** Exit the process once a drain is over. Default true. */
   exitProcess?: boolean;
   /** Where to log. Default: one line per event on stderr. `false` for silence. */
@@ -41,6 +47,7 @@ export interface ResolvedOptions {
   signals: SignalOptions | false;
   pidFile: string | undefined;
   command: SuccessorCommand | (() => SuccessorCommand) | undefined;
+  cwd: string | undefined;
   exitProcess: boolean;
   logger: Logger;
 }
@@ -77,6 +84,12 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   ) {
     throw new GracefulRestartError(ErrorCodes.INVALID_OPTION, 'pidFile must be a non-empty path.');
   }
+  if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd === '')) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `cwd must be a non-empty directory path, e.g. "/srv/app/current" (got ${JSON.stringify(options.cwd)}).`,
+    );
+  }
   return {
     readyTimeoutMs,
     drain: {
@@ -88,6 +101,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     signals: options.signals ?? {},
     pidFile: options.pidFile,
     command: options.command,
+    cwd: options.cwd,
     exitProcess: options.exitProcess ?? DEFAULTS.exitProcess,
     logger: resolveLogger(options.logger),
   };

@@ -1,20 +1,38 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 
-/** Writes the PID file atomically: a reader sees the old pid or the new one, never a torn file. */
+/**
+ * Writes the PID file atomically: a reader sees the old pid or the new one, never a torn file.
+ * The temporary file beside it is created exclusively (O_CREAT|O_EXCL: never through a symlink
+ * or over an existing file); when its name is taken, another with a random part is tried.
+ */
 export async function writePidFile(path: string, pid: number): Promise<void> {
-  const temp = `${path}.${pid}.tmp`;
-  try {
-    await writeFile(temp, `${pid}\n`, { mode: 0o644 });
-    await rename(temp, path);
-  } catch (cause) {
-    await unlink(temp).catch(() => undefined);
-    throw new GracefulRestartError(
-      ErrorCodes.PID_FILE_FAILED,
-      `Cannot write the PID file ${path}: ${(cause as Error).message}. Check that its directory exists and is writable.`,
-      { cause },
-    );
+  for (let attempt = 0; ; attempt++) {
+    const temp =
+      attempt === 0 ? `${path}.${pid}.tmp` : `${path}.${pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, `${pid}\n`, { mode: 0o644, flag: 'wx' });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 5) continue;
+      throw pidFileError(path, cause);
+    }
+    try {
+      await rename(temp, path);
+      return;
+    } catch (cause) {
+      await unlink(temp).catch(() => undefined);
+      throw pidFileError(path, cause);
+    }
   }
+}
+
+function pidFileError(path: string, cause: unknown): GracefulRestartError {
+  return new GracefulRestartError(
+    ErrorCodes.PID_FILE_FAILED,
+    `Cannot write the PID file ${path}: ${(cause as Error).message}. Check that its directory exists and is writable.`,
+    { cause },
+  );
 }
 
 /** Removes the PID file on final shutdown, only while it still names this process. */

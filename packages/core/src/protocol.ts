@@ -23,6 +23,10 @@ export interface RestartResult {
   oldPid: number;
   newPid: number;
   durationMs: number;
+  /** The directory the new generation started in (a release's `current`, followed at start). */
+  cwd: string;
+  /** Its command line, as it reads: `node /srv/app/current/server.mjs`. */
+  command: string;
 }
 
 /** An error as it crosses a process boundary (and as status answers show it). */
@@ -184,7 +188,11 @@ export interface SupervisorStatus {
   uptimeMs: number;
   state: SupervisorState;
   servingPid: number | null;
-  workers: { pid: number; role: WorkerRole }[];
+  /** Where the next worker starts, and what it runs. */
+  cwd: string;
+  command: string;
+  /** `cwd`: the directory each worker started in (its release). */
+  workers: { pid: number; role: WorkerRole; cwd: string }[];
   listeners: { name: string; address: string }[];
   reloads: number;
   crashes: number;

@@ -1,10 +1,11 @@
-import type { GracefulRestartError } from './errors.js';
 import {
   currentCommand,
-  type PredecessorLink,
+  describeCommand,
+  nextDirectory,
   type SuccessorCommand,
-  startSuccessor,
-} from './handover.js';
+} from './command.js';
+import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { type PredecessorLink, startSuccessor } from './handover.js';
 import type { Logger } from './logger.js';
 import type { HandedOverListener, RestartResult } from './protocol.js';
 
@@ -26,6 +27,7 @@ export class SpawnNextGeneration implements RestartStrategy {
   constructor(
     private readonly options: {
       command: SuccessorCommand | (() => SuccessorCommand) | undefined;
+      cwd: string | undefined;
       readyTimeoutMs: number;
       listeners: () => { listener: HandedOverListener; fd: number }[];
       log: Logger;
@@ -33,10 +35,15 @@ export class SpawnNextGeneration implements RestartStrategy {
   ) {}
 
   async next(signal: AbortSignal, startedAt: number): Promise<RestartResult> {
-    this.options.log.info('restart: starting the next generation');
-    const { command } = this.options;
+    const { command: option, cwd: cwdOption } = this.options;
+    // Resolved at every restart: a swapped release symlink is followed.
+    const dir = nextDirectory(cwdOption);
+    const given = typeof option === 'function' ? option() : option;
+    const command = { ...(given ?? currentCommand(dir)), cwd: given?.cwd ?? dir };
+    const line = describeCommand(command.execPath, command.args);
+    this.options.log.info(`restart: starting the next generation in ${command.cwd}: ${line}`);
     const successor = await startSuccessor({
-      command: typeof command === 'function' ? command() : (command ?? currentCommand()),
+      command,
       listeners: this.options.listeners(),
       readyTimeoutMs: this.options.readyTimeoutMs,
       signal,
@@ -45,6 +52,8 @@ export class SpawnNextGeneration implements RestartStrategy {
       oldPid: process.pid,
       newPid: successor.pid,
       durationMs: Math.round(performance.now() - startedAt),
+      cwd: command.cwd,
+      command: line,
     };
   }
 }
@@ -76,5 +85,24 @@ export class AskSupervisor implements RestartStrategy {
   next(signal: AbortSignal): Promise<RestartResult> {
     this.log.info('restart: asking the supervisor for the next worker');
     return this.link.requestRestart(signal);
+  }
+}
+
+/**
+ * Direct mode where a restart would end the whole service (PID 1, a package manager's script):
+ * every restart is refused with a typed error naming the fix, and this generation serves on.
+ */
+export class RefuseRestart implements RestartStrategy {
+  readonly supervised = false;
+
+  constructor(private readonly hazard: string) {}
+
+  async next(): Promise<RestartResult> {
+    throw new GracefulRestartError(
+      ErrorCodes.DIRECT_RESTART_UNSAFE,
+      `Restart refused: ${this.hazard}. This generation keeps serving. Run the app under the ` +
+        'stable-PID supervisor instead: graceful-restart run --listen web=HOST:PORT -- node <entry> ' +
+        '(in Docker also docker run --init, or an init such as tini).',
+    );
   }
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { LineChannel } from './channel.js';
+import { describeCommand, nextDirectory } from './command.js';
 import { ControlServer } from './control.js';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
@@ -41,8 +42,13 @@ export interface SupervisorOptions {
   /** Consecutive failed worker starts before the supervisor gives up. Default 10. */
   maxRestarts?: number;
   logger?: Logger | false;
-  /** Working directory and environment of the workers. Default: the supervisor's. */
+  /**
+   * The workers' directory, followed anew at every start (a release directory's `current`).
+   * Default: GRACEFUL_RESTART_CWD, else the directory the supervisor was started from as `$PWD`
+   * names it, else its physical working directory.
+   */
   cwd?: string;
+  /** The workers' environment. Default: the supervisor's. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -68,6 +74,8 @@ export function backoffMs(n: number): number {
 
 interface Worker {
   pid: number;
+  /** The directory it started in (where `current` pointed then is its release). */
+  cwd: string;
   child: ChildProcess;
   channel: LineChannel<WorkerMessage, SupervisorMessage>;
   readyAt: number;
@@ -191,7 +199,9 @@ export class Supervisor {
   private async runReload(old: Worker): Promise<RestartResult> {
     const started = performance.now();
     await this.notifier?.reloading();
-    this.log.info(`reload: starting a worker to replace pid ${old.pid}`);
+    this.log.info(
+      `reload: starting a worker to replace pid ${old.pid} in ${nextDirectory(this.options.cwd)}: ${this.commandLine}`,
+    );
     let next: Worker;
     try {
       next = await this.startWorker();
@@ -210,6 +220,8 @@ export class Supervisor {
       oldPid: old.pid,
       newPid: next.pid,
       durationMs: Math.round(performance.now() - started),
+      cwd: next.cwd,
+      command: this.commandLine,
     };
     this.reloads += 1;
     this.lastReload = { ok: true, result };
@@ -269,7 +281,7 @@ export class Supervisor {
       try {
         const worker = await this.startWorker();
         this.promote(worker);
-        this.log.info(`worker pid ${worker.pid} serves`);
+        this.log.info(`worker pid ${worker.pid} serves (in ${worker.cwd}: ${this.commandLine})`);
       } catch (error) {
         this.log.error(`worker start failed: ${(error as Error).message}`);
       }
@@ -277,25 +289,35 @@ export class Supervisor {
     this.recovering = false;
   }
 
+  /** The workers' command line, as it reads in logs and status. */
+  private get commandLine(): string {
+    const [execPath, ...args] = this.options.command as [string, ...string[]];
+    return describeCommand(execPath, args);
+  }
+
   private async startWorker(): Promise<Worker> {
     const [execPath, ...args] = this.options.command as [string, ...string[]];
-    const env = { ...(this.options.env ?? process.env) };
+    // Resolved at every start, so that a swapped release symlink is followed; $PWD tells the
+    // worker the same logical directory.
+    const cwd = nextDirectory(this.options.cwd);
+    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), PWD: cwd };
     // systemd hears from the supervisor only; socket activation was taken by it.
     delete env['NOTIFY_SOCKET'];
     const successor = await startSuccessor({
-      command: { execPath, args, env, ...(this.options.cwd ? { cwd: this.options.cwd } : {}) },
+      command: { execPath, args, env, cwd },
       listeners: this.held.map((h) => ({ listener: h.entry, fd: h.fd })),
       readyTimeoutMs: this.readyTimeoutMs,
       signal: this.abortStarts.signal,
       supervised: true,
     });
-    return this.track(successor);
+    return this.track(successor, cwd);
   }
 
-  private track(successor: Successor): Worker {
+  private track(successor: Successor, cwd: string): Worker {
     const { child, pid } = successor;
     const worker: Worker = {
       pid,
+      cwd,
       child,
       channel: new LineChannel(successor.channel),
       readyAt: Date.now(),
@@ -354,8 +376,10 @@ export class Supervisor {
       supervisorPid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
       state: this.currentState,
-      workers: [...this.workers].map((w) => ({ pid: w.pid, role: w.role })),
+      workers: [...this.workers].map((w) => ({ pid: w.pid, role: w.role, cwd: w.cwd })),
       servingPid: this.serving?.pid ?? null,
+      cwd: nextDirectory(this.options.cwd),
+      command: this.commandLine,
       listeners: this.held.map((h) => ({
         name: h.entry.name,
         address: describeHandedOver(h.entry),

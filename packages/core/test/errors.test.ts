@@ -237,6 +237,16 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     /--listen names "web" twice/,
   ],
   [
+    ErrorCodes.SOCKET_ACTIVATION_UNMATCHED,
+    () =>
+      holdListeners([], silent, {
+        LISTEN_PID: String(process.pid),
+        LISTEN_FDS: '2',
+        LISTEN_FDNAMES: 'a.socket:b.socket',
+      }),
+    /fd 3 \(a\.socket\), fd 4 \(b\.socket\).*listeners "web".*FileDescriptorName=web/,
+  ],
+  [
     ErrorCodes.NODE_UNSUPPORTED,
     () => handleFactory({}),
     /no net\._createServerHandle.*Use Node 20\.19\+/,

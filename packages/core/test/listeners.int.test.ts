@@ -262,4 +262,67 @@ describe.skipIf(!socketActivate && !process.env['CI'])('systemd socket activatio
       expect(await pidAt({ host: '127.0.0.1', port })).toBe(pid);
     }
   });
+
+  it("systemd's default fd name (the unit's, app.socket) is adopted by the one listener, and kept across restarts", async () => {
+    const port = await freePort('127.0.0.1');
+    // systemd-socket-activate passes the server only the variables named with -E.
+    const fixture = new Fixture(SERVER, {}, process.execPath, [
+      'systemd-socket-activate',
+      '-E',
+      'FIXTURE_DEBUG=1',
+      '-l',
+      `127.0.0.1:${port}`,
+      '--fdname=app.socket',
+    ]);
+    const f = fixture;
+    expect(await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000)).toBe(
+      true,
+    );
+    const firstAnswer = get({ host: '127.0.0.1', port });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    expect(listenersOf(first)).toMatchObject([{ name: 'web', origin: 'socket-activation', port }]);
+    expect((await firstAnswer).body).toContain(`pid=${first.pid}`);
+    expect(fixture.stderr.join('\n')).toMatch(
+      /socket-activated fd 3 is named "app\.socket".*adopted as listener "web".*FileDescriptorName=web/,
+    );
+    const next = await fixture.restart(first.pid);
+    expect(listenersOf(next)).toMatchObject([{ name: 'web', origin: 'inherited', port }]);
+    expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
+  });
+
+  it.each([
+    ['custom names that match no listener', 'one:two'],
+    ["two fds with systemd's default names", 'a.socket:b.socket'],
+  ])('%s: refuses to start with ERR_GRACEFUL_SOCKET_ACTIVATION_UNMATCHED', async (_, names) => {
+    const [port1, port2] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+    const listeners = JSON.stringify([
+      { name: 'web', port: 0 },
+      { name: 'api', port: 0 },
+    ]);
+    const fixture = new Fixture(SERVER, {}, process.execPath, [
+      'systemd-socket-activate',
+      '-E',
+      `FIXTURE_LISTENERS=${listeners}`,
+      '-E',
+      'FIXTURE_DEBUG=1',
+      '-l',
+      `127.0.0.1:${port1}`,
+      '-l',
+      `127.0.0.1:${port2}`,
+      `--fdname=${names}`,
+    ]);
+    const f = fixture;
+    expect(await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000)).toBe(
+      true,
+    );
+    // The launcher execs the server at the first connection; the server then refuses to start.
+    const answer = get({ host: '127.0.0.1', port: port1 }).catch((error: Error) => error);
+    const exit = await waitForExit(fixture.first);
+    expect(exit.code).not.toBe(0);
+    const said = fixture.stderr.join('\n');
+    expect(said).toContain('ERR_GRACEFUL_SOCKET_ACTIVATION_UNMATCHED');
+    expect(said).toMatch(/cannot be matched to the listeners "(web|api)".*FileDescriptorName=/);
+    expect(fixture.events.some((e) => e.event === 'ready')).toBe(false);
+    await answer;
+  });
 });

@@ -78,7 +78,7 @@ export class GenerationSockets {
         { listener: name },
       );
     }
-    const activatedFd = inherited ? undefined : this.inheritance.claimActivated(name);
+    const activatedFd = inherited ? undefined : this.inheritance.claimActivated(name, this.log);
     if (inherited) {
       checkListeningFd(inherited.fd, kind, name);
       await adopt(server, inherited.fd, name, spec);

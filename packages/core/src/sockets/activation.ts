@@ -47,3 +47,23 @@ export function takeSocketActivation(env: NodeJS.ProcessEnv = process.env): Acti
     name: nameList[i] === undefined || nameList[i] === 'unknown' ? undefined : nameList[i],
   }));
 }
+
+/**
+ * True when systemd chose the fd's name: none given, or the socket unit's own name
+ * (`app.socket`), which it uses unless the unit sets FileDescriptorName=.
+ */
+export function hasDefaultName(fd: ActivatedFd): boolean {
+  return fd.name === undefined || fd.name.endsWith('.socket');
+}
+
+/** Activated fds and listeners that cannot be matched: the typed error that names the fix. */
+export function unmatchedActivation(fds: ActivatedFd[], listeners: string[]): GracefulRestartError {
+  const fdList = fds.map((fd) => `fd ${fd.fd} (${fd.name ?? 'unnamed'})`).join(', ');
+  const names = listeners.map((name) => `"${name}"`).join(', ');
+  return new GracefulRestartError(
+    ErrorCodes.SOCKET_ACTIVATION_UNMATCHED,
+    `Socket activation passed ${fdList}, which cannot be matched to the listeners ${names} ` +
+      'by name. Name each socket after its listener with FileDescriptorName= in the socket unit ' +
+      `(e.g. FileDescriptorName=${listeners[0] ?? 'web'}), or declare one listener per activated socket.`,
+  );
+}

@@ -5,7 +5,12 @@ import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HandedOverListener } from '../protocol.js';
-import { takeSocketActivation } from './activation.js';
+import {
+  type ActivatedFd,
+  hasDefaultName,
+  takeSocketActivation,
+  unmatchedActivation,
+} from './activation.js';
 import { bindError, bindUnixRenamed, normalizeHost, removeUnixPath } from './bind.js';
 import { checkListeningFd } from './fds.js';
 import {
@@ -171,10 +176,7 @@ export async function holdListeners(
         'No listeners: give --listen name=host:port (or name=unix:/path), or start under socket activation.',
       );
     }
-    const named = new Set(activated.flatMap((a) => (a.name ? [a.name] : [])));
-    const unnamedTargets = [...names, DEFAULTS.listenerName].filter((name) => !named.has(name));
-    for (const fd of activated) {
-      const name = fd.name ?? unnamedTargets.shift() ?? `activated-${fd.fd}`;
+    for (const [fd, name] of nameActivated(activated, names, log)) {
       held.push(holdActivated(fd.fd, name));
     }
     const toListen: { listener: HeldListener; backlog: number }[] = [];
@@ -196,6 +198,39 @@ export async function holdListeners(
     for (const h of held) h.close();
     throw error;
   }
+}
+
+/**
+ * The listener name of each activated fd: its FileDescriptorName= when a `--listen` (or a
+ * worker) may use it; an unnamed fd, or the one fd systemd named after its socket unit
+ * (`app.socket`), takes the next `--listen` name without an fd, else the default name.
+ * Several fds with systemd's default names are ambiguous: a typed error.
+ */
+function nameActivated(
+  activated: ActivatedFd[],
+  names: string[],
+  log: Logger,
+): [ActivatedFd, string][] {
+  const own = (fd: ActivatedFd) => fd.name !== undefined && !hasDefaultName(fd);
+  const taken = new Set(activated.flatMap((fd) => (own(fd) ? [fd.name as string] : [])));
+  const targets = [...new Set([...names, DEFAULTS.listenerName])].filter(
+    (name) => !taken.has(name),
+  );
+  const defaults = activated.filter((fd) => fd.name !== undefined && !own(fd));
+  if (defaults.length > 1) {
+    throw unmatchedActivation(defaults, names.length > 0 ? names : [DEFAULTS.listenerName]);
+  }
+  return activated.map((fd) => {
+    if (own(fd)) return [fd, fd.name as string];
+    const name = targets.shift() ?? `activated-${fd.fd}`;
+    if (fd.name !== undefined) {
+      log.info(
+        `socket-activated fd ${fd.fd} is named "${fd.name}" (the socket unit's default name); ` +
+          `held as listener "${name}" (FileDescriptorName=${name} in the unit names it)`,
+      );
+    }
+    return [fd, name];
+  });
 }
 
 /** listen(2) on bound sockets from a helper process that exits before it could accept. */

@@ -1,6 +1,11 @@
 import type { Logger } from '../logger.js';
 import { decodeManifest, MANIFEST_ENV, type Manifest, type ManifestListener } from '../protocol.js';
-import { type ActivatedFd, takeSocketActivation } from './activation.js';
+import {
+  type ActivatedFd,
+  hasDefaultName,
+  takeSocketActivation,
+  unmatchedActivation,
+} from './activation.js';
 import { closeFdQuietly } from './fds.js';
 import { describeHandedOver, describeSpec, type ListenerSpec, sameAddress } from './spec.js';
 
@@ -14,6 +19,8 @@ export class Inheritance {
   readonly manifest: Manifest | undefined;
   private readonly pending = new Map<string, ManifestListener>();
   private readonly activated: ActivatedFd[];
+  /** Listeners bound fresh while socket activation passed fds: none may then stay unused. */
+  private readonly boundFresh: string[] = [];
 
   private constructor(env: NodeJS.ProcessEnv) {
     const text = env[MANIFEST_ENV];
@@ -71,13 +78,32 @@ export class Inheritance {
     return inherited;
   }
 
-  /** A socket-activated fd for `name`: by FileDescriptorName, else the next unnamed one. */
-  claimActivated(name: string): number | undefined {
+  /**
+   * A socket-activated fd for listener `name`: the one named after it (FileDescriptorName=),
+   * else the next unnamed one, else the one fd systemd named after its socket unit
+   * (`app.socket`, its default). Two or more such fds are ambiguous: a typed error. Undefined
+   * when no fd is left for it: the listener is then bound fresh, which ready() refuses while an
+   * activated fd stays unused.
+   */
+  claimActivated(name: string, log: Logger): number | undefined {
+    const take = (index: number) => this.activated.splice(index, 1)[0] as ActivatedFd;
     const named = this.activated.findIndex((a) => a.name === name);
-    const index = named >= 0 ? named : this.activated.findIndex((a) => a.name === undefined);
-    if (index < 0) return undefined;
-    const [taken] = this.activated.splice(index, 1);
-    return taken?.fd;
+    if (named >= 0) return take(named).fd;
+    const unnamed = this.activated.findIndex((a) => a.name === undefined);
+    if (unnamed >= 0) return take(unnamed).fd;
+    const defaults = this.activated.filter(hasDefaultName);
+    if (defaults.length > 1) throw unmatchedActivation(defaults, [name]);
+    const only = defaults[0];
+    if (only === undefined) {
+      this.boundFresh.push(name);
+      return undefined;
+    }
+    take(this.activated.indexOf(only));
+    log.info(
+      `socket-activated fd ${only.fd} is named "${only.name}" (the socket unit's default name); ` +
+        `adopted as listener "${name}" (FileDescriptorName=${name} in the unit names it)`,
+    );
+    return only.fd;
   }
 
   /** The names of the listeners the manifest hands over (for messages). */
@@ -85,8 +111,15 @@ export class Inheritance {
     return this.manifest?.listeners.map((l) => l.name) ?? [];
   }
 
-  /** Closes every received fd no listener claimed, so none stays open unseen. */
+  /**
+   * Closes every received fd no listener claimed, so none stays open unseen. An activated fd
+   * left unused while a listener was bound fresh is a typed error: the service would serve on an
+   * address nobody connects to while systemd holds the real one.
+   */
   closeUnclaimed(log: Logger): void {
+    if (this.activated.length > 0 && this.boundFresh.length > 0) {
+      throw unmatchedActivation(this.activated, this.boundFresh);
+    }
     for (const listener of this.pending.values()) {
       log.info(
         `inherited listener "${listener.name}" (${describeHandedOver(listener)}) is not used by this generation; closing fd ${listener.fd}`,

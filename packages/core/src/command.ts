@@ -1,0 +1,70 @@
+import { realpathSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+/** The command that starts the next generation. */
+export interface SuccessorCommand {
+  /** Default: `process.execPath`. */
+  execPath: string;
+  /** Default: `[...process.execArgv, ...process.argv.slice(1)]`, the entry resolved through `cwd`. */
+  args: string[];
+  /** Default: the `cwd` option, else the directory the service was started from (see startDirectory()). */
+  cwd?: string;
+  /** Default: `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Names the default of the `cwd` option (and `graceful-restart run --cwd`), e.g. in a systemd unit. */
+export const CWD_ENV = 'GRACEFUL_RESTART_CWD';
+
+/** The physical directory this process started in (before the app could chdir). */
+const physicalStart = process.cwd();
+
+/**
+ * The directory the service was started from, as its operator named it: `$PWD` when it named
+ * the same directory as the physical working directory through a symlink (a release
+ * directory's `current`, swapped at every deploy), else the physical directory. Decided once,
+ * at startup: after a swap `$PWD` names another directory, which is the point. A shell sets
+ * `$PWD`; systemd's WorkingDirectory= does not: there, set the `cwd` option or GRACEFUL_RESTART_CWD.
+ */
+const logicalStart = ((): string => {
+  const pwd = process.env['PWD'];
+  if (!pwd || !isAbsolute(pwd) || pwd === physicalStart) return physicalStart;
+  try {
+    return realpathSync(pwd) === physicalStart ? pwd : physicalStart;
+  } catch {
+    return physicalStart;
+  }
+})();
+
+export function startDirectory(): string {
+  return logicalStart;
+}
+
+/** The directory the next generation starts in: `cwd` (or GRACEFUL_RESTART_CWD), else startDirectory(). */
+export function nextDirectory(cwd?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = cwd ?? env[CWD_ENV];
+  return explicit ? resolve(explicit) : logicalStart;
+}
+
+/**
+ * This process's command line again, to start in `dir` (default nextDirectory()). An entry
+ * script inside the directory this process started in is named through `dir`, so that the next
+ * generation runs the release `dir` points to now, not the one this process runs.
+ */
+export function currentCommand(dir: string = nextDirectory()): SuccessorCommand {
+  const [entry, ...rest] = process.argv.slice(1);
+  const args = [...process.execArgv];
+  if (entry !== undefined) args.push(throughDirectory(entry, dir), ...rest);
+  // $PWD tells the next generation, in turn, which logical directory it was started from.
+  return { execPath: process.execPath, args, cwd: dir, env: { ...process.env, PWD: dir } };
+}
+
+function throughDirectory(file: string, dir: string): string {
+  if (!isAbsolute(file) || !file.startsWith(physicalStart + sep)) return file;
+  return join(dir, relative(physicalStart, file));
+}
+
+/** How a command reads in a log line: `node /srv/app/current/server.mjs`. */
+export function describeCommand(execPath: string, args: string[]): string {
+  return [basename(execPath), ...args].join(' ');
+}
