@@ -65,6 +65,7 @@ describe('architecture of core', () => {
   it('exports exactly the documented public surface', () => {
     expect(Object.keys(core).sort()).toEqual([
       'AdminRoute',
+      'CWD_ENV',
       'DEFAULTS',
       'ErrorCodes',
       'ExitCodes',

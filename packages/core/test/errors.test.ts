@@ -55,6 +55,7 @@ const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.SPAWN_FAILED]: 'restart.int.test.ts',
   [ErrorCodes.FD_ADDRESS_MISMATCH]: 'listeners.int.test.ts',
   [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'examples/test/supervisor.int.test.ts',
+  [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'examples/test/releases.int.test.ts',
 };
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
