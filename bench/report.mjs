@@ -241,6 +241,36 @@ for (const r of results) {
     '',
   );
 }
+// ---------- probation (bench/probation.mjs) ----------
+const probation = readdirSync(new URL('results/', here))
+  .filter((f) => /^probation-node\d+\.json$/.test(f))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+if (probation.length > 0) {
+  const mb = (x) => x.toFixed(1);
+  md.push(
+    '## Probation after a handover (`node bench/probation.mjs`)',
+    '',
+    'The graceful app under a light keep-alive load (4 clients, a request every 20 ms each), k restarts with `probationMs` 0 and 2000 (the default): how long the old generation lives after the new one serves (median / max), the RSS of one generation, and the median peak of both together while they overlap. Then k restarts into successors that die 300 ms after ready: how long after the crash the previous generation answers a fresh connection again.',
+    '',
+    '| node | probationMs | old generation lives after handover (ms) | RSS one generation (MB) | RSS both, peak during overlap (MB) |',
+    '|---|---|---|---|---|',
+    ...probation.flatMap((r) =>
+      r.cost.map(
+        (c) =>
+          `| ${r.node} | ${c.probationMs} | ${c.oldLifetimeMs.median.toFixed(0)} / ${c.oldLifetimeMs.max.toFixed(0)} | ${mb(c.steadyRssMb)} | ${mb(c.overlapPeakRssMb)} |`,
+      ),
+    ),
+    '',
+    '| node | successor dies after ready | answered again after the crash (ms, median / max of k) |',
+    '|---|---|---|',
+    ...probation.map(
+      (r) =>
+        `| ${r.node} | ${r.rollback.crashAfterReadyMs} ms | ${r.rollback.answeredAgainMs.median.toFixed(1)} / ${r.rollback.answeredAgainMs.max.toFixed(1)} |`,
+    ),
+    '',
+  );
+}
 writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
 for (const r of results)
   writeFileSync(new URL(`charts/node${major(r)}.svg`, here), `${chart(r)}\n`);

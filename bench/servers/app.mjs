@@ -6,7 +6,8 @@
 //   reuseport  like plain, bound with SO_REUSEPORT (Node >= 22.12), so two generations overlap
 //   cluster    node:cluster primary with one worker; SIGHUP forks a new worker, waits for it to
 //              listen, then disconnects the old one (what pm2 reload does in cluster mode)
-// Prints {"event":"listening","pid":N} on stdout once it accepts.
+// Prints {"event":"listening","pid":N} on stdout once it accepts. PROBATION_MS sets the graceful
+// mode's probationMs; CRASH_SUCCESSOR_MS makes every successor die that long after ready.
 import cluster from 'node:cluster';
 import http from 'node:http';
 
@@ -24,10 +25,17 @@ const say = (event) => process.stdout.write(`${JSON.stringify({ event, pid: proc
 
 if (mode === 'graceful') {
   const { createGraceful } = await import('@graceful-restart/core');
-  const graceful = createGraceful({ logger: false });
+  const probation = process.env.PROBATION_MS;
+  const graceful = createGraceful({
+    logger: false,
+    ...(probation === undefined ? {} : { probationMs: Number(probation) }),
+  });
   await graceful.listen(http.createServer(handler), { name: 'web', host: '127.0.0.1', port });
   await graceful.ready();
   say('listening');
+  // A bad release, for the probation benchmark: every successor dies this long after ready.
+  const crash = Number(process.env.CRASH_SUCCESSOR_MS ?? 0);
+  if (crash > 0 && graceful.isSuccessor) setTimeout(() => process.exit(1), crash);
 } else if (mode === 'cluster' && cluster.isPrimary) {
   let current = cluster.fork();
   current.once('listening', () => say('listening'));

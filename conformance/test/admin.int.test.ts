@@ -29,7 +29,7 @@ const answered: string[] = [];
 
 interface Options {
   admin?: AdminOptions | boolean;
-  successor?: 'ready' | 'fail' | 'hang';
+  successor?: 'ready' | 'fail' | 'hang' | 'crash';
   readyTimeoutMs?: number;
 }
 
@@ -248,6 +248,19 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
     expect(status.body.lastRestart).toEqual({
       ok: false,
       error: { code: 'ERR_GRACEFUL_READY_TIMEOUT', message: expect.stringContaining('300 ms') },
+    });
+  });
+
+  it('?wait=true: 502 when the next generation dies on probation after ready; rolled back, still serving', async () => {
+    const { server, graceful } = await make({ successor: 'crash' });
+    const rolled = record(await request(server).post('/graceful?wait=true').set(auth(TOKEN)));
+    expect([rolled.status, rolled.body.error.code]).toEqual([502, 'restart_failed']);
+    expect(rolled.body.error.message).toMatch(/died \d+ ms after it was ready.*probation/);
+    expect(graceful.state).toBe('serving');
+    const status = record(await request(server).get('/graceful/status').set(auth(TOKEN)));
+    expect(status.body.lastRestart).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_GRACEFUL_ROLLED_BACK' },
     });
   });
 

@@ -31,7 +31,11 @@ const hasSocketActivate = spawnSync('systemd-socket-activate', ['--version']).st
 
 describe.each(EXAMPLES)('examples/%s deployed', (example) => {
   it('50 restarts: fd count and RSS of the serving process stay flat, no old generation left', async () => {
-    const { f, endpoint } = await startOnFreePort(example, { LOG_LEVEL: 'warn' });
+    // A short probation: each of the 50 sequential restarts waits for the old generation's exit.
+    const { f, endpoint } = await startOnFreePort(example, {
+      LOG_LEVEL: 'warn',
+      GRACEFUL_RESTART_PROBATION_MS: '200',
+    });
     let pid = f.first.pid as number;
     const generations = [pid];
     const samples: Array<{ fds: number; rss: number }> = [];

@@ -1,6 +1,6 @@
 // Deploys as people run them: a release directory swapped under a `current` symlink, PID 1 of a
 // container, `npm start`. Real processes, real signals, loopback only.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
@@ -18,18 +18,26 @@ const examples = new URL('../', import.meta.url).pathname;
 const CLI = new URL('../../packages/core/dist/cli.js', import.meta.url).pathname;
 
 /**
- * `root/releases/1` and `root/releases/2`, each a copy of the example (its node_modules linked)
- * with a config.json of its own, and `root/current` pointing at release 1. Release 2's code
- * differs too: its answer says "(release 2 code)".
+ * `root/releases/1`, `2`, ... one per entry of `kinds`, each a copy of the example (its
+ * node_modules linked) with a config.json of its own, and `root/current` pointing at release 1.
+ * From release 2 on the code differs too: its answer says "(release N code)". A `broken`
+ * release throws 300 ms after it is ready, as a bad deploy does.
  */
-function releases(example: string): { root: string; current: string; swap: () => void } {
+function releases(
+  example: string,
+  kinds: Array<'ok' | 'broken'> = ['ok', 'ok'],
+): { root: string; current: string; swap: (n?: number) => void } {
   const root = tempDir('gr-rel-');
-  for (const n of [1, 2]) {
+  for (const [i, kind] of kinds.entries()) {
+    const n = i + 1;
     const dir = `${root}/releases/${n}`;
     mkdirSync(`${dir}/${example}`, { recursive: true });
     cpSync(`${examples}shared`, `${dir}/shared`, { recursive: true });
     let code = readFileSync(`${examples}${example}/server.mjs`, 'utf8');
-    if (n === 2) code = code.replace('.greeting} from', '.greeting} (release 2 code) from');
+    if (n > 1) code = code.replace('.greeting} from', `.greeting} (release ${n} code) from`);
+    if (kind === 'broken') {
+      code += "\nsetTimeout(() => { throw new Error('release is broken'); }, 300);\n";
+    }
     writeFileSync(`${dir}/${example}/server.mjs`, code);
     symlinkSync(`${examples}${example}/node_modules`, `${dir}/${example}/node_modules`);
     writeFileSync(`${dir}/config.json`, JSON.stringify({ greeting: `release-${n}` }));
@@ -40,8 +48,8 @@ function releases(example: string): { root: string; current: string; swap: () =>
     root,
     current,
     // As deploy tools do it: a new link renamed over the old one, atomically.
-    swap: () => {
-      symlinkSync(`${root}/releases/2`, `${root}/current.new`);
+    swap: (n = 2) => {
+      symlinkSync(`${root}/releases/${n}`, `${root}/current.new`);
       renameSync(`${root}/current.new`, current);
     },
   };
@@ -132,6 +140,148 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
     },
   );
 });
+
+/**
+ * One GET on a new connection every 10 ms, as clients arriving one by one do; each answer or
+ * error is kept with its start time.
+ */
+function arrivals(endpoint: { host: string; port: number }) {
+  const samples: { at: number; pid?: number; error?: string }[] = [];
+  const pending: Promise<void>[] = [];
+  const timer = setInterval(() => {
+    const at = performance.now();
+    pending.push(
+      get(endpoint).then(
+        ({ body }) => void samples.push({ at, pid: pidIn(body) }),
+        (error: NodeJS.ErrnoException) => void samples.push({ at, error: error.code ?? 'error' }),
+      ),
+    );
+  }, 10);
+  return {
+    samples,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return samples.sort((a, b) => a.at - b.at);
+    },
+  };
+}
+
+describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls back', (example) => {
+  it.each(['direct', 'supervisor'])(
+    '%s: the previous pid serves again within 1 s, only requests in flight in the crashing process may fail; a fixed release then deploys',
+    async (mode) => {
+      const { root, current, swap } = releases(example, ['ok', 'broken', 'ok']);
+      const port = await freePort();
+      const endpoint = { host: '127.0.0.1', port };
+      const pidFile = `${root}/app.pid`;
+      const control = `${root}/control.sock`;
+      const supervised = mode === 'supervisor';
+      const f = new Fixture(
+        `${example}/server.mjs`,
+        {
+          PORT: String(port),
+          CONFIG_FILE: 'config.json',
+          ...(supervised ? {} : { PID_FILE: pidFile }),
+        },
+        process.execPath,
+        [
+          ...fromShell(current),
+          ...(supervised
+            ? [
+                process.execPath,
+                CLI,
+                'run',
+                '--listen',
+                `web=127.0.0.1:${port}`,
+                '--control',
+                control,
+                '--',
+              ]
+            : []),
+        ],
+      );
+      const first = (await poll(async () => {
+        const { body } = await get(endpoint);
+        return body.includes('release-1 from') ? pidIn(body) : undefined;
+      }, 10_000)) as number;
+      expect(first).toBeGreaterThan(0);
+      f.pids.add(first);
+      const load = arrivals(endpoint);
+      await sleep(300);
+      swap(2);
+      let reload: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+      if (supervised) reload = cli(['reload', '--control', control]);
+      else process.kill(first, 'SIGHUP');
+      // The broken release serves, then dies 300 ms after it was ready.
+      const broken = (await poll(async () => {
+        const { body } = await get(endpoint);
+        return body.includes('(release 2 code)') ? pidIn(body) : undefined;
+      }, 10_000)) as number;
+      expect(broken, [...f.stderr, ...f.stdout].slice(-10).join('\n')).toBeGreaterThan(0);
+      f.pids.add(broken);
+      await poll(async () => (isGone(broken) ? true : undefined), 5000);
+      const crashedAt = performance.now();
+      await sleep(1500);
+      const samples = await load.stop();
+      // From 1 s after the crash on, every request is answered, by the previous pid.
+      const late = samples.filter((s) => s.at > crashedAt + 1000);
+      expect(late.length).toBeGreaterThan(20);
+      expect(
+        late.filter((s) => s.pid !== first),
+        `first ${first}, broken ${broken}`,
+      ).toEqual([]);
+      // Only a request in flight inside the crashing process may fail, and only by a reset.
+      const failed = samples.filter((s) => s.error);
+      expect(failed.length).toBeLessThanOrEqual(3);
+      for (const s of failed) expect(s.error).toBe('ECONNRESET');
+      const said = [...f.stderr, ...f.stdout].join('\n');
+      expect(said).toMatch(/rollback: .*died \d+ ms after it was ready/);
+      if (supervised) {
+        const result = await (reload as Promise<{ code: number; stderr: string }>);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('ERR_GRACEFUL_ROLLED_BACK');
+      } else {
+        expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(first));
+      }
+      // A fixed release then deploys as usual.
+      swap(3);
+      if (supervised) expect((await cli(['reload', '--control', control])).code).toBe(0);
+      else process.kill(first, 'SIGHUP');
+      const fixed = await poll(async () => {
+        const { body } = await get(endpoint);
+        return body.includes('(release 3 code)') ? pidIn(body) : undefined;
+      }, 10_000);
+      expect(fixed).toBeGreaterThan(0);
+      f.pids.add(fixed as number);
+      if (!supervised) {
+        await poll(
+          async () => (readFileSync(pidFile, 'utf8').trim() === String(fixed) ? true : undefined),
+          5000,
+        );
+      }
+    },
+  );
+});
+
+/** Gone from /proc, or a zombie (this sandbox's PID 1 may not reap). */
+function isGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** Runs `graceful-restart <args>`; resolves with its exit code and output. */
+function cli(args: string[]) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 describe('a direct-mode restart that would end the service is refused', () => {
   it('as PID 1 of a new pid namespace: a startup warning, SIGHUP refused with the typed error, still serving', async () => {

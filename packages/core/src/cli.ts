@@ -17,6 +17,10 @@ const USAGE = `Usage:
       --pid-file FILE        write the supervisor's pid (it never changes)
       --ready-timeout TIME   how long a worker may take to say ready (default ${DEFAULTS.readyTimeoutMs / 1000}s)
       --max-restarts N       consecutive failed worker starts before giving up (default ${DEFAULTS.maxRestarts})
+      --probation TIME       after a reload the old worker holds on this long; if the new one
+                             dies meanwhile, the old one serves again and reload fails
+                             (default $GRACEFUL_RESTART_PROBATION_MS ms, else
+                             ${DEFAULTS.probationMs / 1000}s; 0 turns it off)
       --cwd DIR              the workers' directory, followed anew at every start (a release
                              directory's current/); default: $GRACEFUL_RESTART_CWD, else the
                              directory this was started from as $PWD names it
@@ -88,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
       'pid-file': { type: 'string' },
       'ready-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
+      probation: { type: 'string' },
       control: { type: 'string' },
       cwd: { type: 'string' },
     },
@@ -102,6 +107,9 @@ async function run(argv: string[]): Promise<number> {
     ...(values.cwd ? { cwd: values.cwd } : {}),
     ...(values['ready-timeout']
       ? { readyTimeoutMs: parseDuration(values['ready-timeout'], '--ready-timeout') }
+      : {}),
+    ...(values.probation !== undefined
+      ? { probationMs: parseDuration(values.probation, '--probation') }
       : {}),
     ...(values['max-restarts']
       ? { maxRestarts: parseCount(values['max-restarts'], '--max-restarts') }

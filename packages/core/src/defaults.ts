@@ -11,6 +11,11 @@ export const DEFAULTS = {
   idleGraceMs: 1_500,
   /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
   keepAliveHint: true,
+  /**
+   * After a handover the previous generation keeps what it needs to serve again this long: if
+   * the new one dies meanwhile (a release that crashes on its first requests), it rolls back.
+   */
+  probationMs: 2_000,
   /** Exit the process once its drain is over. */
   exitProcess: true,
   /** Signals that start a restart, and those that drain and exit (a second one forces). */

@@ -340,6 +340,15 @@ export class ConnectionTracker {
     });
   }
 
+  /**
+   * After a rollback, once the server listens again: it serves as before a drain. A drain still
+   * running ends now (its report as it stands); sockets it already closed stay closed.
+   */
+  resume(): void {
+    this.finish();
+    this.run = undefined;
+  }
+
   private forceClose(): void {
     const run = this.run;
     if (!run || run.finished) return;

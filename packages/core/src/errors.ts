@@ -57,6 +57,8 @@ export const ErrorCodes = {
   CHILD_EXITED: 'ERR_GRACEFUL_CHILD_EXITED',
   /** The successor did not say ready within readyTimeoutMs. */
   READY_TIMEOUT: 'ERR_GRACEFUL_READY_TIMEOUT',
+  /** The next generation died on probation, after it was ready: the previous one serves again. */
+  ROLLED_BACK: 'ERR_GRACEFUL_ROLLED_BACK',
   /** The restart was cancelled by a shutdown. */
   RESTART_ABORTED: 'ERR_GRACEFUL_RESTART_ABORTED',
   /** A signal that cannot be caught (SIGKILL, SIGSTOP) or is unknown was configured. */

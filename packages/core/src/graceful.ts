@@ -8,8 +8,13 @@ import {
   mergeDrainReports,
   type ServerProtocol,
 } from './drain.js';
-import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
-import { PredecessorLink } from './handover.js';
+import {
+  ErrorCodes,
+  GracefulRestartError,
+  isGracefulRestartError,
+  toGracefulError,
+} from './errors.js';
+import { type Handover, PredecessorLink, type Verdict } from './handover.js';
 import type { Logger } from './logger.js';
 import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { directRestartHazard } from './parent.js';
@@ -21,8 +26,11 @@ import {
   type RestartStrategy,
   SpawnNextGeneration,
 } from './restart.js';
+import { RollbackReserve } from './rollback.js';
+import { runShutdownHooks } from './shutdown-hooks.js';
 import { SignalHandlers } from './signals.js';
 import { GenerationSockets, type ListenerInfo } from './sockets/acquire.js';
+import type { HeldHandle } from './sockets/duplicate.js';
 import { Inheritance } from './sockets/inheritance.js';
 import { type ListenerSpec, listenerName, validateSpec } from './sockets/spec.js';
 import {
@@ -39,6 +47,8 @@ export interface GracefulEvents {
   state: [state: State, previous: State];
   restart: [result: RestartResult];
   'restart-failed': [error: GracefulRestartError];
+  /** The next generation died on probation: this one serves again (code ROLLED_BACK). */
+  rollback: [error: GracefulRestartError, result: RestartResult];
   drained: [report: DrainReport];
 }
 
@@ -69,6 +79,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private restartInFlight: { abort: AbortController; attempt: Promise<RestartResult> } | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
+  /** Duplicates of the listening sockets, taken while the next generation starts: a rollback's. */
+  private readonly reserve: RollbackReserve;
+  /** Ends a probation early: a shutdown does not wait for it (nor rolls back). */
+  private endProbation: (() => void) | undefined;
   /** A restart signal that arrived before ready(): carried out right after it. */
   private restartRequestedWhileStarting: NodeJS.Signals | undefined;
   private readonly startedAt = Date.now();
@@ -81,6 +95,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const log = this.options.logger;
     const inheritance = Inheritance.forProcess();
     this.sockets = new GenerationSockets(inheritance, log);
+    this.reserve = new RollbackReserve(() => this.sockets.holdDuplicates(), log);
     const manifest = inheritance.manifest;
     this.predecessor = manifest
       ? new PredecessorLink(manifest.readyFd, manifest.supervised === true)
@@ -110,9 +125,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         ? new AskSupervisor(
             this.predecessor,
             {
-              handedOver: (result) => this.supervisorHandedOver(result),
+              handedOver: (handover) => this.supervisorHandedOver(handover),
               restartFailed: (error) => this.restartFailed(error, 'the supervisor'),
               gone: () => this.supervisorGone(),
+              prepare: () => this.prepareRollback(),
             },
             log,
           )
@@ -121,6 +137,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
           : new SpawnNextGeneration({
               command: this.options.command,
               cwd: this.options.cwd,
+              probationMs: this.options.probationMs,
               readyTimeoutMs: this.options.readyTimeoutMs,
               listeners: () => this.sockets.handOver(),
               log,
@@ -278,20 +295,30 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   private async runRestart(signal: AbortSignal): Promise<RestartResult> {
     const started = performance.now();
+    this.prepareRollback();
     await this.notifier?.reloading();
     try {
-      const result = await this.strategy.next(signal, started);
-      this.handedOver(result);
-      return result;
+      const handover = await this.strategy.next(signal, started);
+      const verdict = await this.handedOver(handover);
+      if (verdict && !verdict.passed) throw verdict.error;
+      return handover.result;
     } catch (cause) {
+      // A rollback has been reported as such already.
+      if (isGracefulRestartError(cause, ErrorCodes.ROLLED_BACK)) throw cause;
       const error = toGracefulError(cause, 'Restart failed');
       this.restartFailed(error, 'restart');
       throw error;
     }
   }
 
+  /** Starts taking what a rollback needs (direct mode with a probation, or supervised). */
+  private prepareRollback(): void {
+    if (this.strategy.supervised || this.options.probationMs > 0) this.reserve.prepare();
+  }
+
   /** The next generation did not come: this one serves on (unless a shutdown moved it on). */
   private restartFailed(error: GracefulRestartError, by: 'restart' | 'the supervisor'): void {
+    this.reserve.drop();
     this.lastRestart = { ok: false, error: errorToWire(error) };
     if (this.currentState === 'restarting') {
       this.apply('restart-failed');
@@ -305,22 +332,50 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.emit('restart-failed', error);
   }
 
-  /** The next generation serves: record it, tell listeners, drain this one. */
-  private handedOver(result: RestartResult): void {
+  /**
+   * The next generation serves: record it, tell listeners, drain this one. With a probation,
+   * this generation first takes duplicates of its sockets (before the drain closes them), and
+   * rolls back if the next one dies on probation. Resolves with the probation's verdict.
+   */
+  private async handedOver({ result, probation }: Handover): Promise<Verdict | undefined> {
     this.lastRestart = { ok: true, result };
     this.apply('restart-succeeded');
     this.logger.info(
-      `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}`,
+      `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}` +
+        (probation ? ' (it holds its sockets through the probation, to roll back)' : ''),
     );
     this.emit('restart', result);
-    void this.drainOnce();
+    if (probation) this.reserve.prepare();
+    else this.reserve.drop();
+    const held = probation ? await this.reserve.claim() : undefined;
+    // Without the duplicates no rollback is possible: no probation then.
+    const watched = held && probation ? probation : undefined;
+    void this.drainOnce(held && watched ? { verdict: watched, held, result } : undefined);
+    return watched;
   }
 
   /** The supervisor's own SIGHUP or `reload`: the same moves as a restart this worker ran. */
-  private supervisorHandedOver(result: RestartResult): void {
+  private supervisorHandedOver(handover: Handover): void {
     if (this.currentState !== 'serving') return;
     this.apply('restart');
-    this.handedOver(result);
+    void this.handedOver(handover);
+  }
+
+  /**
+   * The next generation died on probation: this one listens again on the sockets it held and
+   * serves, as before the restart. PID file and systemd's MAINPID point back to it.
+   */
+  private async rollBack(held: HeldHandle[], error: GracefulRestartError, result: RestartResult) {
+    this.apply('rollback');
+    // New connections first: they wait in the listen backlog until this listens again.
+    await this.sockets.listenAgain(held);
+    for (const tracker of this.trackers) tracker.resume();
+    this.drainPromise = undefined;
+    this.lastRestart = { ok: false, error: errorToWire(error) };
+    this.logger.error(`rollback: ${error.message}`);
+    await this.notifier?.ready(process.pid, true);
+    if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
+    this.emit('rollback', error, result);
   }
 
   private supervisorGone(): void {
@@ -344,6 +399,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     }
     if (outcome.type !== 'move') return this.drainOnce();
     if (signal) this.logger.info(`${signal}: shutting down`);
+    this.endProbation?.();
     // A final shutdown (not one after a handover, nor a successor's before ready) ends the service.
     if (this.currentState === 'stopping') void this.notifier?.stopping();
     this.restartInFlight?.abort.abort();
@@ -365,26 +421,55 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     });
   }
 
-  private drainOnce(): Promise<DrainReport> {
-    this.drainPromise ??= this.drainAndExit();
+  private drainOnce(probation?: Probation): Promise<DrainReport> {
+    if (this.drainPromise) {
+      // A shutdown came first: no rollback then.
+      for (const handle of probation?.held ?? []) handle.close();
+      return this.drainPromise;
+    }
+    this.drainPromise = this.drainAndExit(probation);
     return this.drainPromise;
   }
 
-  private async drainAndExit(): Promise<DrainReport> {
+  private async drainAndExit(probation?: Probation): Promise<DrainReport> {
     const { deadlineMs, idleGraceMs, closeConnection } = this.options.drain;
     const started = performance.now();
-    const reports = await Promise.all(
+    // Whoever started this generation learns that its exit will be on purpose.
+    this.predecessor?.sendLeaving();
+    const draining = Promise.all(
       this.trackers.map((tracker) => tracker.drain({ deadlineMs, idleGraceMs, closeConnection })),
     );
-    const report = mergeDrainReports(reports, Math.round(performance.now() - started));
+    let drainMs: number | undefined;
+    void draining.then(() => {
+      drainMs = performance.now() - started;
+    });
+    if (probation) {
+      // Nothing else may keep this process alive once its connections are gone: a ref'd
+      // timer does, until the verdict (a pending promise alone would let node exit).
+      const alive = setInterval(() => undefined, 60_000);
+      const verdict = await new Promise<Verdict>((resolve) => {
+        this.endProbation = () => resolve({ passed: true });
+        void probation.verdict.then(resolve);
+      });
+      clearInterval(alive);
+      this.endProbation = undefined;
+      if (!verdict.passed && this.currentState === 'draining') {
+        await this.rollBack(probation.held, verdict.error, probation.result);
+        return mergeDrainReports(await draining, Math.round(drainMs ?? 0));
+      }
+      for (const handle of probation.held) handle.close();
+    }
+    const reports = await draining;
+    const report = mergeDrainReports(reports, Math.round(drainMs ?? performance.now() - started));
     // Only a final shutdown removes what the service owns; after a handover the next
     // generation does, and a successor stopped before ready never owned them.
     if (this.currentState === 'stopping') {
       await this.sockets.removeOwnedPaths();
       if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
     }
-    const remaining = Math.max(0, deadlineMs - (performance.now() - started));
-    const cleanFailed = !(await runCleanups(this.cleanups, remaining, this.logger));
+    // The hooks get what the drain left of its deadline (the probation wait does not count).
+    const remaining = Math.max(0, deadlineMs - report.durationMs);
+    const cleanFailed = !(await runShutdownHooks(this.cleanups, remaining, this.logger));
     this.logger.info(
       `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
         `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
@@ -407,30 +492,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 }
 
-async function runCleanups(
-  hooks: Array<() => unknown>,
-  budgetMs: number,
-  log: Logger,
-): Promise<boolean> {
-  let ok = true;
-  const deadline = new Promise<'timeout'>((resolve) =>
-    setTimeout(() => resolve('timeout'), budgetMs).unref(),
-  );
-  for (const hook of hooks) {
-    try {
-      const outcome = await Promise.race([Promise.resolve().then(hook), deadline]);
-      if (outcome === 'timeout') {
-        log.error('a shutdown hook did not finish within the drain deadline');
-        return false;
-      }
-    } catch (error) {
-      ok = false;
-      log.error(
-        `a shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  return ok;
+/** What a generation on probation holds: the verdict to wait for, and its sockets' duplicates. */
+interface Probation {
+  verdict: Promise<Verdict>;
+  held: HeldHandle[];
+  result: RestartResult;
 }
 
 export function createGraceful(options?: GracefulOptions): Graceful {

@@ -17,6 +17,15 @@ import {
   type WorkerMessage,
 } from './protocol.js';
 
+/** How a probation ended: the new generation lived through it, or died (then: roll back). */
+export type Verdict = { passed: true } | { passed: false; error: GracefulRestartError };
+
+/** A next generation that serves, and (with a probation) when this one may let go. */
+export interface Handover {
+  result: RestartResult;
+  probation?: Promise<Verdict> | undefined;
+}
+
 export interface Successor {
   child: ChildProcess;
   pid: number;
@@ -167,10 +176,14 @@ export class PredecessorLink {
   private readonly channel: LineChannel<SupervisorMessage, WorkerMessage>;
   private readonly exited: Promise<void>;
   private pendingRestart:
-    | { resolve: (result: RestartResult) => void; reject: (error: GracefulRestartError) => void }
+    | { resolve: (handover: Handover) => void; reject: (error: GracefulRestartError) => void }
     | undefined;
+  /** Settles the probation of the handover under way (supervised). */
+  private settleProbation: ((verdict: Verdict) => void) | undefined;
   /** Set by the generation: a handover the supervisor decided (its own SIGHUP or `reload`). */
-  onUnrequestedHandover: ((result: RestartResult) => void) | undefined;
+  onUnrequestedHandover: ((handover: Handover) => void) | undefined;
+  /** Set by the generation: the supervisor starts a reload (take what a rollback needs). */
+  onPrepare: (() => void) | undefined;
   /** Set by the generation: a supervisor's reload failed; this worker keeps serving. */
   onRestartFailed: ((error: GracefulRestartError) => void) | undefined;
 
@@ -189,22 +202,33 @@ export class PredecessorLink {
     });
     this.channel.on('message', (message) => {
       if (message.type === 'predecessor-exited') predecessorExited();
-      else if (message.type === 'handover') this.handover(message.result);
+      else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
+      else if (message.type === 'prepare') this.onPrepare?.();
+      else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });
+      else if (message.type === 'rollback')
+        this.settleProbation?.({ passed: false, error: errorFromWire(message) });
     });
-    this.channel.once('close', () =>
+    this.channel.once('close', () => {
       this.pendingRestart?.reject(
         new GracefulRestartError(
           ErrorCodes.RESTART_ABORTED,
           'The supervisor went away during the restart; this worker keeps serving until it stops.',
         ),
-      ),
-    );
+      );
+      // Nobody is left to roll back for.
+      this.settleProbation?.({ passed: true });
+    });
     this.socket.unref();
   }
 
   sendReady(): Promise<void> {
     return new Promise((resolve) => this.socket.write(READY_BYTE, () => resolve()));
+  }
+
+  /** This generation drains on purpose: its exit that follows is no crash to roll back from. */
+  sendLeaving(): void {
+    this.channel.send({ type: 'leaving' });
   }
 
   /** Resolves once the previous generation has exited (its end of the pipe closed). */
@@ -219,7 +243,7 @@ export class PredecessorLink {
   }
 
   /** Supervised: asks the supervisor for a restart; settles when the next worker serves or fails. */
-  requestRestart(signal: AbortSignal): Promise<RestartResult> {
+  requestRestart(signal: AbortSignal): Promise<Handover> {
     return new Promise((resolve, reject) => {
       const onAbort = () =>
         reject(
@@ -257,9 +281,19 @@ export class PredecessorLink {
     });
   }
 
-  private handover(result: RestartResult): void {
-    if (this.pendingRestart) this.pendingRestart.resolve(result);
-    else this.onUnrequestedHandover?.(result);
+  private handover(message: Extract<SupervisorMessage, { type: 'handover' }>): void {
+    const probation =
+      (message.probationMs ?? 0) > 0
+        ? new Promise<Verdict>((resolve) => {
+            this.settleProbation = (verdict) => {
+              this.settleProbation = undefined;
+              resolve(verdict);
+            };
+          })
+        : undefined;
+    const handover = { result: message.result, probation };
+    if (this.pendingRestart) this.pendingRestart.resolve(handover);
+    else this.onUnrequestedHandover?.(handover);
   }
 
   private restartFailed(message: Extract<SupervisorMessage, { type: 'restart-failed' }>): void {

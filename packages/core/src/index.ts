@@ -37,7 +37,7 @@ export {
 } from './graceful.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
 export type { Logger } from './logger.js';
-export type { DrainSettings, GracefulOptions } from './options.js';
+export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './options.js';
 export type {
   ControlCommand,
   ControlReply,

@@ -20,6 +20,14 @@ export interface DrainSettings extends Partial<DrainOptions> {
 export interface GracefulOptions {
   /** How long the next generation may take to become ready. Default 30000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * After a handover, how long this generation keeps what it needs to serve again: if the next
+   * generation dies meanwhile without leaving on purpose, this one rolls back and serves. It
+   * exits when the probation passes (or later, when its drain ends). 0 turns it off.
+   * Default: GRACEFUL_RESTART_PROBATION_MS, else 2000 ms. Under the supervisor its
+   * `--probation` applies instead.
+   */
+  probationMs?: number;
   drain?: DrainSettings;
   /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
   signals?: SignalOptions | false;
@@ -42,6 +50,7 @@ export interface GracefulOptions {
 /** The options with every default filled in from DEFAULTS, checked once at construction. */
 export interface ResolvedOptions {
   readyTimeoutMs: number;
+  probationMs: number;
   drain: DrainOptions & { keepAliveHint: boolean };
   /** Resolved (defaults, checks) by SignalHandlers. */
   signals: SignalOptions | false;
@@ -50,6 +59,22 @@ export interface ResolvedOptions {
   cwd: string | undefined;
   exitProcess: boolean;
   logger: Logger;
+}
+
+/** Names the default of `probationMs` (and `graceful-restart run --probation`), in milliseconds. */
+export const PROBATION_ENV = 'GRACEFUL_RESTART_PROBATION_MS';
+
+/** The probation default: GRACEFUL_RESTART_PROBATION_MS when set, else DEFAULTS.probationMs. */
+export function defaultProbationMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[PROBATION_ENV];
+  if (text === undefined || text === '') return DEFAULTS.probationMs;
+  if (!/^\d+$/.test(text)) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `${PROBATION_ENV} must be a whole number of milliseconds, e.g. 2000 (got ${JSON.stringify(text)}).`,
+    );
+  }
+  return Number(text);
 }
 
 export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
@@ -69,6 +94,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     'readyTimeoutMs',
     DEFAULTS.readyTimeoutMs,
   );
+  const probationMs = milliseconds(options.probationMs, 'probationMs', defaultProbationMs());
   const deadlineMs = milliseconds(drain.deadlineMs, 'drain.deadlineMs', DEFAULTS.deadlineMs);
   const idleGraceMs = milliseconds(drain.idleGraceMs, 'drain.idleGraceMs', DEFAULTS.idleGraceMs);
   const hint = drain.keepAliveHint;
@@ -92,6 +118,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   }
   return {
     readyTimeoutMs,
+    probationMs,
     drain: {
       deadlineMs,
       idleGraceMs,

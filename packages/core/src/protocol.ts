@@ -167,11 +167,28 @@ export function decodeManifest(text: string): Manifest {
 
 // ── Supervisor <-> worker, on the worker's fd 3 after the ready byte ───────────────────────
 
-export type WorkerMessage = { type: 'restart' };
+export type WorkerMessage =
+  /** Start the next worker (this worker's own SIGHUP or admin route). */
+  | { type: 'restart' }
+  /**
+   * This generation drains on purpose (a handover or a shutdown), also sent to a direct-mode
+   * predecessor: its exit that follows is no crash, and no reason to roll back.
+   */
+  | { type: 'leaving' };
 
 export type SupervisorMessage =
-  /** The next worker serves: drain now (whether this worker asked or the supervisor decided). */
-  | { type: 'handover'; result: RestartResult }
+  /**
+   * The next worker serves: drain now (whether this worker asked or the supervisor decided).
+   * With `probationMs` > 0, keep what it takes to serve again until `probation-passed` or
+   * `rollback`.
+   */
+  | { type: 'handover'; result: RestartResult; probationMs?: number }
+  /** A reload starts: take what a rollback would need, before the handover comes. */
+  | { type: 'prepare' }
+  /** The next worker survived its probation: this one may let go and exit. */
+  | { type: 'probation-passed' }
+  /** The next worker died on probation: this one serves again. */
+  | ({ type: 'rollback' } & WireError)
   /** The restart this worker asked for (or the supervisor's own reload) failed; it keeps serving. */
   | ({ type: 'restart-failed' } & WireError)
   /** The worker this one replaced has exited. */

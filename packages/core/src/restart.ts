@@ -1,3 +1,4 @@
+import { LineChannel } from './channel.js';
 import {
   currentCommand,
   describeCommand,
@@ -5,9 +6,15 @@ import {
   type SuccessorCommand,
 } from './command.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import { type PredecessorLink, startSuccessor } from './handover.js';
+import {
+  type Handover,
+  type PredecessorLink,
+  type Successor,
+  startSuccessor,
+  type Verdict,
+} from './handover.js';
 import type { Logger } from './logger.js';
-import type { HandedOverListener, RestartResult } from './protocol.js';
+import type { HandedOverListener, WorkerMessage } from './protocol.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */
 export interface RestartStrategy {
@@ -17,7 +24,7 @@ export interface RestartStrategy {
    * Resolves once the next generation serves; rejects with a typed error (and the next
    * generation stopped) when it fails. `startedAt` is when the restart began.
    */
-  next(signal: AbortSignal, startedAt: number): Promise<RestartResult>;
+  next(signal: AbortSignal, startedAt: number): Promise<Handover>;
 }
 
 /** Direct mode: spawn this process's command again with the listening fds. */
@@ -29,13 +36,14 @@ export class SpawnNextGeneration implements RestartStrategy {
       command: SuccessorCommand | (() => SuccessorCommand) | undefined;
       cwd: string | undefined;
       readyTimeoutMs: number;
+      probationMs: number;
       listeners: () => { listener: HandedOverListener; fd: number }[];
       log: Logger;
     },
   ) {}
 
-  async next(signal: AbortSignal, startedAt: number): Promise<RestartResult> {
-    const { command: option, cwd: cwdOption } = this.options;
+  async next(signal: AbortSignal, startedAt: number): Promise<Handover> {
+    const { command: option, cwd: cwdOption, probationMs } = this.options;
     // Resolved at every restart: a swapped release symlink is followed.
     const dir = nextDirectory(cwdOption);
     const given = typeof option === 'function' ? option() : option;
@@ -49,23 +57,71 @@ export class SpawnNextGeneration implements RestartStrategy {
       signal,
     });
     return {
-      oldPid: process.pid,
-      newPid: successor.pid,
-      durationMs: Math.round(performance.now() - startedAt),
-      cwd: command.cwd,
-      command: line,
+      result: {
+        oldPid: process.pid,
+        newPid: successor.pid,
+        durationMs: Math.round(performance.now() - startedAt),
+        cwd: command.cwd,
+        command: line,
+      },
+      probation: probationMs > 0 ? watchProbation(successor, probationMs) : undefined,
     };
   }
+}
+
+/**
+ * The new generation's probation, from here: it passes after `probationMs`, or as soon as the
+ * new generation says it leaves on purpose (its own handover or shutdown). Dying first, without
+ * saying so, is a crash: roll back.
+ */
+function watchProbation(successor: Successor, probationMs: number): Promise<Verdict> {
+  const { child, pid, channel } = successor;
+  const readyAt = performance.now();
+  return new Promise((resolve) => {
+    const messages = new LineChannel<WorkerMessage, never>(channel);
+    let leaving = false;
+    // Ref'd on purpose: this generation lives through the probation even with nothing to do.
+    const timer = setTimeout(() => settle({ passed: true }), probationMs);
+    const settle = (verdict: Verdict) => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(verdict);
+    };
+    messages.on('message', (message) => {
+      if (message.type !== 'leaving') return;
+      leaving = true;
+      settle({ passed: true });
+    });
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (leaving) return;
+      const after = Math.round(performance.now() - readyAt);
+      settle({
+        passed: false,
+        error: new GracefulRestartError(
+          ErrorCodes.ROLLED_BACK,
+          `The new generation (pid ${pid}) died ${after} ms after it was ready (${
+            signal ? `signal ${signal}` : `exit code ${code}`
+          }), within its ${probationMs} ms probation: pid ${process.pid} serves again. Its own output above says why.`,
+          { exitCode: code, signal },
+        ),
+      });
+    };
+    if (child.exitCode !== null || child.signalCode !== null)
+      onExit(child.exitCode, child.signalCode);
+    else child.once('exit', onExit);
+  });
 }
 
 /** What the supervisor may tell a worker without being asked. */
 export interface SupervisorHooks {
   /** Its own reload (SIGHUP, `graceful-restart reload`) made a new worker serve: drain. */
-  handedOver(result: RestartResult): void;
+  handedOver(handover: Handover): void;
   /** Its own reload failed; this worker keeps serving. */
   restartFailed(error: GracefulRestartError): void;
   /** It is gone (EOF on fd 3): nothing would restart this worker or take its listeners on. */
   gone(): void;
+  /** It starts a reload: take what a rollback would need. */
+  prepare(): void;
 }
 
 /** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
@@ -77,12 +133,13 @@ export class AskSupervisor implements RestartStrategy {
     hooks: SupervisorHooks,
     private readonly log: Logger,
   ) {
-    link.onUnrequestedHandover = (result) => hooks.handedOver(result);
+    link.onUnrequestedHandover = (handover) => hooks.handedOver(handover);
     link.onRestartFailed = (error) => hooks.restartFailed(error);
+    link.onPrepare = () => hooks.prepare();
     link.onClose(() => hooks.gone());
   }
 
-  next(signal: AbortSignal): Promise<RestartResult> {
+  next(signal: AbortSignal): Promise<Handover> {
     this.log.info('restart: asking the supervisor for the next worker');
     return this.link.requestRestart(signal);
   }
@@ -97,7 +154,7 @@ export class RefuseRestart implements RestartStrategy {
 
   constructor(private readonly hazard: string) {}
 
-  async next(): Promise<RestartResult> {
+  async next(): Promise<Handover> {
     throw new GracefulRestartError(
       ErrorCodes.DIRECT_RESTART_UNSAFE,
       `Restart refused: ${this.hazard}. This generation keeps serving. Run the app under the ` +

@@ -9,6 +9,7 @@
  *   starting, serving, restarting ─shutdown─▶ stopping   (final: removes its Unix paths and PID file)
  *   taking-over, draining         ─shutdown─▶ leaving    (owns nothing: the other generation keeps them)
  *   stopping, leaving ─drained─▶ stopped; ─shutdown─▶ force (a second signal exits at once)
+ *   draining ─rollback─▶ serving   (the next generation died on probation: this one serves again)
  */
 
 export const States = [
@@ -29,6 +30,7 @@ export const Events = [
   'restart',
   'restart-succeeded',
   'restart-failed',
+  'rollback',
   'shutdown',
   'drained',
 ] as const;
@@ -50,6 +52,7 @@ const LISTEN_LATE = refuse('listen() must be called before ready()');
 const READY_TWICE = refuse('ready() was already called');
 const NO_RESTART = refuse('no restart is in progress');
 const NOT_DRAINING = refuse('nothing is draining');
+const NO_PROBATION = refuse('no handover is on probation');
 const STILL_STARTING = refuse('the server is still starting; call ready() first');
 const SHUTTING_DOWN = refuse('the server is shutting down');
 
@@ -60,6 +63,8 @@ const outgoing: Record<StateEvent, Outcome> = {
   restart: SHUTTING_DOWN,
   'restart-succeeded': NO_RESTART,
   'restart-failed': NO_RESTART,
+  // Asked to leave: no rollback, whatever becomes of the next generation.
+  rollback: refuse('this generation was asked to stop'),
   shutdown: { type: 'force' },
   drained: move('stopped'),
 };
@@ -71,6 +76,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: STILL_STARTING,
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
+    rollback: NO_PROBATION,
     shutdown: move('stopping'),
     drained: NOT_DRAINING,
   },
@@ -81,6 +87,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
     // Stopped before it was ready: the serving generation still owns the paths and PID file.
+    rollback: NO_PROBATION,
     shutdown: move('leaving'),
     drained: NOT_DRAINING,
   },
@@ -90,6 +97,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: move('restarting'),
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
+    rollback: NO_PROBATION,
     shutdown: move('stopping'),
     drained: NOT_DRAINING,
   },
@@ -100,6 +108,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-succeeded': move('draining'),
     'restart-failed': move('serving'),
     // The successor is stopped and this generation shuts down for good.
+    rollback: NO_PROBATION,
     shutdown: move('stopping'),
     drained: NOT_DRAINING,
   },
@@ -110,6 +119,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
     // The drain continues; from now on a second shutdown request forces the exit.
+    rollback: move('serving'),
     shutdown: move('leaving'),
     drained: move('stopped'),
   },
@@ -121,6 +131,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: refuse('the server has stopped'),
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
+    rollback: refuse('the server has stopped'),
     shutdown: { type: 'join' },
     drained: refuse('the server has stopped'),
   },

@@ -2,7 +2,10 @@
  * The supervisor's lifecycle, owned in one place. Pure: `supervisorTransition` decides, the
  * supervisor acts.
  *
- *   starting ──worker-ready──▶ serving ──reload──▶ reloading ──worker-ready / reload-failed──▶ serving
+ *   starting ──worker-ready──▶ serving ──reload──▶ reloading ──reload-failed──▶ serving
+ *                                                     │ worker-ready
+ *                                                     ▼
+ *                       serving ◀──probation-passed / rolled-back── probation
  *      │                          │                    │
  *      │                          └──worker-died──▶ recovering ◀──worker-died──┘
  *      │                                              │ worker-ready ──▶ serving
@@ -13,6 +16,7 @@ export const SupervisorStates = [
   'starting',
   'serving',
   'reloading',
+  'probation',
   'recovering',
   'stopping',
   'stopped',
@@ -28,6 +32,10 @@ export const SupervisorEvents = [
   'reload-failed',
   /** The serving worker died. */
   'worker-died',
+  /** The reload's new worker lived through its probation: the old one may go. */
+  'probation-passed',
+  /** The reload's new worker died on probation: the old one serves again. */
+  'rolled-back',
   /** Stop everything (signal, `stop`, or giving up). */
   'stop',
   /** Every worker is gone and the listeners are released. */
@@ -43,6 +51,11 @@ export type SupervisorOutcome =
   | { type: 'refuse'; reason: string }
   /** A reload while one is under way: the caller joins it. */
   | { type: 'join' }
+  /**
+   * A reload while the last one is on probation: newer code is wanted, so the probation ends
+   * now (passed) and a new reload starts from the worker that serves.
+   */
+  | { type: 'queue' }
   /** A second stop: the caller passes it on so that workers exit now. */
   | { type: 'force' };
 
@@ -52,6 +65,7 @@ const NOT_SERVING = refuse('no worker is serving yet (starting, or restarting af
 const NO_RELOAD = refuse('no reload is in progress');
 const NONE_SERVING = refuse('no worker is serving');
 const STOPPING = refuse('the supervisor is stopping');
+const NO_PROBATION = refuse('no reload is on probation');
 
 const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>> = {
   starting: {
@@ -59,6 +73,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     reload: NOT_SERVING,
     'reload-failed': NO_RELOAD,
     'worker-died': NONE_SERVING,
+    'probation-passed': NO_PROBATION,
+    'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
   },
@@ -67,16 +83,32 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     reload: move('reloading'),
     'reload-failed': NO_RELOAD,
     'worker-died': move('recovering'),
+    'probation-passed': NO_PROBATION,
+    'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
   },
   reloading: {
-    'worker-ready': move('serving'),
+    // The new worker serves; the old one holds on until its probation ends.
+    'worker-ready': move('probation'),
     reload: { type: 'join' },
     // The serving worker keeps serving.
     'reload-failed': move('serving'),
     // The reload under way may still bring a worker; if it fails, recovery starts.
     'worker-died': move('recovering'),
+    'probation-passed': NO_PROBATION,
+    'rolled-back': NO_PROBATION,
+    stop: move('stopping'),
+    stopped: refuse('the supervisor has not stopped its workers yet'),
+  },
+  probation: {
+    'worker-ready': refuse('a worker already serves'),
+    reload: { type: 'queue' },
+    'reload-failed': NO_RELOAD,
+    // The new worker died on probation, with no old worker left to roll back to.
+    'worker-died': move('recovering'),
+    'probation-passed': move('serving'),
+    'rolled-back': move('serving'),
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
   },
@@ -86,6 +118,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // The reload that was under way when the serving worker died failed: recovery takes over.
     'reload-failed': move('recovering'),
     'worker-died': NONE_SERVING,
+    'probation-passed': NO_PROBATION,
+    'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
   },
@@ -95,6 +129,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // A start aborted by the stop, and workers ending: the stop goes on.
     'reload-failed': move('stopping'),
     'worker-died': move('stopping'),
+    'probation-passed': move('stopping'),
+    'rolled-back': move('stopping'),
     stop: { type: 'force' },
     stopped: move('stopped'),
   },
@@ -103,6 +139,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     reload: refuse('the supervisor has stopped'),
     'reload-failed': refuse('the supervisor has stopped'),
     'worker-died': refuse('the supervisor has stopped'),
+    'probation-passed': refuse('the supervisor has stopped'),
+    'rolled-back': refuse('the supervisor has stopped'),
     stop: refuse('the supervisor has stopped'),
     stopped: refuse('the supervisor has stopped'),
   },

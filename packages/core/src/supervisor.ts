@@ -6,6 +6,7 @@ import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
 import { type Successor, startSuccessor } from './handover.js';
 import { type Logger, resolveLogger } from './logger.js';
+import { defaultProbationMs } from './options.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import {
   errorToWire,
@@ -39,6 +40,12 @@ export interface SupervisorOptions {
   pidFile?: string;
   /** How long a worker may take to say ready. Default 30000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * After a reload, how long the old worker keeps what it needs to serve again: if the new one
+   * dies meanwhile, the old one serves on and the reload fails. 0 turns it off. Default:
+   * GRACEFUL_RESTART_PROBATION_MS, else 2000 ms.
+   */
+  probationMs?: number;
   /** Consecutive failed worker starts before the supervisor gives up. Default 10. */
   maxRestarts?: number;
   logger?: Logger | false;
@@ -81,6 +88,8 @@ interface Worker {
   readyAt: number;
   role: WorkerRole;
   exited: Promise<number | null>;
+  /** It said it drains on purpose: its exit is no crash. */
+  leaving: boolean;
 }
 
 /**
@@ -95,6 +104,7 @@ export class Supervisor {
   private readonly notifier: SystemdNotifier | undefined;
   private readonly signals: SignalHandlers;
   private readonly readyTimeoutMs: number;
+  private readonly probationMs: number;
   private readonly maxRestarts: number;
   private held: HeldListener[] = [];
   private control: ControlServer | undefined;
@@ -110,6 +120,8 @@ export class Supervisor {
   private reloads = 0;
   private crashes = 0;
   private lastReload: RestartOutcome | undefined;
+  /** Ends the probation under way as passed (a newer reload came). */
+  private endProbation: (() => void) | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     if (options.command.length === 0 || !options.command[0]) {
@@ -120,6 +132,7 @@ export class Supervisor {
     }
     for (const spec of options.listeners) validateSpec(spec);
     this.readyTimeoutMs = options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
+    this.probationMs = options.probationMs ?? defaultProbationMs();
     this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
     this.log = resolveLogger(options.logger);
     this.notifier = SystemdNotifier.fromEnv(this.log);
@@ -189,6 +202,14 @@ export class Supervisor {
       );
     }
     if (outcome.type === 'join' && this.reloadInFlight) return this.reloadInFlight;
+    if (outcome.type === 'queue') {
+      this.endProbation?.();
+      const previous = this.reloadInFlight ?? Promise.resolve();
+      return previous.then(
+        () => this.reload(),
+        () => this.reload(),
+      );
+    }
     const attempt = this.runReload(this.serving).finally(() => {
       this.reloadInFlight = undefined;
     });
@@ -202,6 +223,8 @@ export class Supervisor {
     this.log.info(
       `reload: starting a worker to replace pid ${old.pid} in ${nextDirectory(this.options.cwd)}: ${this.commandLine}`,
     );
+    // The serving worker takes what a rollback needs while the new one starts.
+    if (this.probationMs > 0) old.channel.send({ type: 'prepare' });
     let next: Worker;
     try {
       next = await this.startWorker();
@@ -223,34 +246,100 @@ export class Supervisor {
       cwd: next.cwd,
       command: this.commandLine,
     };
+    if (!this.promote(next, old, result)) return result;
+    // Counted when the new worker serves; a rollback takes it back.
     this.reloads += 1;
-    this.lastReload = { ok: true, result };
-    this.promote(next, old, result);
     this.log.info(
-      `reload: pid ${next.pid} serves after ${result.durationMs} ms; pid ${old.pid} drains`,
+      `reload: pid ${next.pid} serves after ${result.durationMs} ms; pid ${old.pid} drains` +
+        (this.probationMs > 0 ? ` and holds on through a ${this.probationMs} ms probation` : ''),
     );
+    const error = this.probationMs > 0 ? await this.probation(next) : undefined;
+    this.endProbation = undefined;
+    if (error) {
+      this.rollBack(old, error);
+      throw error;
+    }
+    if (this.apply('probation-passed').type === 'move' && this.workers.has(old)) {
+      old.channel.send({ type: 'probation-passed' });
+    }
+    this.lastReload = { ok: true, result };
     return result;
   }
 
-  /** `next` serves from now on; the worker it replaces (if still alive) is told to drain. */
-  private promote(next: Worker, old?: Worker, result?: RestartResult): void {
+  /**
+   * A new worker's probation: undefined once it passes (or the worker leaves on purpose), the
+   * typed error when the worker dies first.
+   */
+  private probation(next: Worker): Promise<GracefulRestartError | undefined> {
+    const readyAt = performance.now();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.probationMs);
+      // A newer reload ends the probation early.
+      this.endProbation = () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+      void next.exited.then(() => {
+        clearTimeout(timer);
+        if (next.leaving) return resolve(undefined);
+        const { exitCode, signalCode } = next.child;
+        resolve(
+          new GracefulRestartError(
+            ErrorCodes.ROLLED_BACK,
+            `The new worker (pid ${next.pid}) died ${Math.round(performance.now() - readyAt)} ms after it was ready (${
+              signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`
+            }), within its ${this.probationMs} ms probation. Its own output above says why.`,
+            { exitCode, signal: signalCode },
+          ),
+        );
+      });
+    });
+  }
+
+  /** The new worker died on probation: the old one serves again, or, if it is gone, recovery. */
+  private rollBack(old: Worker, error: GracefulRestartError): void {
+    this.lastReload = { ok: false, error: errorToWire(error) };
+    this.reloads -= 1;
+    if (this.currentState !== 'probation') return;
+    if (!this.workers.has(old)) {
+      this.log.error(`reload failed and pid ${old.pid} is gone too: ${error.message}`);
+      this.serving = undefined;
+      this.crashes += 1;
+      this.apply('worker-died');
+      void this.bringUpWorker();
+      return;
+    }
+    this.apply('rolled-back');
+    this.serving = old;
+    old.role = 'serving';
+    old.channel.send({ type: 'rollback', ...errorToWire(error) });
+    void this.notifier?.restartFailed(error.message);
+    this.log.error(`rollback: pid ${old.pid} serves again. ${error.message}`);
+  }
+
+  /**
+   * `next` serves from now on; the worker it replaces (if still alive) is told to drain. False
+   * when a stop came meanwhile.
+   */
+  private promote(next: Worker, old?: Worker, result?: RestartResult): boolean {
     if (this.apply('worker-ready').type !== 'move') {
       // Stopping meanwhile: the new worker goes with the others (runStop waits for it).
       if (next.role !== 'stopping') {
         next.role = 'stopping';
         next.child.kill('SIGTERM');
       }
-      return;
+      return false;
     }
     this.serving = next;
     void this.notifier?.ready(process.pid, false);
     if (old && result && this.workers.has(old)) {
       old.role = 'draining';
-      old.channel.send({ type: 'handover', result });
+      old.channel.send({ type: 'handover', result, probationMs: this.probationMs });
       void old.exited.then(() => next.channel.send({ type: 'predecessor-exited' }));
     } else {
       next.channel.send({ type: 'predecessor-exited' });
     }
+    return true;
   }
 
   /** Brings a worker up (at start, after a crash) with backoff; gives up after maxRestarts. */
@@ -326,10 +415,12 @@ export class Supervisor {
         if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
         else child.once('exit', (code) => resolve(code));
       }),
+      leaving: false,
     };
     this.workers.add(worker);
     worker.channel.on('message', (message) => {
       if (message.type === 'restart') this.restartRequestedBy(worker);
+      else if (message.type === 'leaving') worker.leaving = true;
     });
     void worker.exited.then(() => this.exited(worker));
     return worker;
@@ -357,6 +448,8 @@ export class Supervisor {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
       return;
     }
+    // A new worker that dies on probation: the reload rolls back (see runReload).
+    if (this.currentState === 'probation') return;
     this.serving = undefined;
     if (this.apply('worker-died').type !== 'move' || this.currentState !== 'recovering') {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);

@@ -71,6 +71,7 @@ describe('architecture of core', () => {
       'ExitCodes',
       'Graceful',
       'GracefulRestartError',
+      'PROBATION_ENV',
       'Supervisor',
       'SupervisorExitCodes',
       'TOKEN_ENV',

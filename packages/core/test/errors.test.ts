@@ -11,6 +11,7 @@ import {
   toGracefulError,
 } from '../src/errors.js';
 import { createGraceful } from '../src/graceful.js';
+import { defaultProbationMs } from '../src/options.js';
 import { type ControlCommand, decodeManifest, errorFromWire } from '../src/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
 import { takeSocketActivation } from '../src/sockets/activation.js';
@@ -56,6 +57,7 @@ const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.FD_ADDRESS_MISMATCH]: 'listeners.int.test.ts',
   [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'examples/test/supervisor.int.test.ts',
   [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'examples/test/releases.int.test.ts',
+  [ErrorCodes.ROLLED_BACK]: 'examples/test/releases.int.test.ts',
 };
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
@@ -138,6 +140,21 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     ErrorCodes.INVALID_OPTION,
     () => createGraceful({ pidFile: '', signals: false }),
     /pidFile must be/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ probationMs: -5, signals: false }),
+    /probationMs must be a non-negative number of milliseconds \(got -5\)/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => defaultProbationMs({ GRACEFUL_RESTART_PROBATION_MS: '2s' }),
+    /GRACEFUL_RESTART_PROBATION_MS must be a whole number of milliseconds, e\.g\. 2000 \(got "2s"\)/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ cwd: '', signals: false }),
+    /cwd must be a non-empty directory path/,
   ],
   [
     ErrorCodes.INVALID_OPTION,

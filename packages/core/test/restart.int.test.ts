@@ -15,7 +15,9 @@ const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
 describe('restart handshake', () => {
   it('restarts 50 times under keep-alive load with 0 failed requests, stable fds, no old generation left', async () => {
-    const fixture = new Fixture(SERVER);
+    // A short probation: every generation still takes and lets go of its sockets' duplicates,
+    // and the 50 sequential restarts (each waiting for the old generation's exit) stay brief.
+    const fixture = new Fixture(SERVER, { FIXTURE_OPTIONS: JSON.stringify({ probationMs: 200 }) });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
@@ -42,6 +44,36 @@ describe('restart handshake', () => {
     const settledFds = openFds(pid).length;
     expect(Math.max(...fdCounts.slice(-10))).toBeLessThanOrEqual(fdsAtStart + 20);
     expect(settledFds).toBeLessThanOrEqual(fdsAtStart + 20);
+  });
+
+  it('a next generation stopped on purpose during the probation is no crash: no rollback, both exit', async () => {
+    const fixture = new Fixture(SERVER, { FIXTURE_OPTIONS: JSON.stringify({ probationMs: 8000 }) });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const next = await fixture.restart(first.pid);
+    process.kill(next.pid, 'SIGTERM');
+    // Well before the 8 s probation ends: the old generation heard that the new one leaves.
+    expect(await waitUntil(() => !isAlive(first.pid) && !isAlive(next.pid), 5000)).toBe(true);
+    expect(fixture.events.filter((e) => e.event === 'rollback')).toEqual([]);
+  });
+
+  it('a next generation killed during the probation: the old one rolls back and serves; the next restart works', async () => {
+    const fixture = new Fixture(SERVER, { FIXTURE_OPTIONS: JSON.stringify({ probationMs: 8000 }) });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    const next = await fixture.restart(first.pid);
+    const from = fixture.events.length;
+    process.kill(next.pid, 'SIGKILL');
+    const rollback = await fixture.waitFor((e) => e.event === 'rollback', 5000, from);
+    expect(rollback.pid).toBe(first.pid);
+    expect(rollback['code']).toBe('ERR_GRACEFUL_ROLLED_BACK');
+    expect(rollback['message']).toMatch(/signal SIGKILL.*serves again/);
+    const load = new HttpLoad({ port, connections: 10, keepAlive: true });
+    await sleep(300);
+    const stats = await stopAllOk(load);
+    expect([...stats.pids.keys()]).toEqual([first.pid]);
+    const third = await fixture.restart(first.pid);
+    expect(await waitUntil(() => !isAlive(first.pid), 15_000)).toBe(true);
+    expect(third.pid).not.toBe(next.pid);
   });
 
   it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {

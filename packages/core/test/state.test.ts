@@ -17,6 +17,7 @@ const outgoing = {
   restart: 'refuse',
   'restart-succeeded': 'refuse',
   'restart-failed': 'refuse',
+  rollback: 'refuse',
   shutdown: 'force',
   drained: 'stopped',
 };
@@ -27,6 +28,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
+    rollback: 'refuse',
     shutdown: 'stopping',
     drained: 'refuse',
   },
@@ -36,6 +38,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
+    rollback: 'refuse',
     shutdown: 'leaving',
     drained: 'refuse',
   },
@@ -45,6 +48,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'restarting',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
+    rollback: 'refuse',
     shutdown: 'stopping',
     drained: 'refuse',
   },
@@ -54,6 +58,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'refuse',
     'restart-succeeded': 'draining',
     'restart-failed': 'serving',
+    rollback: 'refuse',
     shutdown: 'stopping',
     drained: 'refuse',
   },
@@ -63,6 +68,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
+    rollback: 'serving',
     shutdown: 'leaving',
     drained: 'stopped',
   },
@@ -74,6 +80,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     restart: 'refuse',
     'restart-succeeded': 'refuse',
     'restart-failed': 'refuse',
+    rollback: 'refuse',
     shutdown: 'join',
     drained: 'refuse',
   },
@@ -83,7 +90,7 @@ const summary = (o: Outcome) => (o.type === 'move' ? o.to : o.type);
 
 describe('state machine', () => {
   const pairs = States.flatMap((state) => Events.map((event) => [state, event] as const));
-  it('covers all 56 pairs', () => expect(pairs).toHaveLength(56));
+  it('covers all 64 pairs', () => expect(pairs).toHaveLength(64));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = transition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);

@@ -25,6 +25,8 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'refuse',
+    'probation-passed': 'refuse',
+    'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
   },
@@ -33,14 +35,28 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     reload: 'reloading',
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
+    'probation-passed': 'refuse',
+    'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
   },
   reloading: {
-    'worker-ready': 'serving',
+    'worker-ready': 'probation',
     reload: 'join',
     'reload-failed': 'serving',
     'worker-died': 'recovering',
+    'probation-passed': 'refuse',
+    'rolled-back': 'refuse',
+    stop: 'stopping',
+    stopped: 'refuse',
+  },
+  probation: {
+    'worker-ready': 'refuse',
+    reload: 'queue',
+    'reload-failed': 'refuse',
+    'worker-died': 'recovering',
+    'probation-passed': 'serving',
+    'rolled-back': 'serving',
     stop: 'stopping',
     stopped: 'refuse',
   },
@@ -49,6 +65,8 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     reload: 'refuse',
     'reload-failed': 'recovering',
     'worker-died': 'refuse',
+    'probation-passed': 'refuse',
+    'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
   },
@@ -57,6 +75,8 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     reload: 'refuse',
     'reload-failed': 'stopping',
     'worker-died': 'stopping',
+    'probation-passed': 'stopping',
+    'rolled-back': 'stopping',
     stop: 'force',
     stopped: 'stopped',
   },
@@ -65,6 +85,8 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'refuse',
+    'probation-passed': 'refuse',
+    'rolled-back': 'refuse',
     stop: 'refuse',
     stopped: 'refuse',
   },
@@ -76,7 +98,7 @@ describe('supervisor state machine', () => {
   const pairs = SupervisorStates.flatMap((state) =>
     SupervisorEvents.map((event) => [state, event] as const),
   );
-  it('covers all 36 pairs', () => expect(pairs).toHaveLength(36));
+  it('covers all 56 pairs', () => expect(pairs).toHaveLength(56));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = supervisorTransition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);

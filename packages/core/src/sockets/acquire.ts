@@ -11,6 +11,7 @@ import {
   removeUnixPath,
   setPipeName,
 } from './bind.js';
+import { duplicateListeningFds, type HeldHandle, listenOnHeld } from './duplicate.js';
 import { checkListeningFd, serverFd } from './fds.js';
 import type { Inheritance } from './inheritance.js';
 import {
@@ -117,6 +118,21 @@ export class GenerationSockets {
       listener: manifestEntry(a),
       fd: serverFd(a.server),
     }));
+  }
+
+  /** Duplicates of every listener's socket, held without accepting: what a rollback needs. */
+  holdDuplicates(): Promise<HeldHandle[]> {
+    return duplicateListeningFds([...this.acquired.values()].map((a) => serverFd(a.server)));
+  }
+
+  /** A rollback: every listener listens again on its held duplicate, in declaration order. */
+  async listenAgain(held: HeldHandle[]): Promise<void> {
+    for (const [i, a] of [...this.acquired.values()].entries()) {
+      const handle = held[i];
+      if (!handle) continue;
+      if (isUnixSpec(a.spec)) setPipeName(a.server, a.spec.path);
+      await listenOnHeld(a.server, handle);
+    }
   }
 
   /**

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import type { Server as NetServer } from 'node:net';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import { listenAsync } from './bind.js';
+
+/** A duplicate of a listening socket's fd, held without accepting (a node TCP or Pipe handle). */
+export interface HeldHandle {
+  fd: number;
+  close(): void;
+}
+
+/**
+ * The helper: it receives the fds at 3.. and sends each back over its IPC channel, where the
+ * kernel duplicates it (SCM_RIGHTS), as node's cluster module passes listening handles. The
+ * handles only wrap the fds: nothing listens or accepts in the helper.
+ */
+const HELPER = `const net = require('node:net');
+const count = Number(process.argv[1]);
+const send = (i) => {
+  if (i === count) return process.disconnect();
+  const handle = net._createServerHandle(null, 0, -1, 3 + i);
+  if (typeof handle === 'number') process.exit(2);
+  process.send({ i }, handle, {}, () => { handle.close(); send(i + 1); });
+};
+send(0);`;
+
+/**
+ * Duplicates of listening fds, held by this process without accepting, so that it can listen
+ * on the same sockets again after it closed its own (node has no dup(2)): what a generation
+ * keeps through its probation to take over again.
+ */
+export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promise<HeldHandle[]> {
+  if (fds.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const received: HeldHandle[] = [];
+    const child = spawn(process.execPath, ['-e', HELPER, String(fds.length)], {
+      stdio: ['ignore', 'ignore', 'inherit', ...fds, 'ipc'],
+    });
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      for (const handle of received) handle.close();
+      child.kill('SIGKILL');
+      reject(
+        new GracefulRestartError(
+          ErrorCodes.INTERNAL,
+          `Cannot hold the listening sockets for a rollback: ${why}.`,
+        ),
+      );
+    };
+    const timer = setTimeout(
+      () => fail(`the helper did not answer within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    child.on('message', (message: { i: number }, handle: HeldHandle | undefined) => {
+      if (handle) received[message.i] = handle;
+    });
+    child.once('error', (error) => fail(error.message));
+    child.once('exit', (code) => {
+      if (received.length === fds.length && received.every(Boolean)) {
+        clearTimeout(timer);
+        resolve(received);
+      } else fail(`the helper exited with code ${code}`);
+    });
+  });
+}
+
+/** Makes `server` listen again on a held duplicate of its socket; the handle is the server's now. */
+export function listenOnHeld(server: NetServer, handle: HeldHandle): Promise<void> {
+  // net.Server.listen() adopts a TCP handle object as it is; a Unix socket's by its fd.
+  const isTcp = handle.constructor.name === 'TCP';
+  return listenAsync(server, isTcp ? (handle as never) : { fd: handle.fd });
+}
