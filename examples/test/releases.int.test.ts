@@ -1,6 +1,6 @@
 // Deploys as people run them: a release directory swapped under a `current` symlink, PID 1 of a
 // container, `npm start`. Real processes, real signals, loopback only.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
@@ -12,10 +12,9 @@ import {
   tempDir,
   waitForExit,
 } from '../../packages/core/test/helpers/process.js';
-import { EXAMPLES } from './examples.js';
+import { cli, EXAMPLES, runArgs } from './examples.js';
 
 const examples = new URL('../', import.meta.url).pathname;
-const CLI = new URL('../../packages/core/dist/cli.js', import.meta.url).pathname;
 
 /**
  * `root/releases/1`, `2`, ... one per entry of `kinds`, each a copy of the example (its
@@ -81,17 +80,7 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
       const launcher =
         mode === 'shell' || mode === 'supervisor' ? fromShell(current) : fromUnit(current);
       const run = supervised
-        ? [
-            process.execPath,
-            CLI,
-            'run',
-            '--listen',
-            `web=127.0.0.1:${port}`,
-            '--control',
-            control,
-            ...(mode === 'supervisor --cwd' ? ['--cwd', current] : []),
-            '--',
-          ]
+        ? runArgs(port, control, mode === 'supervisor --cwd' ? ['--cwd', current] : [])
         : [];
       // The entry is named relative to the directory, as `node server.mjs` in current/ would be.
       const f = new Fixture(
@@ -185,21 +174,7 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
           ...(supervised ? {} : { PID_FILE: pidFile }),
         },
         process.execPath,
-        [
-          ...fromShell(current),
-          ...(supervised
-            ? [
-                process.execPath,
-                CLI,
-                'run',
-                '--listen',
-                `web=127.0.0.1:${port}`,
-                '--control',
-                control,
-                '--',
-              ]
-            : []),
-        ],
+        [...fromShell(current), ...(supervised ? runArgs(port, control) : [])],
       );
       const first = (await poll(async () => {
         const { body } = await get(endpoint);
@@ -272,15 +247,6 @@ function isGone(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-/** Runs `graceful-restart <args>`; resolves with its exit code and output. */
-function cli(args: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 describe('a direct-mode restart that would end the service is refused', () => {

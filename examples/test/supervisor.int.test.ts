@@ -1,5 +1,4 @@
 // The examples, unchanged, under the stable-PID supervisor (`graceful-restart run`).
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,24 +12,9 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
-import { EXAMPLES, endAll, launchWith } from './examples.js';
+import { CLI, cli, EXAMPLES, endAll, launchWith, runArgs } from './examples.js';
 
 afterEach(endAll);
-
-const CLI = new URL('../../packages/core/dist/cli.js', import.meta.url).pathname;
-
-/** Runs `graceful-restart <args>`; resolves with its exit code and output. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** Parent pid and state of `pid` from /proc, or undefined once it is gone (reaped). */
 function procStat(pid: number): { ppid: number; state: string } | undefined {
@@ -295,18 +279,11 @@ describe('graceful-restart run', () => {
     const config = `${dir}/config.json`;
     writeFileSync(config, 'not json');
     const port = await freePort();
-    const f = launchWith('http', { CONFIG_FILE: config }, [
-      process.execPath,
-      CLI,
-      'run',
-      '--listen',
-      `web=127.0.0.1:${port}`,
-      '--control',
-      `${dir}/control.sock`,
-      '--max-restarts',
-      '3',
-      '--',
-    ]);
+    const f = launchWith(
+      'http',
+      { CONFIG_FILE: config },
+      runArgs(port, `${dir}/control.sock`, ['--max-restarts', '3']),
+    );
     expect(await waitForExit(f.first, 20_000)).toEqual({ code: 3, signal: null });
     const log = f.stderr.join('\n');
     expect(log).toContain('starting a worker in 100 ms (attempt 1 of 3)');
