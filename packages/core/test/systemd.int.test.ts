@@ -52,6 +52,27 @@ describe.skipIf(!hasNotify && !process.env['CI'])('systemd notify (NOTIFY_SOCKET
     expect(await listener.waitFor('STOPPING', before)).toMatchObject({ STOPPING: '1' });
   });
 
+  it('a rollback names the previous generation the main pid again (MAINPID, READY=1)', async () => {
+    listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
+    const fixture = new Fixture(SERVER, {
+      NOTIFY_SOCKET: listener.path,
+      FIXTURE_OPTIONS: JSON.stringify({ probationMs: 8000 }),
+    });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    await listener.waitFor('READY');
+    const before = listener.messages.length;
+    const next = await fixture.restart(first.pid);
+    expect(await listener.waitFor('MAINPID', before)).toMatchObject({ MAINPID: String(next.pid) });
+    const afterHandover = listener.messages.length;
+    const from = fixture.events.length;
+    process.kill(next.pid, 'SIGKILL');
+    await fixture.waitFor((e) => e.event === 'rollback', 5000, from);
+    expect(await listener.waitFor('MAINPID', afterHandover)).toMatchObject({
+      MAINPID: String(first.pid),
+      READY: '1',
+    });
+  });
+
   it('a failed restart ends the reload with READY=1 and a status naming the failure', async () => {
     listener = await NotifyListener.start(`${tempDir('gr-n-')}/notify.sock`);
     const successor = failingSuccessorEntry(SERVER);
