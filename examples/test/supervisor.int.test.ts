@@ -98,6 +98,7 @@ async function status(s: Supervised) {
     workers: { pid: number; role: string }[];
     reloads: number;
     crashes: number;
+    lastReload: { ok: boolean } | null;
   };
 }
 
@@ -154,6 +155,23 @@ describe.each(EXAMPLES)('examples/%s under graceful-restart run', (example) => {
 });
 
 describe('graceful-restart run', () => {
+  it('a new worker stopped on purpose during its probation is no rollback: a worker is brought up, the old one exits', async () => {
+    const s = await supervise('http', { args: ['--probation', '8s'] });
+    const old = (await status(s)).servingPid;
+    process.kill(s.supervisorPid, 'SIGHUP');
+    const next = await nextServing(s, old);
+    process.kill(next, 'SIGTERM');
+    const third = await poll(async () => {
+      const now = (await status(s)).servingPid;
+      return now && now !== old && now !== next ? now : undefined;
+    }, 10_000);
+    expect(third).toBeGreaterThan(0);
+    expect(pidIn((await get(s.endpoint)).body)).toBe(third);
+    // Well before the 8 s probation would end: the old worker was let go.
+    expect(await waitUntil(() => procStat(old) === undefined, 5000)).toBe(true);
+    expect((await status(s)).lastReload).toMatchObject({ ok: true });
+  });
+
   it('a worker SIGKILLed under load: 0 refused connections, a new worker serves after the first backoff step', async () => {
     const s = await supervise('http');
     const { port } = s.endpoint as { port: number };

@@ -259,10 +259,14 @@ export class Supervisor {
       this.rollBack(old, error);
       throw error;
     }
-    if (this.apply('probation-passed').type === 'move' && this.workers.has(old)) {
+    this.apply('probation-passed');
+    // However the probation ended, the old worker learns that it may go.
+    if (this.workers.has(old) && old.role === 'draining') {
       old.channel.send({ type: 'probation-passed' });
     }
     this.lastReload = { ok: true, result };
+    // The new worker left on purpose during its probation: bring a worker up, as after a crash.
+    if (needsWorker(this.currentState)) void this.bringUpWorker();
     return result;
   }
 
@@ -312,6 +316,8 @@ export class Supervisor {
     this.apply('rolled-back');
     this.serving = old;
     old.role = 'serving';
+    // It said it leaves when it began to drain; serving again, its exit would be a crash.
+    old.leaving = false;
     old.channel.send({ type: 'rollback', ...errorToWire(error) });
     void this.notifier?.restartFailed(error.message);
     this.log.error(`rollback: pid ${old.pid} serves again. ${error.message}`);
@@ -448,8 +454,9 @@ export class Supervisor {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
       return;
     }
-    // A new worker that dies on probation: the reload rolls back (see runReload).
-    if (this.currentState === 'probation') return;
+    // A new worker that dies on probation: the reload rolls back (see runReload). One that
+    // left on purpose is replaced as after a crash.
+    if (this.currentState === 'probation' && !worker.leaving) return;
     this.serving = undefined;
     if (this.apply('worker-died').type !== 'move' || this.currentState !== 'recovering') {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
