@@ -54,6 +54,14 @@ function releases(
   };
 }
 
+/** The pid that answers with `text` in its body, polled for up to 10 s. */
+function servedWith(endpoint: { host: string; port: number }, text: string) {
+  return poll(async () => {
+    const { body } = await get(endpoint);
+    return body.includes(text) ? pidIn(body) : undefined;
+  }, 10_000);
+}
+
 /** `cd DIR && exec COMMAND`, as a shell (or a deploy script) starts a service: $PWD is DIR. */
 const fromShell = (dir: string) => ['sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', dir];
 /** As systemd's WorkingDirectory=DIR does it: the physical directory and no $PWD. */
@@ -93,10 +101,7 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
         process.execPath,
         [...launcher, ...run],
       );
-      const first = await poll(async () => {
-        const { body } = await get(endpoint);
-        return body.includes('release-1 from') ? pidIn(body) : undefined;
-      }, 10_000);
+      const first = await servedWith(endpoint, 'release-1 from');
       expect(first).toBeGreaterThan(0);
       f.pids.add(first as number);
       const load = new HttpLoad({ port, connections: 10, keepAlive: true });
@@ -104,10 +109,7 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
       swap();
       if (supervised) process.kill(f.first.pid as number, 'SIGHUP');
       else process.kill(first as number, 'SIGHUP');
-      const next = await poll(async () => {
-        const { body } = await get(endpoint);
-        return body.includes('release-2 (release 2 code) from') ? pidIn(body) : undefined;
-      }, 10_000);
+      const next = await servedWith(endpoint, 'release-2 (release 2 code) from');
       expect(next, f.stderr.slice(-10).join('\n')).toBeGreaterThan(0);
       f.pids.add(next as number);
       expect(next).not.toBe(first);
@@ -176,10 +178,7 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
         process.execPath,
         [...fromShell(current), ...(supervised ? runArgs(port, control) : [])],
       );
-      const first = (await poll(async () => {
-        const { body } = await get(endpoint);
-        return body.includes('release-1 from') ? pidIn(body) : undefined;
-      }, 10_000)) as number;
+      const first = (await servedWith(endpoint, 'release-1 from')) as number;
       expect(first).toBeGreaterThan(0);
       f.pids.add(first);
       const load = arrivals(endpoint);
@@ -189,10 +188,7 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       if (supervised) reload = cli(['reload', '--control', control]);
       else process.kill(first, 'SIGHUP');
       // The broken release serves, then dies 300 ms after it was ready.
-      const broken = (await poll(async () => {
-        const { body } = await get(endpoint);
-        return body.includes('(release 2 code)') ? pidIn(body) : undefined;
-      }, 10_000)) as number;
+      const broken = (await servedWith(endpoint, '(release 2 code)')) as number;
       expect(broken, [...f.stderr, ...f.stdout].slice(-10).join('\n')).toBeGreaterThan(0);
       f.pids.add(broken);
       await poll(async () => (isGone(broken) ? true : undefined), 5000);
@@ -223,10 +219,7 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       swap(3);
       if (supervised) expect((await cli(['reload', '--control', control])).code).toBe(0);
       else process.kill(first, 'SIGHUP');
-      const fixed = await poll(async () => {
-        const { body } = await get(endpoint);
-        return body.includes('(release 3 code)') ? pidIn(body) : undefined;
-      }, 10_000);
+      const fixed = await servedWith(endpoint, '(release 3 code)');
       expect(fixed).toBeGreaterThan(0);
       f.pids.add(fixed as number);
       if (!supervised) {

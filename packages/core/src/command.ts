@@ -7,7 +7,7 @@ export interface SuccessorCommand {
   execPath: string;
   /** Default: `[...process.execArgv, ...process.argv.slice(1)]`, the entry resolved through `cwd`. */
   args: string[];
-  /** Default: the `cwd` option, else the directory the service was started from (see startDirectory()). */
+  /** Default: the `cwd` option, else the directory the service was started from (see nextDirectory()). */
   cwd?: string;
   /** Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -36,11 +36,7 @@ const logicalStart = ((): string => {
   }
 })();
 
-export function startDirectory(): string {
-  return logicalStart;
-}
-
-/** The directory the next generation starts in: `cwd` (or GRACEFUL_RESTART_CWD), else startDirectory(). */
+/** The directory the next generation starts in: `cwd` (or GRACEFUL_RESTART_CWD), else the logical start directory. */
 export function nextDirectory(cwd?: string, env: NodeJS.ProcessEnv = process.env): string {
   const explicit = cwd ?? env[CWD_ENV];
   return explicit ? resolve(explicit) : logicalStart;

@@ -44,7 +44,7 @@ export interface StartSuccessorOptions {
 }
 
 /** Stops a successor that did not become ready: SIGTERM, then SIGKILL after a grace. */
-export function stopChild(child: ChildProcess): Promise<void> {
+function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const kill = setTimeout(() => child.kill('SIGKILL'), DEFAULTS.killGraceMs);

@@ -45,7 +45,7 @@ function readProc(file: string): string {
   }
 }
 
-export function inspectFd(fd: number, listener: string): FdInfo {
+function inspectFd(fd: number, listener: string): FdInfo {
   const inode = socketInode(fd, listener);
   if (inode === undefined) return undefined;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
