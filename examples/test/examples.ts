@@ -20,6 +20,7 @@ export function launchWith(
   example: string,
   env: Record<string, string>,
   launcher: string[],
+  spawnOptions: { detached?: boolean } = {},
 ): Fixture {
   // Info-level logs, so that the check below reads everything the examples say.
   const f = new Fixture(
@@ -27,6 +28,7 @@ export function launchWith(
     { LOG_LEVEL: 'info', ...env },
     process.execPath,
     launcher,
+    spawnOptions,
   );
   started.push(f);
   return f;

@@ -6,6 +6,7 @@ import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/he
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import {
   type Fixture,
+  isAlive,
   poll,
   sleep,
   tempDir,
@@ -60,6 +61,8 @@ async function supervise(
     prefix?: string[];
     listen?: string;
     port?: number;
+    /** In a session and process group of its own, as systemd starts a service. */
+    detached?: boolean;
   } = {},
 ): Promise<Supervised> {
   const dir = tempDir('gr-sup-');
@@ -67,19 +70,24 @@ async function supervise(
   const control = `${dir}/control.sock`;
   const pidFile = `${dir}/supervisor.pid`;
   const listen = options.listen ?? `web=127.0.0.1:${port}`;
-  const f = launchWith(example, options.env ?? {}, [
-    ...(options.prefix ?? []),
-    process.execPath,
-    CLI,
-    'run',
-    ...(listen ? ['--listen', listen] : []),
-    '--control',
-    control,
-    '--pid-file',
-    pidFile,
-    ...(options.args ?? []),
-    '--',
-  ]);
+  const f = launchWith(
+    example,
+    options.env ?? {},
+    [
+      ...(options.prefix ?? []),
+      process.execPath,
+      CLI,
+      'run',
+      ...(listen ? ['--listen', listen] : []),
+      '--control',
+      control,
+      '--pid-file',
+      pidFile,
+      ...(options.args ?? []),
+      '--',
+    ],
+    { detached: options.detached ?? false },
+  );
   const endpoint = listen.includes('unix:')
     ? { socketPath: listen.slice(listen.indexOf('unix:') + 5).split(',')[0] as string }
     : { host: '127.0.0.1', port };
@@ -111,6 +119,30 @@ async function nextServing(s: Supervised, previous: number): Promise<number> {
   if (next === undefined) throw new Error(`pid ${previous} still serves after 10 s`);
   return next;
 }
+
+describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group', (example) => {
+  // systemd's default KillMode=control-group, and Ctrl-C in a terminal, signal the supervisor
+  // and its worker at once: the worker must not take the supervisor's stop as a second signal.
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the group drains as one to the supervisor: the request in flight is answered, every process exits 0',
+    async (signal) => {
+      const s = await supervise(example, { detached: true });
+      const worker = (await status(s)).servingPid;
+      const slow = get(s.endpoint, '/slow?ms=1500');
+      await sleep(400);
+      const group = s.f.first.pid as number;
+      process.kill(-group, signal);
+      const answer = await slow;
+      expect(answer.status).toBe(200);
+      expect(pidIn(answer.body)).toBe(worker);
+      expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
+      expect(await waitUntil(() => !isAlive(worker), 5000)).toBe(true);
+      const lines = s.f.stderr.join('\n');
+      expect(lines).not.toMatch(/again: exiting now/);
+      expect(lines).toMatch(new RegExp(`worker pid ${worker} exited \\(exit code 0\\)`));
+    },
+  );
+});
 
 describe.each(EXAMPLES)('examples/%s under graceful-restart run', (example) => {
   it('20 reloads (SIGHUP to the supervisor, `reload`, SIGHUP to the worker) under keep-alive load: 0 failed requests, one supervisor pid, every old worker reaped', async () => {

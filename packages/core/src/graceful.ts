@@ -52,6 +52,9 @@ export interface GracefulEvents {
   drained: [report: DrainReport];
 }
 
+/** How long after the supervisor's stop message a stop signal still counts as the same stop. */
+const GROUP_SIGNAL_WINDOW_MS = 1_000;
+
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
 export const ExitCodes = {
   CLEAN: 0,
@@ -101,6 +104,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       ? new PredecessorLink(manifest.readyFd, manifest.supervised === true)
       : undefined;
     this.currentState = this.predecessor ? 'taking-over' : 'starting';
+    if (this.predecessor) {
+      this.predecessor.onTookOver = (result) => {
+        this.lastRestart ??= { ok: true, result };
+      };
+      this.predecessor.onShutdown = () => this.stopFromSupervisor();
+    }
     this.notifier = SystemdNotifier.fromEnv(log);
     const { signals } = this.options;
     this.signals =
@@ -390,9 +399,32 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.stop();
   }
 
+  /**
+   * The supervisor stops. A stop signal sent to the whole process group reaches this worker
+   * too, just before or just after this message: the two are one stop, so a signal within
+   * GROUP_SIGNAL_WINDOW_MS after the message joins the drain instead of forcing the exit.
+   */
+  private stopFromSupervisor(): void {
+    this.supervisorStoppedAt = performance.now();
+    void this.stop();
+  }
+
+  private supervisorStoppedAt: number | undefined;
+
   /** A shutdown from code, or from `signal`: the table says whether it starts, joins or forces. */
   private stop(signal?: NodeJS.Signals): Promise<DrainReport> {
     const outcome = this.apply('shutdown');
+    const stoppedAt = this.supervisorStoppedAt;
+    if (
+      outcome.type === 'force' &&
+      signal &&
+      stoppedAt !== undefined &&
+      performance.now() - stoppedAt < GROUP_SIGNAL_WINDOW_MS
+    ) {
+      this.supervisorStoppedAt = undefined;
+      this.logger.info(`${signal} from the process group joins the supervisor's stop`);
+      return this.drainOnce();
+    }
     if (outcome.type === 'force' && signal) {
       this.logger.error(`${signal} again: exiting now without finishing the drain`);
       process.exit(128 + osConstants.signals[signal]);

@@ -186,6 +186,10 @@ export class PredecessorLink {
   onPrepare: (() => void) | undefined;
   /** Set by the generation: a supervisor's reload failed; this worker keeps serving. */
   onRestartFailed: ((error: GracefulRestartError) => void) | undefined;
+  /** Set by the generation: the supervisor stops; drain and exit. */
+  onShutdown: (() => void) | undefined;
+  /** Set by the generation: the restart that made it serve, as its predecessor measured it. */
+  onTookOver: ((result: RestartResult) => void) | undefined;
 
   constructor(
     fd: number,
@@ -205,6 +209,8 @@ export class PredecessorLink {
       else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
       else if (message.type === 'prepare') this.onPrepare?.();
+      else if (message.type === 'shutdown') this.onShutdown?.();
+      else if (message.type === 'took-over') this.onTookOver?.(message.result);
       else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });
       else if (message.type === 'rollback')
         this.settleProbation?.({ passed: false, error: errorFromWire(message) });

@@ -192,7 +192,18 @@ export type SupervisorMessage =
   /** The restart this worker asked for (or the supervisor's own reload) failed; it keeps serving. */
   | ({ type: 'restart-failed' } & WireError)
   /** The worker this one replaced has exited. */
-  | { type: 'predecessor-exited' };
+  | { type: 'predecessor-exited' }
+  /**
+   * This worker serves after the restart described (also sent by a direct-mode predecessor):
+   * its `lastRestart`.
+   */
+  | { type: 'took-over'; result: RestartResult }
+  /**
+   * Drain and exit (the supervisor stops). Sent instead of a signal, so that a stop signal that
+   * reached the whole process group (systemd's KillMode=control-group, Ctrl-C in a terminal)
+   * and this message count as one stop, not as a second signal that forces the exit.
+   */
+  | { type: 'shutdown' };
 
 // ── The control socket (`graceful-restart reload | status | stop`) ─────────────────────────
 

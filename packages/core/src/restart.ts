@@ -14,7 +14,7 @@ import {
   type Verdict,
 } from './handover.js';
 import type { Logger } from './logger.js';
-import type { HandedOverListener, WorkerMessage } from './protocol.js';
+import type { HandedOverListener, SupervisorMessage, WorkerMessage } from './protocol.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */
 export interface RestartStrategy {
@@ -56,15 +56,19 @@ export class SpawnNextGeneration implements RestartStrategy {
       readyTimeoutMs: this.options.readyTimeoutMs,
       signal,
     });
+    const result = {
+      oldPid: process.pid,
+      newPid: successor.pid,
+      durationMs: Math.round(performance.now() - startedAt),
+      cwd: command.cwd,
+      command: line,
+    };
+    const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
+    // The next generation reports this restart as its own `lastRestart`.
+    messages.send({ type: 'took-over', result });
     return {
-      result: {
-        oldPid: process.pid,
-        newPid: successor.pid,
-        durationMs: Math.round(performance.now() - startedAt),
-        cwd: command.cwd,
-        command: line,
-      },
-      probation: probationMs > 0 ? watchProbation(successor, probationMs) : undefined,
+      result,
+      probation: probationMs > 0 ? watchProbation(successor, messages, probationMs) : undefined,
     };
   }
 }
@@ -74,11 +78,14 @@ export class SpawnNextGeneration implements RestartStrategy {
  * new generation says it leaves on purpose (its own handover or shutdown). Dying first, without
  * saying so, is a crash: roll back.
  */
-function watchProbation(successor: Successor, probationMs: number): Promise<Verdict> {
-  const { child, pid, channel } = successor;
+function watchProbation(
+  successor: Successor,
+  messages: LineChannel<WorkerMessage, SupervisorMessage>,
+  probationMs: number,
+): Promise<Verdict> {
+  const { child, pid } = successor;
   const readyAt = performance.now();
   return new Promise((resolve) => {
-    const messages = new LineChannel<WorkerMessage, never>(channel);
     let leaving = false;
     // Ref'd on purpose: this generation lives through the probation even with nothing to do.
     const timer = setTimeout(() => settle({ passed: true }), probationMs);

@@ -332,7 +332,7 @@ export class Supervisor {
       // Stopping meanwhile: the new worker goes with the others (runStop waits for it).
       if (next.role !== 'stopping') {
         next.role = 'stopping';
-        next.child.kill('SIGTERM');
+        next.channel.send({ type: 'shutdown' });
       }
       return false;
     }
@@ -345,6 +345,7 @@ export class Supervisor {
     } else {
       next.channel.send({ type: 'predecessor-exited' });
     }
+    if (result) next.channel.send({ type: 'took-over', result });
     return true;
   }
 
@@ -513,7 +514,10 @@ export class Supervisor {
     for (const worker of workers) {
       if (worker.role === 'stopping') continue;
       worker.role = 'stopping';
-      worker.child.kill('SIGTERM');
+      // A message, not SIGTERM: a worker that got the same stop signal from the process
+      // group (systemd, Ctrl-C) takes both as one stop and drains, instead of forcing.
+      if (worker.channel.isClosed) worker.child.kill('SIGTERM');
+      else worker.channel.send({ type: 'shutdown' });
     }
     const codes = await Promise.all(workers.map((w) => w.exited));
     // An aborted start settles once its child is stopped; one that said ready just before the

@@ -42,11 +42,14 @@ export class Fixture {
     env: NodeJS.ProcessEnv = {},
     execPath = process.execPath,
     launcher: string[] = [],
+    /** `detached`: in a session and process group of its own (as systemd starts a service). */
+    spawnOptions: { detached?: boolean } = {},
   ) {
     const [file, ...args] = [...launcher, execPath, script];
     this.first = spawn(file as string, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...spawnOptions,
     });
     createInterface({ input: this.first.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       this.stdout.push(line);
