@@ -10,7 +10,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const TOKEN = 'a-secret-of-forty-characters-0123456789ab';
 const WRONG = 'b-secret-of-forty-characters-0123456789ab';
@@ -51,34 +51,51 @@ function coreOptions(options: Options) {
   };
 }
 
+/**
+ * One Graceful per process at a time: each target lets go of the ones made before it (they
+ * keep answering supertest's requests), and the last is released after the test.
+ */
+const made: Graceful[] = [];
+const releaseAll = () => {
+  for (const graceful of made.splice(0)) graceful.uninstall();
+};
+afterEach(releaseAll);
+const keep = <T extends { graceful: Graceful }>(target: T): T => {
+  made.push(target.graceful);
+  return target;
+};
+
 const targets: Record<string, Target> = {
   fastify: {
     async make(options) {
+      releaseAll();
       const app = Fastify();
       await app.register(gracefulRestart, coreOptions(options));
       await app.ready();
       // Serving, as after listen(): supertest brings its own socket.
       await app.graceful.ready();
-      return { server: app.server, graceful: app.graceful };
+      return keep({ server: app.server, graceful: app.graceful });
     },
   },
   express: {
     async make(options) {
+      releaseAll();
       const graceful = expressGraceful(coreOptions(options));
       const app = express();
       app.use(express.json());
       app.use(graceful);
       await graceful.graceful.ready();
-      return { server: app, graceful: graceful.graceful };
+      return keep({ server: app, graceful: graceful.graceful });
     },
   },
   koa: {
     async make(options) {
+      releaseAll();
       const graceful = koaGraceful(coreOptions(options));
       const app = new Koa();
       app.use(graceful);
       await graceful.graceful.ready();
-      return { server: app.callback(), graceful: graceful.graceful };
+      return keep({ server: app.callback(), graceful: graceful.graceful });
     },
   },
 };
@@ -148,6 +165,23 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
           code: 'unauthorized',
           message: 'A valid "Authorization: Bearer <token>" is required.',
         },
+      });
+    }
+    expect(graceful.state).toBe('serving');
+    expect(graceful.lastRestart).toBeUndefined();
+  });
+
+  it('400 for a repeated Authorization header, even when the first is right; nothing restarts', async () => {
+    const { server, graceful } = await make();
+    for (const pair of [
+      [`Bearer ${TOKEN}`, `Bearer ${WRONG}`],
+      [`Bearer ${WRONG}`, `Bearer ${TOKEN}`],
+      [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`],
+    ]) {
+      const response = record(await request(server).post('/graceful').set('Authorization', pair));
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        error: { code: 'bad_request', message: 'Send exactly one Authorization header.' },
       });
     }
     expect(graceful.state).toBe('serving');

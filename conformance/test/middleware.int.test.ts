@@ -1,13 +1,16 @@
 // The express and koa middleware, one suite over supertest: exports, the health route, the
 // listen helper and option errors behave the same in both.
-import type { Server } from 'node:http';
-import type { Graceful, ListenTarget } from '@graceful-restart/core';
+
+import { readFileSync } from 'node:fs';
+import type { RequestListener, Server } from 'node:http';
+import https from 'node:https';
+import type { Graceful, ListenTarget, ServeTarget } from '@graceful-restart/core';
 import expressGraceful, { expressGraceful as expressNamed } from '@graceful-restart/express';
 import koaGraceful, { koaGraceful as koaNamed } from '@graceful-restart/koa';
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 
 // In-process: no signals are installed and the process never exits.
 const quiet = { logger: false, signals: false, exitProcess: false } as const;
@@ -17,7 +20,24 @@ interface Made {
   handler: Parameters<typeof request>[0];
   graceful: Graceful;
   listen(target: ListenTarget): Promise<Server>;
+  listenAll(targets: ServeTarget[]): Promise<Server[]>;
+  /** The app's request listener, for a server of one's own (https). */
+  listener: RequestListener;
 }
+
+/**
+ * One Graceful per process at a time: each make() lets go of the ones made before it (they
+ * keep answering), and the last is released after the test.
+ */
+const made: Graceful[] = [];
+const releaseAll = () => {
+  for (const graceful of made.splice(0)) graceful.uninstall();
+};
+afterEach(releaseAll);
+const tls = {
+  key: readFileSync(new URL('../../packages/core/test/fixtures/key.pem', import.meta.url)),
+  cert: readFileSync(new URL('../../packages/core/test/fixtures/cert.pem', import.meta.url)),
+};
 
 const adapters: Record<
   string,
@@ -27,7 +47,9 @@ const adapters: Record<
     factory: expressGraceful,
     named: expressNamed,
     make(healthRoute) {
+      releaseAll();
       const middleware = expressGraceful({ ...quiet, healthRoute });
+      made.push(middleware.graceful);
       expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
       const app = express();
       app.use(middleware);
@@ -38,6 +60,8 @@ const adapters: Record<
         handler: app,
         graceful: middleware.graceful,
         listen: (t) => middleware.listen(app, t),
+        listenAll: (t) => middleware.listen(app, t),
+        listener: app,
       };
     },
   },
@@ -45,7 +69,9 @@ const adapters: Record<
     factory: koaGraceful,
     named: koaNamed,
     make(healthRoute) {
+      releaseAll();
       const middleware = koaGraceful({ ...quiet, healthRoute });
+      made.push(middleware.graceful);
       expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
       const app = new Koa();
       app.use(middleware);
@@ -56,6 +82,8 @@ const adapters: Record<
         handler: app.callback(),
         graceful: middleware.graceful,
         listen: (t) => middleware.listen(app, t),
+        listenAll: (t) => middleware.listen(app, t),
+        listener: app.callback(),
       };
     },
   },
@@ -111,8 +139,92 @@ describe.each(Object.keys(adapters))('@graceful-restart/%s middleware', (name) =
     ).toThrow(
       expect.objectContaining({
         code: 'ERR_GRACEFUL_INVALID_OPTION',
-        message: 'readyTimeoutMs must be a non-negative number of milliseconds (got -5).',
+        message: 'readyTimeoutMs must be a non-negative number of milliseconds (got number -5).',
       }),
     );
+  });
+
+  it('a misspelt option is refused with the closest valid name, not ignored', () => {
+    const factory = adapter.factory as typeof expressGraceful;
+    for (const [wrong, right] of [
+      ['readyTimeout', 'readyTimeoutMs'],
+      ['pidfile', 'pidFile'],
+      ['healthroute', 'healthRoute'],
+    ] as const) {
+      expect(() => factory({ ...quiet, [wrong]: 1 } as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_GRACEFUL_INVALID_OPTION',
+          message: expect.stringContaining(`Unknown option "${wrong}": did you mean "${right}"?`),
+        }),
+      );
+    }
+    expect(() => factory({ ...quiet, signals: ['SIGHUP'] } as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_GRACEFUL_INVALID_SIGNAL',
+        message: expect.stringContaining('signals must be { restart?: [...], shutdown?: [...] }'),
+      }),
+    );
+    expect(() => factory({ ...quiet, admin: { tokn: 'x'.repeat(40) } } as never)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('"admin.token"') }),
+    );
+  });
+
+  it('a second instance in the process is refused with a typed error; after uninstall() one may be made', () => {
+    const factory = adapter.factory as typeof expressGraceful;
+    const first = factory(quiet);
+    expect(() => factory(quiet)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRACEFUL_DUPLICATE_INSTANCE' }),
+    );
+    first.graceful.uninstall();
+    const second = factory(quiet);
+    expect(second.graceful.state).toBe('starting');
+    second.graceful.uninstall();
+  });
+
+  it('listen() takes a port as a string of digits (process.env.PORT), and names a bad one with its type', async () => {
+    const { port } = await (async () => {
+      const probe = adapter.make(false);
+      await probe.listen({ port: 0 });
+      const endpoint = probe.graceful.endpoints[0] as { port: number };
+      await probe.graceful.shutdown();
+      probe.graceful.uninstall();
+      return endpoint;
+    })();
+    const app = adapter.make(false);
+    await app.listen(String(port));
+    expect(app.graceful.endpoints[0]).toMatchObject({ port, address: `127.0.0.1:${port}` });
+    await app.graceful.shutdown();
+    app.graceful.uninstall();
+    await expect(adapter.make(false).listen(undefined as never)).rejects.toThrow(
+      /port must be an integer from 0 to 65535, or a string of its digits \(got undefined\)/,
+    );
+  });
+
+  it('listen() with several targets: http and https through one generation, ready once both listen', async () => {
+    const app = adapter.make(false);
+    const secure = https.createServer(tls, app.listener);
+    const servers = await app.listenAll([{ port: 0 }, { name: 'https', port: 0, server: secure }]);
+    expect(servers[1]).toBe(secure);
+    expect(app.graceful.state).toBe('serving');
+    const [plain, tlsEndpoint] = app.graceful.endpoints as { name: string; port: number }[];
+    expect([plain?.name, tlsEndpoint?.name]).toEqual(['web', 'https']);
+    expect(await (await fetch(`http://127.0.0.1:${plain?.port}/`)).text()).toBe(
+      `pid=${process.pid}`,
+    );
+    const answer = await new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port: tlsEndpoint?.port, path: '/', rejectUnauthorized: false },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve(body));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(answer).toBe(`pid=${process.pid}`);
+    await app.graceful.shutdown();
+    expect(servers.every((server) => !server.listening)).toBe(true);
   });
 });

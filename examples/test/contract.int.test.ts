@@ -208,4 +208,28 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     expect(said).toContain('GRACEFUL_RESTART_TOKEN');
     expect(said).not.toContain('too-short-a-token');
   });
+
+  it('PID_FILE in a missing directory: the example refuses to start (exit 1, the error names the fix), nothing listens', async () => {
+    const port = await freePort();
+    const f = launch(example, { PORT: String(port), PID_FILE: '/nonexistent-dir/app.pid' });
+    expect((await waitForExit(f.first)).code).toBe(1);
+    const said = f.stderr.join('\n') + f.stdout.join('\n');
+    expect(said).toContain('ERR_GRACEFUL_PID_FILE_FAILED');
+    expect(said).toContain('Check that its directory exists and is writable');
+    await expect(get({ host: '127.0.0.1', port })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('after a restart the new generation reports it: GET /graceful/status has lastRestart with the old and new pid', async () => {
+    const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
+    const first = f.first.pid as number;
+    const next = await restart(f, endpoint, first);
+    const status = await poll(async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/graceful/status`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const body = (await r.json()) as { pid: number; lastRestart: unknown };
+      return body.pid === next && body.lastRestart ? body : undefined;
+    }, 5000);
+    expect(status?.lastRestart).toMatchObject({ ok: true, oldPid: first, newPid: next });
+  });
 });

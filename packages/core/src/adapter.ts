@@ -9,8 +9,9 @@ import {
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { createGraceful, type Graceful } from './graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';
-import type { GracefulOptions } from './options.js';
-import { type ListenTarget, type ServeOptions, serve } from './serve.js';
+import { checkOptionNames } from './option-names.js';
+import { GRACEFUL_OPTION_NAMES, type GracefulOptions } from './options.js';
+import { type ListenTarget, type ServeOptions, type ServeTarget, serve } from './serve.js';
 
 export interface MiddlewareOptions extends GracefulOptions {
   /**
@@ -42,17 +43,37 @@ export interface MiddlewareKit {
   admin(req: http.IncomingMessage, path: string): Promise<AdminResponse> | undefined;
   /** The admin route, when configured. */
   adminRoute: AdminRoute | undefined;
-  listen(
-    handler: http.RequestListener,
-    target: ListenTarget,
-    options?: ServeOptions,
-  ): Promise<http.Server>;
+  listen: ServeHelper<http.RequestListener>;
 }
 
-export function createMiddlewareKit(options: MiddlewareOptions = {}): MiddlewareKit {
+/**
+ * `listen(app, target)` of the express and koa adapters, instead of `app.listen()`: one target,
+ * or several (e.g. http and https) through this one generation.
+ */
+export interface ServeHelper<App> {
+  (app: App, target: ListenTarget, options?: ServeOptions): Promise<http.Server>;
+  (app: App, targets: ServeTarget[]): Promise<http.Server[]>;
+}
+
+/**
+ * `adapterOptions`: the adapter's own option names (taken out before `options` gets here), so
+ * that a misspelt one is refused with the right suggestion.
+ */
+export function createMiddlewareKit(
+  options: MiddlewareOptions = {},
+  adapterOptions: readonly string[] = [],
+): MiddlewareKit {
+  checkOptionNames(options, [...GRACEFUL_OPTION_NAMES, 'healthRoute', 'admin', ...adapterOptions]);
   const { healthRoute = false, admin, ...graceOptions } = options;
   const graceful = createGraceful(graceOptions);
-  const adminRoute = createAdminRoute(graceful, admin, graceful.logger);
+  let adminRoute: AdminRoute | undefined;
+  try {
+    adminRoute = createAdminRoute(graceful, admin, graceful.logger);
+  } catch (error) {
+    // A middleware that was never made must not hold the process's one instance.
+    graceful.uninstall();
+    throw error;
+  }
   return {
     graceful,
     adminRoute,
@@ -62,7 +83,14 @@ export function createMiddlewareKit(options: MiddlewareOptions = {}): Middleware
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
     health: (method, path) =>
       healthRoute && method === 'GET' && path === healthRoute ? healthAnswer(graceful) : undefined,
-    listen: (handler, target, serveOptions) => serve(graceful, handler, target, serveOptions),
+    listen: ((
+      handler: http.RequestListener,
+      target: ListenTarget | ServeTarget[],
+      serveOptions?: ServeOptions,
+    ) =>
+      Array.isArray(target)
+        ? serve(graceful, handler, target)
+        : serve(graceful, handler, target, serveOptions)) as ServeHelper<http.RequestListener>,
   };
 }
 

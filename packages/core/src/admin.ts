@@ -5,6 +5,7 @@ import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from './errors.js';
 import type { Graceful } from './graceful.js';
 import type { Logger } from './logger.js';
+import { checkOptionNames } from './option-names.js';
 import { normalizeHost } from './sockets/bind.js';
 
 export const TOKEN_ENV = 'GRACEFUL_RESTART_TOKEN';
@@ -34,7 +35,8 @@ export interface AdminRequest {
   path: string;
   /** The value of `wait` in the query string, if any. */
   wait?: string | null | undefined;
-  authorization?: string | undefined;
+  /** Several values when the request repeated the header (refused: 400). */
+  authorization?: string | string[] | undefined;
   forwardedFor?: string | undefined;
   remoteAddress?: string | undefined;
 }
@@ -78,6 +80,7 @@ export class AdminRoute {
     private readonly log: Logger,
     env: NodeJS.ProcessEnv = process.env,
   ) {
+    checkOptionNames(options, ['token', 'path', 'allow', 'trustProxy', 'rateLimit'], 'admin.');
     const token = options.token ?? env[TOKEN_ENV];
     if (typeof token !== 'string' || Buffer.byteLength(token) < MIN_TOKEN_BYTES) {
       throw new GracefulRestartError(
@@ -128,6 +131,14 @@ export class AdminRoute {
     const method = isStatus ? 'GET' : 'POST';
     if (request.method !== method && !(isStatus && request.method === 'HEAD')) {
       return failure(405, 'method_not_allowed', `Use ${method}.`, { allow: method });
+    }
+    if (Array.isArray(request.authorization)) {
+      // node keeps the first of repeated headers: a second one must not ride along unseen.
+      this.recordFailure(client, now);
+      this.log.warn(
+        `admin route: refused a request from ${client} with several Authorization headers`,
+      );
+      return failure(400, 'bad_request', 'Send exactly one Authorization header.');
     }
     if (!this.authorized(request.authorization)) {
       this.recordFailure(client, now);
@@ -244,6 +255,16 @@ export class AdminRoute {
 }
 
 /** The AdminRequest of a node:http request (express's and koa's are node requests too). */
+/** The Authorization header, or every value of it when the request repeated it. */
+function authorizationOf(req: IncomingMessage): string | string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === 'authorization')
+      values.push(req.rawHeaders[i + 1] ?? '');
+  }
+  return values.length > 1 ? values : values[0];
+}
+
 export function fromNode(
   req: IncomingMessage,
   url = new URL(req.url ?? '/', 'http://localhost'),
@@ -253,7 +274,7 @@ export function fromNode(
     method: req.method ?? 'GET',
     path: url.pathname,
     wait: url.searchParams.get('wait'),
-    authorization: req.headers.authorization,
+    authorization: authorizationOf(req),
     forwardedFor: Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
     remoteAddress: req.socket.remoteAddress,
   };

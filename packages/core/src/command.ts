@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { startEnvironment } from './environment.js';
 
 /** The command that starts the next generation. */
 export interface SuccessorCommand {
@@ -9,7 +10,10 @@ export interface SuccessorCommand {
   args: string[];
   /** Default: the `cwd` option, else the directory the service was started from (see nextDirectory()). */
   cwd?: string;
-  /** Default: `process.env`. */
+  /**
+   * Default: the environment the service was started with (not what `--env-file`, dotenv or the
+   * app added to it), with the `env` option on top.
+   */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -47,12 +51,20 @@ export function nextDirectory(cwd?: string, env: NodeJS.ProcessEnv = process.env
  * script inside the directory this process started in is named through `dir`, so that the next
  * generation runs the release `dir` points to now, not the one this process runs.
  */
-export function currentCommand(dir: string = nextDirectory()): SuccessorCommand {
+export function currentCommand(
+  dir: string = nextDirectory(),
+  extraEnv?: Record<string, string | undefined>,
+): SuccessorCommand {
   const [entry, ...rest] = process.argv.slice(1);
   const args = [...process.execArgv];
   if (entry !== undefined) args.push(throughDirectory(entry, dir), ...rest);
   // $PWD tells the next generation, in turn, which logical directory it was started from.
-  return { execPath: process.execPath, args, cwd: dir, env: { ...process.env, PWD: dir } };
+  return {
+    execPath: process.execPath,
+    args,
+    cwd: dir,
+    env: { ...startEnvironment(extraEnv), PWD: dir },
+  };
 }
 
 function throughDirectory(file: string, dir: string): string {

@@ -1,3 +1,6 @@
+/** A signal a process can handle: every signal but SIGKILL and SIGSTOP. */
+export type CatchableSignal = Exclude<NodeJS.Signals, 'SIGKILL' | 'SIGSTOP'>;
+
 /**
  * Every default of the library, in one table: options are resolved against it once (the
  * generation's in options.ts, the supervisor's in supervisor.ts), and the READMEs document it.
@@ -19,10 +22,10 @@ export const DEFAULTS = {
   /** Exit the process once its drain is over. */
   exitProcess: true,
   /** Signals that start a restart, and those that drain and exit (a second one forces). */
-  restartSignals: ['SIGHUP', 'SIGUSR2'] as readonly NodeJS.Signals[],
-  shutdownSignals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+  restartSignals: ['SIGHUP', 'SIGUSR2'] as readonly CatchableSignal[],
+  shutdownSignals: ['SIGTERM', 'SIGINT'] as readonly CatchableSignal[],
   /** The supervisor also stops on SIGQUIT. */
-  supervisorStopSignals: ['SIGTERM', 'SIGINT', 'SIGQUIT'] as readonly NodeJS.Signals[],
+  supervisorStopSignals: ['SIGTERM', 'SIGINT', 'SIGQUIT'] as readonly CatchableSignal[],
   /** The name a listener gets when none is given; every adapter and the CLI use it too. */
   listenerName: 'web',
   /** A TCP listener's host when none is given. */

@@ -44,6 +44,13 @@ export const ErrorCodes = {
   UNKNOWN_COMMAND: 'ERR_GRACEFUL_UNKNOWN_COMMAND',
   /** Something failed that the library did not foresee: a bug to report, with the message. */
   INTERNAL: 'ERR_GRACEFUL_INTERNAL',
+  /**
+   * A second Graceful in one process: one process is one generation, and two instances would
+   * both start a successor at a restart. Listen on every server through one instance.
+   */
+  DUPLICATE_INSTANCE: 'ERR_GRACEFUL_DUPLICATE_INSTANCE',
+  /** This platform cannot hand a listening socket to a child process (Windows). */
+  PLATFORM_UNSUPPORTED: 'ERR_GRACEFUL_PLATFORM_UNSUPPORTED',
   /** The requested move is not allowed in the current state (e.g. a restart during a restart). */
   INVALID_STATE: 'ERR_GRACEFUL_INVALID_STATE',
   /**

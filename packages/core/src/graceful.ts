@@ -18,7 +18,8 @@ import { type Handover, PredecessorLink, type Verdict } from './handover.js';
 import type { Logger } from './logger.js';
 import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { directRestartHazard } from './parent.js';
-import { removePidFile, writePidFile } from './pid-file.js';
+import { checkPidFileDirectory, removePidFile, writePidFile } from './pid-file.js';
+import { refuseUnsupportedPlatform } from './platform.js';
 import { errorToWire, type RestartOutcome, type RestartResult } from './protocol.js';
 import {
   AskSupervisor,
@@ -32,7 +33,7 @@ import { SignalHandlers } from './signals.js';
 import { GenerationSockets, type ListenerInfo } from './sockets/acquire.js';
 import type { HeldHandle } from './sockets/duplicate.js';
 import { Inheritance } from './sockets/inheritance.js';
-import { type ListenerSpec, listenerName, validateSpec } from './sockets/spec.js';
+import { type ListenerSpec, listenerName, normalizeSpec } from './sockets/spec.js';
 import {
   isShuttingDown,
   isStarting,
@@ -94,7 +95,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   constructor(options: GracefulOptions = {}) {
     super();
+    refuseUnsupportedPlatform();
+    refuseSecondInstance();
     this.options = resolveOptions(options);
+    if (this.options.pidFile) checkPidFileDirectory(this.options.pidFile);
     const log = this.options.logger;
     const inheritance = Inheritance.forProcess();
     this.sockets = new GenerationSockets(inheritance, log);
@@ -146,11 +150,13 @@ export class Graceful extends EventEmitter<GracefulEvents> {
           : new SpawnNextGeneration({
               command: this.options.command,
               cwd: this.options.cwd,
+              env: this.options.env,
               probationMs: this.options.probationMs,
               readyTimeoutMs: this.options.readyTimeoutMs,
               listeners: () => this.sockets.handOver(),
               log,
             });
+    claimProcess(this);
     // From the start, so that a signal during startup (a reload right after launch, Ctrl-C) is
     // handled, not the default action that kills the process.
     this.signals?.install();
@@ -219,7 +225,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     spec: ListenerSpec,
     protocol?: ServerProtocol,
   ): Promise<ListenerInfo> {
-    validateSpec(spec);
+    spec = normalizeSpec(spec);
     const name = listenerName(spec);
     try {
       this.apply('listen');
@@ -518,10 +524,41 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return report;
   }
 
-  /** Removes this instance's signal handlers. */
+  /**
+   * Removes this instance's signal handlers and lets go of the process: another Graceful may
+   * be created in it afterwards (tests, a server stopped without exiting).
+   */
   uninstall(): void {
     this.signals?.uninstall();
+    releaseProcess(this);
   }
+}
+
+/** The Graceful of this process, shared by every copy of this library loaded in it (ESM and CJS). */
+const INSTANCE = Symbol.for('graceful-restart.instance');
+type ProcessSlot = { [INSTANCE]?: Graceful };
+
+function refuseSecondInstance(): void {
+  const existing = (globalThis as ProcessSlot)[INSTANCE];
+  if (existing && existing.state !== 'stopped') {
+    throw new GracefulRestartError(
+      ErrorCodes.DUPLICATE_INSTANCE,
+      `A Graceful instance already exists in this process (pid ${process.pid}, ${existing.state}). One ` +
+        'process is one generation: a second instance would start a second successor at every restart. ' +
+        'Create one and listen on every server through it: graceful.listen(server, spec) for each; ' +
+        "express and koa: listen(app, [3000, { name: 'https', port: 3443, server: httpsServer }]). " +
+        'To replace an instance (in tests), call uninstall() on the first.',
+    );
+  }
+}
+
+function claimProcess(graceful: Graceful): void {
+  (globalThis as ProcessSlot)[INSTANCE] = graceful;
+}
+
+function releaseProcess(graceful: Graceful): void {
+  const slot = globalThis as ProcessSlot;
+  if (slot[INSTANCE] === graceful) delete slot[INSTANCE];
 }
 
 /** What a generation on probation holds: the verdict to wait for, and its sockets' duplicates. */

@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { LineChannel } from './channel.js';
 import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
+import { startEnvironment } from './environment.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import {
   encodeManifest,
@@ -67,7 +68,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
     fd: listenerFd(i),
   }));
   const env = {
-    ...(command.env ?? process.env),
+    ...(command.env ?? startEnvironment()),
     [MANIFEST_ENV]: encodeManifest({
       version: 1,
       parentPid: process.pid,

@@ -6,6 +6,7 @@ export {
   importPeer,
   type MiddlewareKit,
   type MiddlewareOptions,
+  type ServeHelper,
 } from './adapter.js';
 export {
   type AdminOptions,
@@ -53,6 +54,7 @@ export {
   type ListenTarget,
   listenOnAddresses,
   type ServeOptions,
+  type ServeTarget,
   serve,
 } from './serve.js';
 export type { SignalOptions } from './signals.js';

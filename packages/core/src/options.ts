@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import type { DrainOptions } from './drain.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { type Logger, resolveLogger } from './logger.js';
+import { checkOptionNames, describeValue } from './option-names.js';
 import type { SignalOptions } from './signals.js';
 
 /** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
@@ -41,6 +42,13 @@ export interface GracefulOptions {
    * service was started from as `$PWD` names it, else the physical working directory.
    */
   cwd?: string;
+  /**
+   * Variables to set (a string) or remove (`undefined`) in the next generation's environment.
+   * It starts from the environment the service was started with, not this process's
+   * `process.env`: env files (`node --env-file`, dotenv) are read afresh at every restart, so
+   * edited values take effect. Ignored when `command` gives its own `env`.
+   */
+  env?: Record<string, string | undefined>;
   /** Exit the process once a drain is over. Default true. */
   exitProcess?: boolean;
   /** Where to log. Default: one line per event on stderr. `false` for silence. */
@@ -57,6 +65,7 @@ export interface ResolvedOptions {
   pidFile: string | undefined;
   command: SuccessorCommand | (() => SuccessorCommand) | undefined;
   cwd: string | undefined;
+  env: Record<string, string | undefined>;
   exitProcess: boolean;
   logger: Logger;
 }
@@ -77,13 +86,30 @@ export function defaultProbationMs(env: NodeJS.ProcessEnv = process.env): number
   return Number(text);
 }
 
+/** Every option of GracefulOptions: anything else is a typo, refused with the closest name. */
+export const GRACEFUL_OPTION_NAMES = [
+  'readyTimeoutMs',
+  'probationMs',
+  'drain',
+  'signals',
+  'pidFile',
+  'command',
+  'cwd',
+  'env',
+  'exitProcess',
+  'logger',
+] as const;
+const DRAIN_OPTION_NAMES = ['deadlineMs', 'idleGraceMs', 'closeConnection', 'keepAliveHint'];
+
 export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
+  checkOptionNames(options, GRACEFUL_OPTION_NAMES);
+  checkOptionNames(options.drain, DRAIN_OPTION_NAMES, 'drain.');
   const milliseconds = (value: unknown, name: string, fallback: number): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new GracefulRestartError(
         ErrorCodes.INVALID_OPTION,
-        `${name} must be a non-negative number of milliseconds (got ${JSON.stringify(value)}).`,
+        `${name} must be a non-negative number of milliseconds (got ${describeValue(value)}).`,
       );
     }
     return value;
@@ -116,6 +142,14 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
       `cwd must be a non-empty directory path, e.g. "/srv/app/current" (got ${JSON.stringify(options.cwd)}).`,
     );
   }
+  const env = options.env ?? {};
+  checkEnv(env);
+  if (options.exitProcess !== undefined && typeof options.exitProcess !== 'boolean') {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `exitProcess must be true or false (got ${describeValue(options.exitProcess)}).`,
+    );
+  }
   return {
     readyTimeoutMs,
     probationMs,
@@ -129,7 +163,24 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     pidFile: options.pidFile,
     command: options.command,
     cwd: options.cwd,
+    env,
     exitProcess: options.exitProcess ?? DEFAULTS.exitProcess,
     logger: resolveLogger(options.logger),
   };
+}
+
+function checkEnv(env: unknown): asserts env is Record<string, string | undefined> {
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `env must be an object of variable names to strings, e.g. { LOG_LEVEL: 'info' } (got ${describeValue(env)}).`,
+    );
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || typeof value === 'string') continue;
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `env.${name} must be a string, or undefined to remove it (got ${describeValue(value)}).`,
+    );
+  }
 }

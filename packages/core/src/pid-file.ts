@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 
 /**
@@ -24,6 +26,19 @@ export async function writePidFile(path: string, pid: number): Promise<void> {
       await unlink(temp).catch(() => undefined);
       throw pidFileError(path, cause);
     }
+  }
+}
+
+/**
+ * Fails at construction, before anything listens, when the PID file's directory is missing or
+ * not writable: every adapter then fails the same way, at startup (the write itself comes at
+ * ready()).
+ */
+export function checkPidFileDirectory(path: string): void {
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK);
+  } catch (cause) {
+    throw pidFileError(path, cause);
   }
 }
 

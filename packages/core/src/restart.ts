@@ -35,6 +35,7 @@ export class SpawnNextGeneration implements RestartStrategy {
     private readonly options: {
       command: SuccessorCommand | (() => SuccessorCommand) | undefined;
       cwd: string | undefined;
+      env: Record<string, string | undefined>;
       readyTimeoutMs: number;
       probationMs: number;
       listeners: () => { listener: HandedOverListener; fd: number }[];
@@ -47,7 +48,10 @@ export class SpawnNextGeneration implements RestartStrategy {
     // Resolved at every restart: a swapped release symlink is followed.
     const dir = nextDirectory(cwdOption);
     const given = typeof option === 'function' ? option() : option;
-    const command = { ...(given ?? currentCommand(dir)), cwd: given?.cwd ?? dir };
+    const command = {
+      ...(given ?? currentCommand(dir, this.options.env)),
+      cwd: given?.cwd ?? dir,
+    };
     const line = describeCommand(command.execPath, command.args);
     this.options.log.info(`restart: starting the next generation in ${command.cwd}: ${line}`);
     const successor = await startSuccessor({

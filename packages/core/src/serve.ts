@@ -1,13 +1,18 @@
 import dns from 'node:dns';
 import http from 'node:http';
 import type { Server as NetServer } from 'node:net';
+import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { Graceful } from './graceful.js';
 import type { ListenerInfo } from './sockets/acquire.js';
 import type { ListenerSpec, TcpListenerSpec } from './sockets/spec.js';
 
-/** Where to listen: a TCP port on 127.0.0.1, or a full listener spec. */
-export type ListenTarget = number | ListenerSpec;
+/**
+ * Where to listen: a TCP port on 127.0.0.1 (a number, or a string of digits such as
+ * `process.env.PORT`), or a full listener spec. Unlike `app.listen(port)`, which binds every
+ * address, a bare port binds 127.0.0.1 only: in a container, give `{ port, host: '0.0.0.0' }`.
+ */
+export type ListenTarget = number | string | ListenerSpec;
 
 export interface ServeOptions {
   /**
@@ -17,21 +22,56 @@ export interface ServeOptions {
   server?: http.Server;
 }
 
+/** One of several listeners: a target, or a listener spec with its own server (https beside http). */
+export type ServeTarget = ListenTarget | (ListenerSpec & { server?: http.Server });
+
 /**
  * What `app.listen()` does, for frameworks whose middleware never sees the server (express,
  * koa): a server for `handler` listens through `graceful` (inherited, socket-activated or bound
- * fresh), then this generation says ready.
+ * fresh), then this generation says ready. With an array, every target listens (through this
+ * one generation) before it says ready, and the servers come back in the same order; an
+ * unnamed target after the first is named `web-<index>`.
  */
 export async function serve(
   graceful: Graceful,
   handler: http.RequestListener,
   target: ListenTarget,
+  options?: ServeOptions,
+): Promise<http.Server>;
+export async function serve(
+  graceful: Graceful,
+  handler: http.RequestListener,
+  targets: ServeTarget[],
+): Promise<http.Server[]>;
+export async function serve(
+  graceful: Graceful,
+  handler: http.RequestListener,
+  target: ListenTarget | ServeTarget[],
   options: ServeOptions = {},
-): Promise<http.Server> {
-  const server = options.server ?? http.createServer(handler);
-  await graceful.listen(server, typeof target === 'number' ? { port: target } : target);
+): Promise<http.Server | http.Server[]> {
+  const many = Array.isArray(target);
+  const targets: ServeTarget[] = many ? target : [{ ...asSpec(target), server: options.server }];
+  if (targets.length === 0) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_LISTENER,
+      'listen() got an empty list of targets: give a port, a listener spec, or a list of them.',
+    );
+  }
+  const servers: http.Server[] = [];
+  for (const [index, entry] of targets.entries()) {
+    const { server: given, ...spec } = asSpec(entry) as ListenerSpec & { server?: http.Server };
+    const server = given ?? http.createServer(handler);
+    const name = spec.name ?? (index === 0 ? undefined : `${DEFAULTS.listenerName}-${index}`);
+    await graceful.listen(server, name === undefined ? spec : { ...spec, name });
+    servers.push(server);
+  }
   await graceful.ready();
-  return server;
+  return many ? servers : (servers[0] as http.Server);
+}
+
+/** A bare port (number or string of digits) as a TCP listener spec; a spec as it is. */
+function asSpec(target: ServeTarget): ListenerSpec & { server?: http.Server } {
+  return typeof target === 'object' && target !== null ? target : { port: target };
 }
 
 /** A TCP listener on several addresses, each handed over as its own listener. */

@@ -1,16 +1,32 @@
 import { constants } from 'node:os';
-import { DEFAULTS } from './defaults.js';
+import { type CatchableSignal, DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { Logger } from './logger.js';
+import { checkOptionNames, describeValue } from './option-names.js';
+
+export type { CatchableSignal } from './defaults.js';
 
 export interface SignalOptions {
   /** Signals that start a restart. Default `['SIGHUP', 'SIGUSR2']`; `[]` for none. */
-  restart?: NodeJS.Signals[];
+  restart?: CatchableSignal[];
   /** Signals that drain and exit; a second one exits at once. Default `['SIGTERM', 'SIGINT']`. */
-  shutdown?: NodeJS.Signals[];
+  shutdown?: CatchableSignal[];
 }
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+
+/** The roles of `signals`, each a list of names: anything else is refused, not ignored. */
+function signalList(value: unknown, role: 'restart' | 'shutdown'): NodeJS.Signals[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_SIGNAL,
+      `signals.${role} must be an array of signal names, e.g. ['SIGHUP'] (got ${describeValue(value)}).`,
+    );
+  }
+  for (const signal of value) checkSignal(signal, role);
+  return value as NodeJS.Signals[];
+}
 
 function checkSignal(signal: unknown, role: string): asserts signal is NodeJS.Signals {
   if (typeof signal !== 'string' || !(signal in constants.signals)) {
@@ -44,10 +60,16 @@ export class SignalHandlers {
     },
     private readonly log: Logger,
   ) {
-    this.restart = options.restart ?? [...DEFAULTS.restartSignals];
-    this.shutdown = options.shutdown ?? [...DEFAULTS.shutdownSignals];
-    for (const signal of this.restart) checkSignal(signal, 'restart');
-    for (const signal of this.shutdown) checkSignal(signal, 'shutdown');
+    if (Array.isArray(options) || typeof options !== 'object' || options === null) {
+      throw new GracefulRestartError(
+        ErrorCodes.INVALID_SIGNAL,
+        `signals must be { restart?: [...], shutdown?: [...] } or false (got ${describeValue(options)}), ` +
+          "e.g. signals: { restart: ['SIGHUP'] }.",
+      );
+    }
+    checkOptionNames(options, ['restart', 'shutdown'], 'signals.');
+    this.restart = signalList(options.restart, 'restart') ?? [...DEFAULTS.restartSignals];
+    this.shutdown = signalList(options.shutdown, 'shutdown') ?? [...DEFAULTS.shutdownSignals];
     const both = this.restart.filter((signal) => this.shutdown.includes(signal));
     if (both.length > 0) {
       throw new GracefulRestartError(

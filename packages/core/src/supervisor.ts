@@ -3,11 +3,13 @@ import { LineChannel } from './channel.js';
 import { describeCommand, nextDirectory } from './command.js';
 import { ControlServer } from './control.js';
 import { DEFAULTS } from './defaults.js';
+import { startEnvironment } from './environment.js';
 import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
 import { type Successor, startSuccessor } from './handover.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { defaultProbationMs } from './options.js';
 import { removePidFile, writePidFile } from './pid-file.js';
+import { refuseUnsupportedPlatform } from './platform.js';
 import {
   errorToWire,
   type RestartOutcome,
@@ -18,7 +20,7 @@ import {
 } from './protocol.js';
 import { SignalHandlers } from './signals.js';
 import { type HeldListener, holdListeners } from './sockets/held.js';
-import { describeHandedOver, type ListenerSpec, validateSpec } from './sockets/spec.js';
+import { describeHandedOver, type ListenerSpec, normalizeSpec } from './sockets/spec.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -55,7 +57,7 @@ export interface SupervisorOptions {
    * names it, else its physical working directory.
    */
   cwd?: string;
-  /** The workers' environment. Default: the supervisor's. */
+  /** The workers' environment. Default: the one the supervisor was started with. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -106,6 +108,7 @@ export class Supervisor {
   private readonly readyTimeoutMs: number;
   private readonly probationMs: number;
   private readonly maxRestarts: number;
+  private readonly listeners: ListenerSpec[];
   private held: HeldListener[] = [];
   private control: ControlServer | undefined;
   private serving: Worker | undefined;
@@ -124,13 +127,14 @@ export class Supervisor {
   private endProbation: (() => void) | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
+    refuseUnsupportedPlatform();
     if (options.command.length === 0 || !options.command[0]) {
       throw new GracefulRestartError(
         ErrorCodes.INVALID_OPTION,
         'No worker command: give it after "--", e.g. graceful-restart run --listen web=127.0.0.1:3000 -- node app.js',
       );
     }
-    for (const spec of options.listeners) validateSpec(spec);
+    this.listeners = options.listeners.map((spec) => normalizeSpec(spec));
     this.readyTimeoutMs = options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
     this.probationMs = options.probationMs ?? defaultProbationMs();
     this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
@@ -167,7 +171,7 @@ export class Supervisor {
   async run(): Promise<number> {
     this.signals.install();
     try {
-      this.held = await holdListeners(this.options.listeners, this.log);
+      this.held = await holdListeners(this.listeners, this.log);
       this.control = await ControlServer.open(this.options.controlPath, {
         reload: () => this.reload(),
         status: () => this.status(),
@@ -396,7 +400,7 @@ export class Supervisor {
     // Resolved at every start, so that a swapped release symlink is followed; $PWD tells the
     // worker the same logical directory.
     const cwd = nextDirectory(this.options.cwd);
-    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), PWD: cwd };
+    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? startEnvironment()), PWD: cwd };
     // systemd hears from the supervisor only; socket activation was taken by it.
     delete env['NOTIFY_SOCKET'];
     const successor = await startSuccessor({

@@ -1,7 +1,8 @@
 import { openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
+import { AdminRoute } from '../src/admin.js';
 import { sendControl } from '../src/control.js';
 import {
   type ErrorCode,
@@ -10,8 +11,10 @@ import {
   isGracefulRestartError,
   toGracefulError,
 } from '../src/errors.js';
-import { createGraceful } from '../src/graceful.js';
+import { createGraceful as create, type Graceful } from '../src/graceful.js';
+import type { GracefulOptions } from '../src/options.js';
 import { defaultProbationMs } from '../src/options.js';
+import { refuseUnsupportedPlatform } from '../src/platform.js';
 import { type ControlCommand, decodeManifest, errorFromWire } from '../src/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
 import { takeSocketActivation } from '../src/sockets/activation.js';
@@ -24,6 +27,16 @@ import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const noop = { restart() {}, shutdown() {} };
+/** One Graceful per process at a time: each test's are released after it. */
+const made: Graceful[] = [];
+afterEach(() => {
+  for (const graceful of made.splice(0)) graceful.uninstall();
+});
+const createGraceful = (options?: GracefulOptions) => {
+  const graceful = create(options);
+  made.push(graceful);
+  return graceful;
+};
 const quiet = () => createGraceful({ signals: false, logger: false });
 const servers: Server[] = [];
 const server = () => {
@@ -66,6 +79,79 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     /readyTimeoutMs/,
   ],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ port: 70000 }), /port must be/],
+  [
+    ErrorCodes.INVALID_LISTENER,
+    () => validateSpec({ port: '30x0' }),
+    /port must be an integer from 0 to 65535, or a string of its digits \(got the string "30x0"\)/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ readyTimeout: 5 } as GracefulOptions),
+    /Unknown option "readyTimeout": did you mean "readyTimeoutMs"\? Valid options: readyTimeoutMs, /,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ pidfile: '/tmp/x.pid' } as GracefulOptions),
+    /Unknown option "pidfile": did you mean "pidFile"\?/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ drain: { deadline: 5 } } as GracefulOptions),
+    /Unknown option "drain.deadline": did you mean "drain.deadlineMs"\?/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ zzz: 1 } as GracefulOptions),
+    /Unknown option "zzz"\. Valid options:/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ env: { PORT: 3000 } } as never),
+    /env\.PORT must be a string, or undefined to remove it \(got number 3000\)/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ exitProcess: 'no' } as never),
+    /exitProcess must be true or false \(got the string "no"\)/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => new AdminRoute(quiet(), { tokn: 'x'.repeat(40) } as never, silent),
+    /Unknown option "admin.tokn": did you mean "admin.token"\?/,
+  ],
+  [
+    ErrorCodes.INVALID_SIGNAL,
+    () => createGraceful({ signals: ['SIGHUP'] as never, logger: false }),
+    /signals must be \{ restart\?: \[\.\.\.\], shutdown\?: \[\.\.\.\] \} or false \(got an array \["SIGHUP"\]\)/,
+  ],
+  [
+    ErrorCodes.INVALID_SIGNAL,
+    () => createGraceful({ signals: { restart: 'SIGHUP' as never }, logger: false }),
+    /signals.restart must be an array of signal names/,
+  ],
+  [
+    ErrorCodes.INVALID_OPTION,
+    () => createGraceful({ signals: { reload: ['SIGHUP'] } as never, logger: false }),
+    /Unknown option "signals.reload"/,
+  ],
+  [
+    ErrorCodes.DUPLICATE_INSTANCE,
+    () => {
+      quiet();
+      quiet();
+    },
+    /already exists in this process .* listen on every server through it/,
+  ],
+  [
+    ErrorCodes.PLATFORM_UNSUPPORTED,
+    () => refuseUnsupportedPlatform('win32'),
+    /Linux and other Unix systems .* WSL or in a Linux container/,
+  ],
+  [
+    ErrorCodes.PID_FILE_FAILED,
+    () => createGraceful({ signals: false, logger: false, pidFile: '/nonexistent-dir/app.pid' }),
+    /Cannot write the PID file \/nonexistent-dir\/app.pid: .*directory exists/,
+  ],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ name: 'bad name!', port: 1 }), /name must be/],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ path: '' }), /path is empty/],
   [
@@ -118,12 +204,13 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   ],
   [
     ErrorCodes.INVALID_SIGNAL,
+    // @ts-expect-error the types refuse an uncatchable signal too
     () => new SignalHandlers({ shutdown: ['SIGKILL'] }, noop, silent),
     /cannot be caught/,
   ],
   [
     ErrorCodes.INVALID_SIGNAL,
-    () => new SignalHandlers({ restart: ['SIGNOPE' as NodeJS.Signals] }, noop, silent),
+    () => new SignalHandlers({ restart: ['SIGNOPE' as 'SIGHUP'] }, noop, silent),
     /not a signal name/,
   ],
   [
@@ -144,7 +231,7 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
     ErrorCodes.INVALID_OPTION,
     () => createGraceful({ probationMs: -5, signals: false }),
-    /probationMs must be a non-negative number of milliseconds \(got -5\)/,
+    /probationMs must be a non-negative number of milliseconds \(got number -5\)/,
   ],
   [
     ErrorCodes.INVALID_OPTION,
@@ -205,16 +292,7 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     },
     /before ready\(\)/,
   ],
-  [
-    ErrorCodes.PID_FILE_FAILED,
-    () =>
-      createGraceful({
-        signals: false,
-        logger: false,
-        pidFile: '/nonexistent-dir/app.pid',
-      }).ready(),
-    /directory exists/,
-  ],
+
   [
     ErrorCodes.SUPERVISOR_UNREACHABLE,
     () => sendControl(`${tempDir()}/no-supervisor.sock`, 'status'),

@@ -2,9 +2,8 @@ import type http from 'node:http';
 import {
   createMiddlewareKit,
   type Graceful,
-  type ListenTarget,
   type MiddlewareOptions,
-  type ServeOptions,
+  type ServeHelper,
 } from '@graceful-restart/core';
 import type { RequestHandler } from 'express';
 
@@ -16,13 +15,12 @@ export interface ExpressGraceful extends RequestHandler {
   readonly graceful: Graceful;
   /**
    * Use instead of `app.listen()`: listens on the socket inherited from the previous generation
-   * (or socket-activated, or bound fresh), then says ready. Resolves with the server.
+   * (or socket-activated, or bound fresh), then says ready. Resolves with the server. A bare
+   * port (`3000`, or `process.env.PORT`) binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for
+   * every address. Several targets (http and https) listen through this one generation:
+   * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app) }])`.
    */
-  listen(
-    app: http.RequestListener,
-    target: ListenTarget,
-    options?: ServeOptions,
-  ): Promise<http.Server>;
+  listen: ServeHelper<http.RequestListener>;
 }
 
 /**
@@ -58,5 +56,6 @@ export type {
   ListenTarget,
   RestartResult,
   ServeOptions,
+  ServeTarget,
 } from '@graceful-restart/core';
 export { ErrorCodes, GracefulRestartError, isGracefulRestartError } from '@graceful-restart/core';

@@ -49,6 +49,9 @@ declare module 'fastify' {
   }
 }
 
+/** Options fastify's register() itself takes, which it passes on to every plugin. */
+const FASTIFY_REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'] as const;
+
 /** Options of fastify.listen() that reach server.listen(). */
 interface ListenOptions {
   port?: number;
@@ -71,14 +74,25 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
     logger = fastify.log.child({ plugin: 'graceful-restart' }),
     ...kitOptions
   } = options;
-  const kit = createMiddlewareKit({ ...kitOptions, logger });
+  // fastify's own register() options reach the plugin too: not ours to check.
+  for (const name of FASTIFY_REGISTER_OPTIONS) delete (kitOptions as Record<string, unknown>)[name];
+  const kit = createMiddlewareKit({ ...kitOptions, logger }, ['listenerName', 'underPressure']);
   const { graceful, adminRoute, healthRoute } = kit;
   fastify.decorate('graceful', graceful);
 
   const bindings = interceptListen(fastify, graceful, listenerName);
   fastify.addHook('onListen', async () => {
     await bindings.done;
-    await graceful.ready();
+    try {
+      await graceful.ready();
+    } catch (error) {
+      // fastify only logs an onListen failure and serves on; express and koa reject listen()
+      // and the process exits 1. A generation that cannot say ready must not serve: same here.
+      graceful.logger.error(`cannot say ready, exiting: ${(error as Error).message}`);
+      graceful.uninstall();
+      if (kitOptions.exitProcess !== false) process.exit(1);
+      throw error;
+    }
   });
   // After the drain, fastify.close() runs the app's hooks; its server.close() finds the
   // listener already closed, so it answers nothing with 503.
@@ -102,7 +116,15 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
     });
   }
   if (underPressure) {
-    await registerUnderPressure(fastify, underPressure === true ? {} : underPressure, graceful);
+    await registerUnderPressure(
+      fastify,
+      underPressure === true ? {} : underPressure,
+      graceful,
+    ).catch((error: unknown) => {
+      // A plugin that failed to register must not hold the process's one instance.
+      graceful.uninstall();
+      throw error;
+    });
   }
 };
 

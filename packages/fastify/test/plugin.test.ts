@@ -99,7 +99,31 @@ describe('@graceful-restart/fastify', () => {
       fastify.register(gracefulRestart, { ...quiet, drain: { deadlineMs: -1 } }),
     ).rejects.toMatchObject({
       code: 'ERR_GRACEFUL_INVALID_OPTION',
-      message: 'drain.deadlineMs must be a non-negative number of milliseconds (got -1).',
+      message: 'drain.deadlineMs must be a non-negative number of milliseconds (got number -1).',
+    });
+  });
+
+  it("a misspelt option is refused with the closest valid name; fastify's own register options pass", async () => {
+    await expect(
+      app().register(gracefulRestart, { ...quiet, listnerName: 'api' } as never),
+    ).rejects.toMatchObject({
+      code: 'ERR_GRACEFUL_INVALID_OPTION',
+      message: expect.stringContaining(
+        'Unknown option "listnerName": did you mean "listenerName"?',
+      ),
+    });
+    const fastify = app();
+    await fastify.register(gracefulRestart, { ...quiet, logLevel: 'warn' } as never);
+    await fastify.ready();
+    expect(fastify.graceful.state).toBe('starting');
+  });
+
+  it('a PID file in a missing directory fails registration, before anything listens', async () => {
+    await expect(
+      app().register(gracefulRestart, { ...quiet, pidFile: '/nonexistent-dir/app.pid' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_GRACEFUL_PID_FILE_FAILED',
+      message: expect.stringContaining('Check that its directory exists and is writable'),
     });
   });
 

@@ -4,7 +4,9 @@ import {
   type Graceful,
   type ListenTarget,
   type MiddlewareOptions,
+  type ServeHelper,
   type ServeOptions,
+  type ServeTarget,
 } from '@graceful-restart/core';
 import type Koa from 'koa';
 
@@ -17,9 +19,12 @@ export interface KoaGraceful extends Koa.Middleware {
   /**
    * Use instead of `app.listen()`, after every `app.use()` (koa composes its middleware then):
    * listens on the socket inherited from the previous generation (or socket-activated, or bound
-   * fresh), then says ready. Resolves with the server.
+   * fresh), then says ready. Resolves with the server. A bare port (`3000`, or
+   * `process.env.PORT`) binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for every address.
+   * Several targets (http and https) listen through this one generation:
+   * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app.callback()) }])`.
    */
-  listen(app: Koa, target: ListenTarget, options?: ServeOptions): Promise<http.Server>;
+  listen: ServeHelper<Koa>;
 }
 
 /**
@@ -46,8 +51,8 @@ export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
-    listen: (app: Koa, target: ListenTarget, serveOptions?: ServeOptions) =>
-      kit.listen(app.callback(), target, serveOptions),
+    listen: ((app: Koa, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) =>
+      kit.listen(app.callback(), target, serveOptions)) as ServeHelper<Koa>,
   });
 }
 
@@ -60,5 +65,6 @@ export type {
   ListenTarget,
   RestartResult,
   ServeOptions,
+  ServeTarget,
 } from '@graceful-restart/core';
 export { ErrorCodes, GracefulRestartError, isGracefulRestartError } from '@graceful-restart/core';

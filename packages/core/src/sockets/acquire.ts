@@ -196,7 +196,7 @@ function manifestEntry(a: Acquired): HandedOverListener {
     name: a.info.name,
     kind: 'tcp',
     host: address?.host ?? a.spec.host ?? DEFAULTS.host,
-    port: address?.port ?? a.spec.port,
+    port: address?.port ?? Number(a.spec.port),
     ...activated,
   };
 }

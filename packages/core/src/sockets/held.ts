@@ -80,7 +80,7 @@ function created(result: RawHandle | number, name: string, where: string): RawHa
 function holdTcp(spec: TcpListenerSpec, name: string): HeldListener {
   const host = spec.host ?? DEFAULTS.host;
   const handle = created(
-    handleFactory()(host, spec.port, isIP(host) === 6 ? 6 : 4),
+    handleFactory()(host, Number(spec.port), isIP(host) === 6 ? 6 : 4),
     name,
     describeSpec(spec),
   );

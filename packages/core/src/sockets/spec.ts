@@ -1,12 +1,14 @@
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import { describeValue } from '../option-names.js';
 import type { HandedOverListener } from '../protocol.js';
 
 /** A TCP listener. `port: 0` picks an ephemeral port once; later generations keep it. */
 export interface TcpListenerSpec {
   name?: string;
-  port: number;
+  /** A number, or a string of digits as environment variables give it (`process.env.PORT`). */
+  port: number | string;
   /** Default `127.0.0.1`. Use `::` or `0.0.0.0` for all addresses. */
   host?: string;
   backlog?: number;
@@ -58,9 +60,12 @@ export function validateSpec(spec: ListenerSpec): void {
     }
     return;
   }
-  const { port, host } = spec as TcpListenerSpec;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    fail(`port must be an integer from 0 to 65535 (got ${String(port)}); or give a Unix "path".`);
+  const { port: given, host } = spec as TcpListenerSpec;
+  const port = portNumber(given);
+  if (port === undefined) {
+    fail(
+      `port must be an integer from 0 to 65535, or a string of its digits (got ${describeValue(given)}); or give a Unix "path".`,
+    );
   }
   if (host !== undefined && (typeof host !== 'string' || host.length === 0)) {
     fail('host must be a non-empty string such as "127.0.0.1", "::1", "::" or "0.0.0.0".');
@@ -73,6 +78,21 @@ export function validateSpec(spec: ListenerSpec): void {
         'Declare one listener per address, e.g. { name: "web4", host: "127.0.0.1" } and { name: "web6", host: "::1" }.',
     );
   }
+}
+
+/** A port as `listen()` takes it: an integer, or a string of digits; undefined when it is neither. */
+function portNumber(port: unknown): number | undefined {
+  const value = typeof port === 'string' && /^\d{1,5}$/.test(port.trim()) ? Number(port) : port;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535
+    ? value
+    : undefined;
+}
+
+/** `spec`, checked, with a port given as a string of digits turned into its number. */
+export function normalizeSpec<T extends ListenerSpec>(spec: T): T {
+  validateSpec(spec);
+  if (isUnixSpec(spec)) return spec;
+  return { ...spec, port: portNumber((spec as TcpListenerSpec).port) as number };
 }
 
 /**
