@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import {
   createMiddlewareKit,
   type Graceful,
