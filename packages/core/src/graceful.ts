@@ -43,6 +43,7 @@ import {
   transition,
 } from './state.js';
 import { SystemdNotifier } from './systemd.js';
+import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from './terminal.js';
 
 export interface GracefulEvents {
   state: [state: State, previous: State];
@@ -128,11 +129,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             log,
           );
     const hazard = this.predecessor?.supervised ? undefined : directRestartHazard();
-    if (hazard) {
-      log.warn(
-        `restarts are refused here: ${hazard}. Run the app under \`graceful-restart run -- node ...\` instead`,
-      );
-    }
+    if (hazard) log.warn(`restarts are refused here: ${hazard.reason}. ${hazard.fix}`);
     this.strategy =
       this.predecessor?.supervised === true
         ? new AskSupervisor(
@@ -436,7 +433,11 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       process.exit(128 + osConstants.signals[signal]);
     }
     if (outcome.type !== 'move') return this.drainOnce();
-    if (signal) this.logger.info(`${signal}: shutting down`);
+    if (signal === 'SIGINT' && atKeyboard() && !this.supervised) {
+      this.logger.info(
+        `SIGINT: shutting down, waiting up to ${this.options.drain.deadlineMs} ms for requests in flight; press Ctrl-C again to exit now`,
+      );
+    } else if (signal) this.logger.info(`${signal}: shutting down`);
     this.endProbation?.();
     // A final shutdown (not one after a handover, nor a successor's before ready) ends the service.
     if (this.currentState === 'stopping') void this.notifier?.stopping();
@@ -445,6 +446,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   private restartFromSignal(signal: NodeJS.Signals): void {
+    if (signal === 'SIGHUP' && terminalHungUp()) {
+      // A closed terminal is no deploy: restarting would leave a server running after logout.
+      ignoreDeadTerminal();
+      if (!isShuttingDown(this.currentState)) {
+        this.logger.info('SIGHUP: the terminal hung up; shutting down');
+      }
+      void this.stop();
+      return;
+    }
     if (isStarting(this.currentState)) {
       // The code and config on disk may have changed since this process read them: the
       // request is kept, and carried out once this generation is ready.

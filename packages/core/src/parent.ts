@@ -1,32 +1,79 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
+/** Why restarts are refused in this process, and what to do instead. */
+export interface RestartHazard {
+  reason: string;
+  fix: string;
+}
+
+const SUPERVISOR_FIX =
+  'Run the app under the stable-PID supervisor instead: graceful-restart run --listen web=HOST:PORT -- node <entry> ' +
+  '(in Docker also docker run --init, or an init such as tini).';
+
 /**
- * Why a direct-mode restart would end the whole service here, or undefined when it would not.
- * A direct restart leaves the new generation running after this process exits, which fails
- * when this process's exit takes everything with it:
- * - PID 1 of a pid namespace (Docker's `CMD ["node", "server.js"]` without `--init`): when it
- *   exits, the kernel kills every process in the namespace, the new generation included;
- * - a package manager's script (`npm start`, `pnpm start`, `yarn start`) without systemd
- *   tracking the new main pid: the package manager exits when its child does, and the container
- *   or `Type=simple` unit ends with it.
+ * Why a direct-mode restart would go wrong here, or undefined when it would not. A direct
+ * restart leaves the new generation running after this process exits, which fails when:
+ * - this is PID 1 of a pid namespace (Docker's `CMD ["node", "server.js"]` without `--init`):
+ *   when it exits, the kernel kills every process in the namespace, the new generation included;
+ * - a package manager's script runs it (`npm start`, `pnpm start`, `yarn start`) without
+ *   systemd tracking the new main pid: the package manager exits when its child does, and the
+ *   container or `Type=simple` unit ends with it;
+ * - a file watcher runs it (`node --watch`, nodemon, tsx watch): the watcher restarts the app on
+ *   every change, and a successor would escape it, holding the port the next start needs.
  */
-export function directRestartHazard(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function directRestartHazard(
+  env: NodeJS.ProcessEnv = process.env,
+): RestartHazard | undefined {
   if (process.pid === 1) {
-    return (
-      'this process is PID 1 of its pid namespace (e.g. Docker\'s CMD ["node", ...] without --init): ' +
-      'when it exits after the handover, the kernel ends the whole namespace, the new generation included'
-    );
+    return {
+      reason:
+        'this process is PID 1 of its pid namespace (e.g. Docker\'s CMD ["node", ...] without --init): ' +
+        'when it exits after the handover, the kernel ends the whole namespace, the new generation included',
+      fix: SUPERVISOR_FIX,
+    };
+  }
+  const watcher = fileWatcher(env);
+  if (watcher) {
+    return {
+      reason: `${watcher} runs this process and restarts it on file changes; a successor would escape it and hold the port its next start needs`,
+      fix: 'In development the watcher restarts the app; restart signals are for deployments (run it without the watcher there).',
+    };
   }
   const script = env['npm_lifecycle_event'];
   if (script && !env['NOTIFY_SOCKET']) {
     const manager = packageManagerAncestor();
     if (manager) {
-      return (
-        `this process runs as the "${script}" script of ${manager}, which exits when this process ` +
-        'does: the container or service unit would end at the first handover'
-      );
+      return {
+        reason:
+          `this process runs as the "${script}" script of ${manager}, which exits when this process ` +
+          'does: the container or service unit would end at the first handover',
+        fix: SUPERVISOR_FIX,
+      };
     }
+  }
+  return undefined;
+}
+
+const WATCHERS = /^(nodemon|node-dev|ts-node-dev|tsnd|tsx|supervisor)(\.c?js)?$/;
+
+/**
+ * The file watcher that runs this process, if one does: `node --watch` (it marks its child
+ * with WATCH_REPORT_DEPENDENCIES), or nodemon and its kin among the two nearest ancestors
+ * (nodemon starts the app through `sh -c`).
+ */
+function fileWatcher(env: NodeJS.ProcessEnv): string | undefined {
+  if (env['WATCH_REPORT_DEPENDENCIES']) return 'node --watch';
+  let pid = process.ppid;
+  for (let hops = 0; hops < 2 && pid > 1; hops++) {
+    const argv = procArgv(pid);
+    if (argv === undefined) return undefined;
+    const names = argv.slice(0, 2).map((arg) => basename(arg));
+    const watcher = names.find((name) => WATCHERS.test(name));
+    if (watcher && (watcher !== 'tsx' || argv.includes('watch'))) {
+      return watcher.replace(/\.c?js$/, '') + (watcher === 'tsx' ? ' watch' : '');
+    }
+    pid = parentOf(pid);
   }
   return undefined;
 }

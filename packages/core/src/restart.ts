@@ -14,6 +14,7 @@ import {
   type Verdict,
 } from './handover.js';
 import type { Logger } from './logger.js';
+import type { RestartHazard } from './parent.js';
 import type { HandedOverListener, SupervisorMessage, WorkerMessage } from './protocol.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */
@@ -163,14 +164,12 @@ export class AskSupervisor implements RestartStrategy {
 export class RefuseRestart implements RestartStrategy {
   readonly supervised = false;
 
-  constructor(private readonly hazard: string) {}
+  constructor(private readonly hazard: RestartHazard) {}
 
   async next(): Promise<Handover> {
     throw new GracefulRestartError(
       ErrorCodes.DIRECT_RESTART_UNSAFE,
-      `Restart refused: ${this.hazard}. This generation keeps serving. Run the app under the ` +
-        'stable-PID supervisor instead: graceful-restart run --listen web=HOST:PORT -- node <entry> ' +
-        '(in Docker also docker run --init, or an init such as tini).',
+      `Restart refused: ${this.hazard.reason}. This generation keeps serving. ${this.hazard.fix}`,
     );
   }
 }

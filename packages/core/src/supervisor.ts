@@ -30,6 +30,7 @@ import {
   type WorkerRole,
 } from './supervisor-state.js';
 import { SystemdNotifier } from './systemd.js';
+import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from './terminal.js';
 
 export interface SupervisorOptions {
   /** The worker's command line: `['node', 'app.js', ...]`. */
@@ -144,6 +145,12 @@ export class Supervisor {
       { restart: [...DEFAULTS.restartSignals], shutdown: [...DEFAULTS.supervisorStopSignals] },
       {
         restart: (signal) => {
+          if (signal === 'SIGHUP' && terminalHungUp()) {
+            // A closed terminal is no deploy: stop, as the workers do on their own.
+            ignoreDeadTerminal();
+            void this.stop('the terminal hung up');
+            return;
+          }
           this.log.info(`${signal}: reload`);
           this.reload().catch((error: GracefulRestartError) => {
             if (error.code === ErrorCodes.INVALID_STATE)
@@ -511,7 +518,10 @@ export class Supervisor {
   }
 
   private async runStop(reason: string, exitCode: number | undefined): Promise<number> {
-    this.log.info(`stopping (${reason}): draining ${this.workers.size} worker(s)`);
+    this.log.info(
+      `stopping (${reason}): draining ${this.workers.size} worker(s)` +
+        (reason === 'SIGINT' && atKeyboard() ? '; press Ctrl-C again to exit now' : ''),
+    );
     await this.notifier?.stopping();
     this.abortStarts.abort();
     const workers = [...this.workers];

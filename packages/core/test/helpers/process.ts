@@ -42,14 +42,18 @@ export class Fixture {
     env: NodeJS.ProcessEnv = {},
     execPath = process.execPath,
     launcher: string[] = [],
-    /** `detached`: in a session and process group of its own (as systemd starts a service). */
-    spawnOptions: { detached?: boolean } = {},
+    /**
+     * `detached`: in a session and process group of its own (as systemd starts a service);
+     * `nodeArgs`: node's own flags, before the script (`--env-file=...`, `--watch`); `cwd`.
+     */
+    spawnOptions: { detached?: boolean; nodeArgs?: string[]; cwd?: string } = {},
   ) {
-    const [file, ...args] = [...launcher, execPath, script];
+    const { nodeArgs = [], ...options } = spawnOptions;
+    const [file, ...args] = [...launcher, execPath, ...nodeArgs, script];
     this.first = spawn(file as string, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...spawnOptions,
+      ...options,
     });
     createInterface({ input: this.first.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       this.stdout.push(line);

@@ -1,0 +1,118 @@
+// Operators' paths, as a person runs the server: env files read afresh at a restart, a terminal
+// that hangs up, Ctrl-C, a file watcher. Real processes, a real pty (script(1)), real signals.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { freePort, get, pidAt, pidIn } from './helpers/http.js';
+import {
+  Fixture,
+  isAlive,
+  poll,
+  sleep,
+  tempDir,
+  waitForExit,
+  waitUntil,
+} from './helpers/process.js';
+
+const APP = new URL('./fixtures/operator-app.mjs', import.meta.url).pathname;
+const APP_DOTENV = new URL('./fixtures/operator-app-dotenv.mjs', import.meta.url).pathname;
+
+/** Starts the operator app and resolves with its endpoint and first pid once it answers. */
+async function start(
+  script: string,
+  env: Record<string, string>,
+  spawnOptions: ConstructorParameters<typeof Fixture>[4] = {},
+  launcher: string[] = [],
+  execPath = process.execPath,
+) {
+  const port = await freePort();
+  const endpoint = { host: '127.0.0.1', port };
+  const f = new Fixture(script, { PORT: String(port), ...env }, execPath, launcher, spawnOptions);
+  const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+  if (!pid) throw new Error(`the app did not answer:\n${f.stderr.join('\n')}`);
+  f.pids.add(pid);
+  return { f, endpoint, pid };
+}
+
+/** The pid that answers once it is another than `pid` (the restart's successor). */
+async function nextPid(endpoint: { host: string; port: number }, pid: number, f: Fixture) {
+  const next = await poll(async () => {
+    const served = pidIn((await get(endpoint)).body);
+    return served && served !== pid ? served : undefined;
+  }, 10_000);
+  if (!next) throw new Error(`pid ${pid} still serves:\n${f.stderr.join('\n')}`);
+  f.pids.add(next);
+  return next;
+}
+
+describe('env files are read afresh at a restart', () => {
+  for (const [how, script, nodeArgs] of [
+    ['node --env-file', APP, (dir: string) => [`--env-file=${dir}/.env`]],
+    ['dotenv', APP_DOTENV, () => []],
+  ] as const) {
+    it(`${how}: a value edited in .env is what the next generation sees; the real environment still reaches it`, async () => {
+      const dir = tempDir('gr-env-');
+      writeFileSync(`${dir}/.env`, 'GREETING=before\n');
+      const { f, endpoint, pid } = await start(
+        script,
+        { EXTRA: 'from-the-environment' },
+        { nodeArgs: nodeArgs(dir), cwd: dir },
+      );
+      expect((await get(endpoint)).body).toContain('greeting=before extra=from-the-environment');
+      writeFileSync(`${dir}/.env`, 'GREETING=after\n');
+      process.kill(pid, 'SIGHUP');
+      const next = await nextPid(endpoint, pid, f);
+      const body = (await get(endpoint)).body;
+      expect(body).toContain(`pid=${next} greeting=after extra=from-the-environment`);
+    });
+  }
+});
+
+/** `script -qfec "exec node APP" /dev/null`: the app on a pty of its own, as in a terminal. */
+const onPty = (env: Record<string, string>) =>
+  // script(1) takes the command as one string: it goes where the Fixture puts node's path.
+  start('/dev/null', env, {}, ['script', '-qfec'], `exec ${process.execPath} ${APP}`);
+
+describe('on a terminal', () => {
+  it('the terminal hanging up drains and exits (no restart into a daemon); a kill -HUP while it is open restarts', async () => {
+    const marker = `${tempDir('gr-pty-')}/marker`;
+    writeFileSync(marker, '');
+    const { f, endpoint, pid } = await onPty({ MARKER_FILE: marker });
+    // The terminal is still there: SIGHUP is a request to restart.
+    process.kill(pid, 'SIGHUP');
+    const next = await nextPid(endpoint, pid, f);
+    expect(await waitUntil(() => !isAlive(pid), 10_000)).toBe(true);
+    // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
+    const slow = get(endpoint, '/slow?ms=1500');
+    await sleep(300);
+    f.first.kill('SIGKILL');
+    const answer = await slow;
+    expect([answer.status, pidIn(answer.body)]).toEqual([200, next]);
+    expect(await waitUntil(() => !isAlive(next), 10_000)).toBe(true);
+    // It drained and ran its shutdown hook (its log line to the dead terminal did not crash it).
+    expect(readFileSync(marker, 'utf8')).toBe(`shutdown ${pid}\nshutdown ${next}\n`);
+    // And nothing took its place.
+    await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('Ctrl-C (SIGINT at the keyboard) says that a second one exits at once, drains and exits 0', async () => {
+    const { f, endpoint, pid } = await onPty({});
+    const slow = get(endpoint, '/slow?ms=800');
+    await sleep(200);
+    process.kill(pid, 'SIGINT');
+    expect((await slow).status).toBe(200);
+    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    expect(f.stdout.join('\n')).toMatch(/SIGINT: shutting down, .*press Ctrl-C again to exit now/);
+  });
+});
+
+describe('under a file watcher', () => {
+  it('node --watch: a SIGHUP is refused with the reason, the same process serves on', async () => {
+    const { f, endpoint, pid } = await start(APP, {}, { nodeArgs: ['--watch'] });
+    process.kill(pid, 'SIGHUP');
+    await waitUntil(() => f.stderr.some((line) => line.includes('Restart refused')), 5000);
+    expect(f.stderr.join('\n')).toMatch(
+      /Restart refused: node --watch runs this process and restarts it on file changes/,
+    );
+    expect(await pidAt(endpoint)).toBe(pid);
+  });
+});
