@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { startEnvironment } from './environment.js';
 
@@ -6,8 +6,17 @@ import { startEnvironment } from './environment.js';
 export interface SuccessorCommand {
   /** Default: `process.execPath`. */
   execPath: string;
-  /** Default: `[...process.execArgv, ...process.argv.slice(1)]`, the entry resolved through `cwd`. */
+  /**
+   * Default: `[...process.execArgv, ...process.argv.slice(1)]`, the entry resolved through
+   * `cwd`, and spelt as the command line gave it (`app.js`, not `/srv/app/app.js`) when that
+   * names the same file.
+   */
   args: string[];
+  /**
+   * What the process's command line shows as its first word (`ps`, `pgrep -f "node app.js"`).
+   * Default (for this process's own command): the word this process was started with.
+   */
+  argv0?: string;
   /** Default: the `cwd` option, else the directory the service was started from (see nextDirectory()). */
   cwd?: string;
   /**
@@ -57,15 +66,41 @@ export function currentCommand(
 ): SuccessorCommand {
   const [entry, ...rest] = process.argv.slice(1);
   const args = [...process.execArgv];
-  if (entry !== undefined) args.push(throughDirectory(entry, dir), ...rest);
+  if (entry !== undefined) {
+    const resolved = throughDirectory(entry, dir);
+    // As the operator typed it, so that `pgrep -f "node app.js"` keeps matching.
+    const typed = asTyped.entry;
+    args.push(typed !== undefined && resolve(dir, typed) === resolved ? typed : resolved, ...rest);
+  }
   // $PWD tells the next generation, in turn, which logical directory it was started from.
   return {
     execPath: process.execPath,
+    ...(asTyped.argv0 === undefined ? {} : { argv0: asTyped.argv0 }),
     args,
     cwd: dir,
     env: { ...startEnvironment(extraEnv), PWD: dir },
   };
 }
+
+/**
+ * This process's command line as it was typed (`node app.js`), from /proc/self/cmdline: node
+ * resolves its own path and the entry's (`/usr/bin/node /srv/app/app.js`). Empty where there is
+ * no /proc, or when the line does not line up with node's view of it.
+ */
+const asTyped = ((): { argv0?: string | undefined; entry?: string | undefined } => {
+  let words: string[];
+  try {
+    words = readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return {};
+  }
+  const flags = process.execArgv;
+  const lined =
+    words.length === process.argv.length + flags.length &&
+    flags.every((flag, i) => words[i + 1] === flag);
+  if (!lined) return {};
+  return { argv0: words[0], entry: process.argv.length > 1 ? words[1 + flags.length] : undefined };
+})();
 
 function throughDirectory(file: string, dir: string): string {
   if (!isAbsolute(file) || !file.startsWith(physicalStart + sep)) return file;

@@ -80,6 +80,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
   let child: ChildProcess;
   try {
     child = spawn(command.execPath, command.args, {
+      ...(command.argv0 === undefined ? {} : { argv0: command.argv0 }),
       cwd: command.cwd ?? process.cwd(),
       env,
       // stdio inherited: the child's output stays visible, and no pipe ties the parent to it.

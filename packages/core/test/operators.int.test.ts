@@ -1,6 +1,7 @@
 // Operators' paths, as a person runs the server: env files read afresh at a restart, a terminal
 // that hangs up, Ctrl-C, a file watcher. Real processes, a real pty (script(1)), real signals.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from './helpers/http.js';
 import {
@@ -14,6 +15,8 @@ import {
 } from './helpers/process.js';
 
 const APP = new URL('./fixtures/operator-app.mjs', import.meta.url).pathname;
+const cmdline = (pid: number) =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
 const APP_DOTENV = new URL('./fixtures/operator-app-dotenv.mjs', import.meta.url).pathname;
 
 /** Starts the operator app and resolves with its endpoint and first pid once it answers. */
@@ -102,6 +105,25 @@ describe('on a terminal', () => {
     expect((await slow).status).toBe(200);
     expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
     expect(f.stdout.join('\n')).toMatch(/SIGINT: shutting down, .*press Ctrl-C again to exit now/);
+  });
+});
+
+describe('the command line', () => {
+  it('the next generation keeps it as it was typed (node operator-app.mjs), so pgrep -f still finds it', async () => {
+    const fixtures = dirname(APP);
+    const { f, endpoint, pid } = await start(
+      'operator-app.mjs',
+      // `node` found on PATH, as a shell finds it.
+      { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+      { cwd: fixtures },
+      [],
+      'node',
+    );
+    const typed = ['node', 'operator-app.mjs'];
+    expect(cmdline(pid)).toEqual(typed);
+    process.kill(pid, 'SIGHUP');
+    const next = await nextPid(endpoint, pid, f);
+    expect(cmdline(next)).toEqual(typed);
   });
 });
 
