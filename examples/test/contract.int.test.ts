@@ -179,7 +179,12 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     f.pids.add(next as number);
     expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
     const status = await fetch(`${url}/status`, { headers: bearer });
-    expect(await status.json()).toMatchObject({ state: 'serving', pid: next, lastRestart: null });
+    // The new generation reports the restart that made it serve.
+    expect(await status.json()).toMatchObject({
+      state: 'serving',
+      pid: next,
+      lastRestart: { ok: true, oldPid: first, newPid: next },
+    });
   });
 
   it('GRACEFUL_RESTART_TOKEN: 100 wrong tokens restart nothing and end in 429; a short token refuses to start', async () => {
@@ -231,5 +236,24 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
       return body.pid === next && body.lastRestart ? body : undefined;
     }, 5000);
     expect(status?.lastRestart).toMatchObject({ ok: true, oldPid: first, newPid: next });
+    if (example === 'fastify') {
+      // fastify.log is pino: the restart's numbers come as fields too, not only in the text.
+      const lines = f.stdout.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          event: 'restart',
+          oldPid: first,
+          newPid: next,
+          durationMs: expect.any(Number),
+          plugin: 'graceful-restart',
+        }),
+      );
+    }
   });
 });

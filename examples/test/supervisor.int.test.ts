@@ -339,6 +339,11 @@ describe('graceful-restart run', () => {
     expect(log).toContain('starting a worker in 100 ms (attempt 1 of 3)');
     expect(log).toContain('starting a worker in 400 ms (attempt 3 of 3)');
     expect(log).toContain('giving up: the worker failed and 3 restarts in a row failed too');
+    // Nothing served yet: the messages say so, not that a generation "keeps serving".
+    expect(log).toContain(
+      'no worker serves yet: connections wait in the listen backlog while the supervisor retries',
+    );
+    expect(log).not.toContain('this generation keeps serving');
     expect(existsSync(`${dir}/control.sock`)).toBe(false);
     // The port is released with the supervisor.
     const free = await get({ host: '127.0.0.1', port }).then(
@@ -346,6 +351,23 @@ describe('graceful-restart run', () => {
       (error: NodeJS.ErrnoException) => error.code,
     );
     expect(free).toBe('ECONNREFUSED');
+  });
+
+  it('a worker that is not ready in time names the flag to raise, --ready-timeout', async () => {
+    const dir = tempDir('gr-sup-slow-');
+    const port = await freePort();
+    // The worker: `node -e <never ready>`, the example's path after it only as an argument.
+    const f = launchWith('http', {}, [
+      ...runArgs(port, `${dir}/control.sock`, ['--ready-timeout', '300ms', '--max-restarts', '0']),
+      process.execPath,
+      '-e',
+      'setInterval(() => {}, 1000)',
+    ]);
+    expect(await waitForExit(f.first, 20_000)).toEqual({ code: 3, signal: null });
+    const log = f.stderr.join('\n');
+    expect(log).toContain('did not become ready within 300 ms');
+    expect(log).toContain('Raise graceful-restart run --ready-timeout if startup is slow');
+    expect(log).not.toContain('readyTimeoutMs');
   });
 
   it('a listener the supervisor does not hold is a typed error in the worker', async () => {
@@ -379,6 +401,9 @@ describe('graceful-restart run', () => {
     const badHost = await cli(['run', '--listen', 'web=localhost:3000', '--', 'node', 'x.js']);
     expect(badHost.code).toBe(2);
     expect(badHost.stderr).toContain('is a name, not an address');
+    // The fix is spelt as a command line, not as code.
+    expect(badHost.stderr).toContain('--listen web4=127.0.0.1:3000 --listen web6=[::1]:3000');
+    expect(badHost.stderr).not.toContain('{ name:');
     const badMode = await cli(['run', '--listen', 'web=unix:/tmp/x.sock,perm=1', '--', 'node']);
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toContain('unknown option "perm=1"');

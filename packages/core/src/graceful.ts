@@ -267,7 +267,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       : this.predecessor
         ? ', took over from the previous generation'
         : '';
-    this.logger.info(`ready (pid ${process.pid}${from})`);
+    this.logger.info(`ready (pid ${process.pid}${from})`, { event: 'ready', pid: process.pid });
     const deferred = this.restartRequestedWhileStarting;
     this.restartRequestedWhileStarting = undefined;
     if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
@@ -340,6 +340,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       by === 'restart'
         ? `restart failed: ${error.message}`
         : `the supervisor's restart failed, still serving: ${error.message}`,
+      { event: 'restart-failed', code: error.code, pid: process.pid },
     );
     this.emit('restart-failed', error);
   }
@@ -355,6 +356,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.logger.info(
       `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}` +
         (probation ? ' (it holds its sockets through the probation, to roll back)' : ''),
+      {
+        event: 'restart',
+        oldPid: result.oldPid,
+        newPid: result.newPid,
+        durationMs: result.durationMs,
+      },
     );
     this.emit('restart', result);
     if (probation) this.reserve.prepare();
@@ -384,7 +391,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     for (const tracker of this.trackers) tracker.resume();
     this.drainPromise = undefined;
     this.lastRestart = { ok: false, error: errorToWire(error) };
-    this.logger.error(`rollback: ${error.message}`);
+    this.logger.error(`rollback: ${error.message}`, {
+      event: 'rollback',
+      code: error.code,
+      oldPid: result.oldPid,
+      newPid: result.newPid,
+    });
     await this.notifier?.ready(process.pid, true);
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
     this.emit('rollback', error, result);
@@ -521,6 +533,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.logger.info(
       `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
         `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
+      {
+        event: 'drained',
+        pid: process.pid,
+        durationMs: report.durationMs,
+        requestsCompleted: report.requestsCompleted,
+        socketsClosedIdle: report.socketsClosedIdle,
+        socketsForced: report.socketsForced,
+      },
     );
     this.signals?.uninstall();
     this.apply('drained');

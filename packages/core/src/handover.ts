@@ -42,6 +42,11 @@ export interface StartSuccessorOptions {
   signal?: AbortSignal;
   /** Started by the stable-PID supervisor: the worker asks it for restarts instead of spawning. */
   supervised?: boolean;
+  /**
+   * How the errors end, for who started it: what serves meanwhile, and the knob for a slow
+   * start. Default (direct mode): "this generation keeps serving", `readyTimeoutMs`.
+   */
+  wording?: { meanwhile: string; readyTimeoutKnob: string };
 }
 
 /** Stops a successor that did not become ready: SIGTERM, then SIGKILL after a grace. */
@@ -95,6 +100,10 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       ),
     );
   }
+  const wording = options.wording ?? {
+    meanwhile: 'this generation keeps serving',
+    readyTimeoutKnob: 'readyTimeoutMs',
+  };
   return new Promise<Successor>((resolve, reject) => {
     const readyPipe = child.stdio[READY_FD] as Socket;
     let settled = false;
@@ -103,7 +112,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
         new GracefulRestartError(
           ErrorCodes.READY_TIMEOUT,
           `The next generation (pid ${child.pid}) did not become ready within ${options.readyTimeoutMs} ms; ` +
-            'it was stopped and this generation keeps serving. Raise readyTimeoutMs if startup is slow.',
+            `it was stopped and ${wording.meanwhile}. Raise ${wording.readyTimeoutKnob} if startup is slow.`,
         ),
       );
     }, options.readyTimeoutMs);
@@ -134,7 +143,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
           ErrorCodes.CHILD_EXITED,
           `The next generation (pid ${child.pid}) exited before it was ready (${
             signal ? `signal ${signal}` : `exit code ${exitCode}`
-          }); this generation keeps serving. Its own output above says why.`,
+          }); ${wording.meanwhile}. Its own output above says why.`,
           { exitCode, signal },
         ),
       );

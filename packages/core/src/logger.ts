@@ -1,8 +1,15 @@
-/** The logging surface the library uses: pino, fastify.log and console all fit. */
+/** What a log line carries besides its text, for structured loggers (pino, fastify.log). */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/**
+ * The logging surface the library uses: pino, fastify.log and console all fit. A pino logger
+ * (one with `bindings()`) also gets each line's fields (`oldPid`, `newPid`, `durationMs`,
+ * `code`...) as its first argument; other loggers get the text, which says the same.
+ */
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -17,7 +24,30 @@ function stderrLogger(): Logger {
   };
 }
 
+/** pino's calling convention: `logger.info(fields, message)`. */
+type PinoLike = Record<'info' | 'warn' | 'error', (fields: object, message: string) => void> & {
+  bindings: () => unknown;
+};
+
+function isPino(logger: object): logger is PinoLike {
+  return typeof (logger as Partial<PinoLike>).bindings === 'function';
+}
+
 export function resolveLogger(logger: Logger | false | undefined): Logger {
   if (logger === false) return silent;
-  return logger ?? stderrLogger();
+  if (logger === undefined) return stderrLogger();
+  const given = logger;
+  if (isPino(given)) {
+    const at =
+      (level: 'info' | 'warn' | 'error') =>
+      (message: string, fields?: LogFields): void =>
+        fields ? given[level](fields, message) : (given as Logger)[level](message);
+    return { info: at('info'), warn: at('warn'), error: at('error') };
+  }
+  // Other loggers get the text only: console would print the fields object after it.
+  return {
+    info: (message) => given.info(message),
+    warn: (message) => given.warn(message),
+    error: (message) => given.error(message),
+  };
 }

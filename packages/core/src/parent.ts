@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { leadsTerminalSession } from './terminal.js';
 
 /** Why restarts are refused in this process, and what to do instead. */
 export interface RestartHazard {
@@ -31,6 +32,14 @@ export function directRestartHazard(
         'this process is PID 1 of its pid namespace (e.g. Docker\'s CMD ["node", ...] without --init): ' +
         'when it exits after the handover, the kernel ends the whole namespace, the new generation included',
       fix: SUPERVISOR_FIX,
+    };
+  }
+  if (leadsTerminalSession()) {
+    return {
+      reason:
+        'this process leads its terminal session (started as `exec node ...` by script(1), or by `ssh -t host node ...`): ' +
+        'when it exits after the handover, the session loses its terminal and the new generation would be left on a dead one',
+      fix: 'Start it from an interactive shell (node then runs as a job of the shell), or run it under graceful-restart run.',
     };
   }
   const watcher = fileWatcher(env);

@@ -135,7 +135,7 @@ export class Supervisor {
         'No worker command: give it after "--", e.g. graceful-restart run --listen web=127.0.0.1:3000 -- node app.js',
       );
     }
-    this.listeners = options.listeners.map((spec) => normalizeSpec(spec));
+    this.listeners = options.listeners.map((spec) => normalizeSpec(spec, 'cli'));
     this.readyTimeoutMs = options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
     this.probationMs = options.probationMs ?? defaultProbationMs();
     this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
@@ -242,7 +242,11 @@ export class Supervisor {
     } catch (cause) {
       const error = toGracefulError(cause, 'Reload failed');
       this.lastReload = { ok: false, error: errorToWire(error) };
-      this.log.error(`reload failed, pid ${old.pid} keeps serving: ${error.message}`);
+      this.log.error(`reload failed, pid ${old.pid} keeps serving: ${error.message}`, {
+        event: 'reload-failed',
+        code: error.code,
+        oldPid: old.pid,
+      });
       old.channel.send({ type: 'restart-failed', ...errorToWire(error) });
       await this.notifier?.restartFailed(error.message);
       this.apply('reload-failed');
@@ -263,6 +267,7 @@ export class Supervisor {
     this.log.info(
       `reload: pid ${next.pid} serves after ${result.durationMs} ms; pid ${old.pid} drains` +
         (this.probationMs > 0 ? ` and holds on through a ${this.probationMs} ms probation` : ''),
+      { event: 'reload', oldPid: old.pid, newPid: next.pid, durationMs: result.durationMs },
     );
     const error = this.probationMs > 0 ? await this.probation(next) : undefined;
     this.endProbation = undefined;
@@ -331,7 +336,11 @@ export class Supervisor {
     old.leaving = false;
     old.channel.send({ type: 'rollback', ...errorToWire(error) });
     void this.notifier?.restartFailed(error.message);
-    this.log.error(`rollback: pid ${old.pid} serves again. ${error.message}`);
+    this.log.error(`rollback: pid ${old.pid} serves again. ${error.message}`, {
+      event: 'rollback',
+      code: error.code,
+      oldPid: old.pid,
+    });
   }
 
   /**
@@ -416,6 +425,12 @@ export class Supervisor {
       readyTimeoutMs: this.readyTimeoutMs,
       signal: this.abortStarts.signal,
       supervised: true,
+      wording: {
+        meanwhile: this.serving
+          ? `worker pid ${this.serving.pid} keeps serving`
+          : 'no worker serves yet: connections wait in the listen backlog while the supervisor retries',
+        readyTimeoutKnob: 'graceful-restart run --ready-timeout',
+      },
     });
     return this.track(successor, cwd);
   }
@@ -478,6 +493,7 @@ export class Supervisor {
     if (Date.now() - worker.readyAt >= DEFAULTS.stableAfterMs) this.failures = 0;
     this.log.error(
       `worker pid ${worker.pid} died while serving (${how}); connections wait in the listen backlog`,
+      { event: 'worker-died', pid: worker.pid, exitCode, signal: signalCode },
     );
     // A reload under way brings the next worker; if it fails, it brings one up itself.
     if (!this.reloadInFlight) void this.bringUpWorker();

@@ -1,7 +1,44 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 
-/** True when this process can open its controlling terminal. */
+const onATerminal = (): boolean => [0, 1, 2].some((fd) => isatty(fd));
+
+/** Whether this process started with a terminal on stdin, stdout or stderr. */
+const startedOnTerminal = onATerminal();
+
+/**
+ * True when this process started on a terminal and the terminal has hung up (closed window,
+ * ended ssh session): a hung-up terminal is no terminal any more to isatty(). A SIGHUP then is
+ * the hangup, not a request to restart; a `kill -HUP` while the terminal is open still restarts.
+ */
+export function terminalHungUp(): boolean {
+  return startedOnTerminal && !onATerminal();
+}
+
+/** True when someone is at the keyboard: stdin is a terminal (Ctrl-C reaches this process). */
+export function atKeyboard(): boolean {
+  return isatty(0);
+}
+
+/**
+ * True when this process leads a session that has a terminal (`script -c "exec node app.js"`,
+ * `ssh -t host node app.js`): when it exits, the kernel takes the terminal from the session
+ * (and ssh ends it), so a next generation started by it would be left on a dead terminal.
+ */
+export function leadsTerminalSession(): boolean {
+  return sessionId() === process.pid && hasControllingTerminal();
+}
+
+function sessionId(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while this process's session still has its controlling terminal. */
 function hasControllingTerminal(): boolean {
   try {
     closeSync(openSync('/dev/tty', 'r'));
@@ -11,31 +48,12 @@ function hasControllingTerminal(): boolean {
   }
 }
 
-/** Whether this process started with a controlling terminal. */
-const startedOnTerminal = hasControllingTerminal();
-
-/**
- * True when this process started with a controlling terminal and has lost it: a SIGHUP now is
- * the terminal hanging up (closed window, ended ssh session), not a request to restart. The
- * kernel detaches the session from its terminal before it sends the hangup, so a `kill -HUP`
- * from another shell, with the terminal still open, is told apart.
- */
-export function terminalHungUp(): boolean {
-  return startedOnTerminal && !hasControllingTerminal();
-}
-
-/** True when someone is at the keyboard: stdin is a terminal (Ctrl-C reaches this process). */
-export function atKeyboard(): boolean {
-  return isatty(0);
-}
-
 /**
  * After a hangup, every write to the terminal fails with EIO: the app's logs (and ours) must
  * not crash the drain with an unhandled stream error.
  */
 export function ignoreDeadTerminal(): void {
   for (const stream of [process.stdout, process.stderr]) {
-    if (!stream.isTTY) continue;
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
     });

@@ -70,10 +70,21 @@ describe('env files are read afresh at a restart', () => {
   }
 });
 
-/** `script -qfec "exec node APP" /dev/null`: the app on a pty of its own, as in a terminal. */
-const onPty = (env: Record<string, string>) =>
+/**
+ * The app on a pty of its own, as in a terminal: `script -qfec "node APP; sleep 60" /dev/null`, so
+ * that a shell leads the terminal's session and node runs under it, as from a shell prompt; or
+ * with `exec` (node leads the session itself).
+ */
+const onPty = (env: Record<string, string>, how: 'under a shell' | 'exec' = 'under a shell') =>
   // script(1) takes the command as one string: it goes where the Fixture puts node's path.
-  start('/dev/null', env, {}, ['script', '-qfec'], `exec ${process.execPath} ${APP}`);
+  start(
+    '/dev/null',
+    env,
+    {},
+    ['script', '-qfec'],
+    // The shell stays after node's first generation exits, as an interactive one does.
+    how === 'exec' ? `exec ${process.execPath} ${APP}` : `${process.execPath} ${APP}; sleep 60`,
+  );
 
 describe('on a terminal', () => {
   it('the terminal hanging up drains and exits (no restart into a daemon); a kill -HUP while it is open restarts', async () => {
@@ -97,14 +108,23 @@ describe('on a terminal', () => {
     await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('leading the terminal session itself (exec node): restarts are refused with the reason, it serves on', async () => {
+    const { f, endpoint, pid } = await onPty({}, 'exec');
+    process.kill(pid, 'SIGHUP');
+    await waitUntil(() => f.stdout.some((line) => line.includes('Restart refused')), 5000);
+    expect(f.stdout.join('\n')).toMatch(/Restart refused: this process leads its terminal session/);
+    expect(await pidAt(endpoint)).toBe(pid);
+  });
+
   it('Ctrl-C (SIGINT at the keyboard) says that a second one exits at once, drains and exits 0', async () => {
     const { f, endpoint, pid } = await onPty({});
     const slow = get(endpoint, '/slow?ms=800');
     await sleep(200);
     process.kill(pid, 'SIGINT');
     expect((await slow).status).toBe(200);
-    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    expect(await waitUntil(() => !isAlive(pid), 10_000)).toBe(true);
     expect(f.stdout.join('\n')).toMatch(/SIGINT: shutting down, .*press Ctrl-C again to exit now/);
+    expect(f.stdout.join('\n')).toContain(`pid ${pid}: cleaned up`);
   });
 });
 

@@ -1,12 +1,14 @@
 import http from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import { isIP, type Server as NetServer } from 'node:net';
 import {
   type AdminOptions,
   createMiddlewareKit,
   DEFAULTS,
+  ErrorCodes,
   fromNode,
   type Graceful,
   type GracefulOptions,
+  GracefulRestartError,
   hostAddresses,
   importPeer,
   type Logger,
@@ -173,7 +175,17 @@ async function listenAll(
     await graceful.listen(server, { name, path: options.path, ...extras });
     return;
   }
-  const addresses = await hostAddresses(options.host ?? 'localhost');
+  const host = options.host ?? 'localhost';
+  if (host !== 'localhost' && isIP(host) === 0) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_LISTENER,
+      `Listener "${name}": fastify.listen() got host "${host}", a name that may resolve to several addresses; ` +
+        "a listener hands over one socket. Listen on an address: fastify.listen({ host: '127.0.0.1', port }), " +
+        "or '0.0.0.0' / '::' for every address.",
+      { listener: name },
+    );
+  }
+  const addresses = await hostAddresses(host);
   // fastify binds more sockets for "localhost" by looking the host up again once the server
   // listens: an address makes it find none, since every address is bound here.
   options.host = addresses[0] as string;

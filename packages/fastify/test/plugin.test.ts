@@ -127,6 +127,15 @@ describe('@graceful-restart/fastify', () => {
     });
   });
 
+  it('a host name other than localhost is refused with the fix spelt for fastify.listen()', async () => {
+    const fastify = app();
+    await fastify.register(gracefulRestart, quiet);
+    await expect(fastify.listen({ host: 'example.invalid', port: 0 })).rejects.toMatchObject({
+      code: 'ERR_GRACEFUL_INVALID_LISTENER',
+      message: expect.stringContaining("fastify.listen({ host: '127.0.0.1', port })"),
+    });
+  });
+
   it("https on 'localhost' that resolves to several addresses is refused with a clear error", async () => {
     const cert = new URL('../../core/test/fixtures/', import.meta.url);
     const fastify = app({

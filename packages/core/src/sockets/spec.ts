@@ -37,7 +37,10 @@ export function listenerName(spec: ListenerSpec): string {
   return spec.name ?? DEFAULTS.listenerName;
 }
 
-export function validateSpec(spec: ListenerSpec): void {
+/** Where a listener was declared: the fix an error names is spelt the way it was declared. */
+export type DeclaredIn = 'code' | 'cli';
+
+export function validateSpec(spec: ListenerSpec, declaredIn: DeclaredIn = 'code'): void {
   const name = listenerName(spec);
   const fail = (why: string) => {
     throw new GracefulRestartError(ErrorCodes.INVALID_LISTENER, `Listener "${name}": ${why}`, {
@@ -75,7 +78,9 @@ export function validateSpec(spec: ListenerSpec): void {
     // hands over exactly one socket, so ambiguity is refused rather than half handed over.
     fail(
       `host "${host}" is a name, not an address, and may resolve to several (e.g. 127.0.0.1 and ::1). ` +
-        'Declare one listener per address, e.g. { name: "web4", host: "127.0.0.1" } and { name: "web6", host: "::1" }.',
+        (declaredIn === 'cli'
+          ? 'Give one --listen per address, e.g. --listen web4=127.0.0.1:3000 --listen web6=[::1]:3000.'
+          : 'Declare one listener per address, e.g. { name: "web4", host: "127.0.0.1" } and { name: "web6", host: "::1" }.'),
     );
   }
 }
@@ -89,8 +94,8 @@ function portNumber(port: unknown): number | undefined {
 }
 
 /** `spec`, checked, with a port given as a string of digits turned into its number. */
-export function normalizeSpec<T extends ListenerSpec>(spec: T): T {
-  validateSpec(spec);
+export function normalizeSpec<T extends ListenerSpec>(spec: T, declaredIn: DeclaredIn = 'code'): T {
+  validateSpec(spec, declaredIn);
   if (isUnixSpec(spec)) return spec;
   return { ...spec, port: portNumber((spec as TcpListenerSpec).port) as number };
 }
