@@ -4,15 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from './helpers/http.js';
-import {
-  Fixture,
-  isAlive,
-  poll,
-  sleep,
-  tempDir,
-  waitForExit,
-  waitUntil,
-} from './helpers/process.js';
+import { Fixture, isAlive, poll, sleep, tempDir, waitUntil } from './helpers/process.js';
 
 const APP = new URL('./fixtures/operator-app.mjs', import.meta.url).pathname;
 const cmdline = (pid: number) =>
