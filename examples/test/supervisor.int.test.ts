@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import {
-  type Fixture,
+  Fixture,
   isAlive,
   poll,
   sleep,
@@ -13,7 +13,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
-import { CLI, cli, EXAMPLES, endAll, launchWith, runArgs } from './examples.js';
+import { CLI, cli, EXAMPLES, endAll, entryOf, launchWith, runArgs } from './examples.js';
 
 afterEach(endAll);
 
@@ -142,6 +142,43 @@ describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group',
       expect(lines).toMatch(new RegExp(`worker pid ${worker} exited \\(exit code 0\\)`));
     },
   );
+});
+
+describe('graceful-restart run on a terminal', () => {
+  it('the terminal hanging up stops the supervisor and its worker: the request in flight is answered, the PID file and control socket are removed', async () => {
+    const dir = tempDir('gr-sup-pty-');
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    const pidFile = `${dir}/supervisor.pid`;
+    const control = `${dir}/control.sock`;
+    // On a pty of its own, under a shell that stays, as from a shell prompt: script(1) takes
+    // the command as one string, which goes where the Fixture puts node's path.
+    const command = [
+      ...runArgs(port, control, ['--pid-file', pidFile]),
+      process.execPath,
+      entryOf('http'),
+    ].join(' ');
+    const f = new Fixture('/dev/null', {}, `${command}; sleep 60`, ['script', '-qfec']);
+    const worker = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+    expect(worker).toBeGreaterThan(0);
+    f.pids.add(worker as number);
+    await waitUntil(() => existsSync(pidFile), 5000);
+    const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
+    f.pids.add(supervisorPid);
+    const slow = get(endpoint, '/slow?ms=1500');
+    await sleep(300);
+    // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
+    f.first.kill('SIGKILL');
+    const answer = await slow;
+    expect([answer.status, pidIn(answer.body)]).toEqual([200, worker]);
+    expect(
+      await waitUntil(() => !isAlive(supervisorPid) && !isAlive(worker as number), 10_000),
+    ).toBe(true);
+    // A clean stop, not a reload nor death by SIGHUP: what it owned is removed.
+    expect(existsSync(pidFile)).toBe(false);
+    expect(existsSync(control)).toBe(false);
+    await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe.each(EXAMPLES)('examples/%s under graceful-restart run', (example) => {
