@@ -144,6 +144,26 @@ describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group',
   );
 });
 
+describe('a second stop signal to the process group', () => {
+  it('forces the exit, as a second Ctrl-C should: the request in flight is cut, the supervisor exits 1', async () => {
+    const s = await supervise('http', { detached: true });
+    const worker = (await status(s)).servingPid;
+    const slow = get(s.endpoint, '/slow?ms=5000').then(
+      (answer) => answer.status,
+      (error: NodeJS.ErrnoException) => error.code ?? error.message,
+    );
+    await sleep(400);
+    const group = s.f.first.pid as number;
+    process.kill(-group, 'SIGINT');
+    await sleep(400);
+    process.kill(-group, 'SIGINT');
+    expect(await waitForExit(s.f.first)).toEqual({ code: 1, signal: null });
+    expect(await slow).not.toBe(200);
+    expect(await waitUntil(() => !isAlive(worker), 5000)).toBe(true);
+    expect(s.f.stderr.join('\n')).toMatch(/SIGINT again: exiting now/);
+  });
+});
+
 describe('graceful-restart run on a terminal', () => {
   it('the terminal hanging up stops the supervisor and its worker: the request in flight is answered, the PID file and control socket are removed', async () => {
     const dir = tempDir('gr-sup-pty-');

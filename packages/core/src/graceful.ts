@@ -420,19 +420,23 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * GROUP_SIGNAL_WINDOW_MS after the message joins the drain instead of forcing the exit.
    */
   private stopFromSupervisor(): void {
-    this.supervisorStoppedAt = performance.now();
+    // When the group's signal came first, it was that one: a signal after this is a second.
+    if (!this.stopSignalReceived) this.supervisorStoppedAt = performance.now();
     void this.stop();
   }
 
   private supervisorStoppedAt: number | undefined;
+  private stopSignalReceived = false;
 
   /** A shutdown from code, or from `signal`: the table says whether it starts, joins or forces. */
   private stop(signal?: NodeJS.Signals): Promise<DrainReport> {
     const outcome = this.apply('shutdown');
     const stoppedAt = this.supervisorStoppedAt;
+    const firstSignal = signal !== undefined && !this.stopSignalReceived;
+    if (signal) this.stopSignalReceived = true;
     if (
       outcome.type === 'force' &&
-      signal &&
+      firstSignal &&
       stoppedAt !== undefined &&
       performance.now() - stoppedAt < GROUP_SIGNAL_WINDOW_MS
     ) {
