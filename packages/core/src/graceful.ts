@@ -15,6 +15,7 @@ import {
   toGracefulError,
 } from './errors.js';
 import { type Handover, PredecessorLink, type Verdict } from './handover.js';
+import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import type { Logger } from './logger.js';
 import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { directRestartHazard } from './parent.js';
@@ -97,11 +98,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   constructor(options: GracefulOptions = {}) {
     super();
     refuseUnsupportedPlatform();
-    refuseSecondInstance();
     this.options = resolveOptions(options);
+    const inheritance = Inheritance.forProcess();
+    refuseSecondInstance({
+      handlesSignals: this.options.signals !== false,
+      successor: inheritance.manifest !== undefined,
+    });
     if (this.options.pidFile) checkPidFileDirectory(this.options.pidFile);
     const log = this.options.logger;
-    const inheritance = Inheritance.forProcess();
     this.sockets = new GenerationSockets(inheritance, log);
     this.reserve = new RollbackReserve(() => this.sockets.holdDuplicates(), log);
     const manifest = inheritance.manifest;
@@ -153,7 +157,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
               listeners: () => this.sockets.handOver(),
               log,
             });
-    claimProcess(this);
+    claimProcess(this, { handlesSignals: this.signals !== undefined });
     // From the start, so that a signal during startup (a reload right after launch, Ctrl-C) is
     // handled, not the default action that kills the process.
     this.signals?.install();
@@ -566,33 +570,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.signals?.uninstall();
     releaseProcess(this);
   }
-}
-
-/** The Graceful of this process, shared by every copy of this library loaded in it (ESM and CJS). */
-const INSTANCE = Symbol.for('graceful-restart.instance');
-type ProcessSlot = { [INSTANCE]?: Graceful };
-
-function refuseSecondInstance(): void {
-  const existing = (globalThis as ProcessSlot)[INSTANCE];
-  if (existing && existing.state !== 'stopped') {
-    throw new GracefulRestartError(
-      ErrorCodes.DUPLICATE_INSTANCE,
-      `A Graceful instance already exists in this process (pid ${process.pid}, ${existing.state}). One ` +
-        'process is one generation: a second instance would start a second successor at every restart. ' +
-        'Create one and listen on every server through it: graceful.listen(server, spec) for each; ' +
-        "express and koa: listen(app, [3000, { name: 'https', port: 3443, server: httpsServer }]). " +
-        'To replace an instance (in tests), call uninstall() on the first.',
-    );
-  }
-}
-
-function claimProcess(graceful: Graceful): void {
-  (globalThis as ProcessSlot)[INSTANCE] = graceful;
-}
-
-function releaseProcess(graceful: Graceful): void {
-  const slot = globalThis as ProcessSlot;
-  if (slot[INSTANCE] === graceful) delete slot[INSTANCE];
 }
 
 /** What a generation on probation holds: the verdict to wait for, and its sockets' duplicates. */

@@ -137,7 +137,8 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
     ErrorCodes.DUPLICATE_INSTANCE,
     () => {
-      quiet();
+      // One that handles signals (the default) and any other: both would restart the process.
+      createGraceful({ logger: false, exitProcess: false });
       quiet();
     },
     /already exists in this process .* listen on every server through it/,
@@ -480,5 +481,21 @@ describe('socket activation', () => {
       { fd: 4, name: undefined },
     ]);
     expect(env).toEqual({});
+  });
+});
+
+describe('one instance per process', () => {
+  it('instances with signals: false coexist (tests, embedding); one that handles signals is refused beside them, until they are released', () => {
+    const a = quiet();
+    const b = quiet();
+    expect([a.state, b.state]).toEqual(['starting', 'starting']);
+    expect(() => createGraceful({ logger: false, exitProcess: false })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.DUPLICATE_INSTANCE }),
+    );
+    a.uninstall();
+    b.uninstall();
+    const alone = createGraceful({ logger: false, exitProcess: false });
+    expect(alone.state).toBe('starting');
+    expect(() => quiet()).toThrow(expect.objectContaining({ code: ErrorCodes.DUPLICATE_INSTANCE }));
   });
 });
