@@ -120,6 +120,9 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
 
     writeFileSync(config, JSON.stringify({ greeting: 'hello two' }));
     const next = await restart(f, endpoint, first);
+    // The new generation answered once it was ready; the old one stops accepting a moment
+    // later (both accept on the one socket until it starts to drain): then only the new one.
+    expect(await waitUntil(() => !isAlive(first), 10_000)).toBe(true);
     expect((await get(endpoint)).body).toBe(`hello two from pid=${next}\n`);
     const stats = await load.stop();
     expect(stats.failureSamples).toEqual([]);
