@@ -115,8 +115,11 @@ describe('on a terminal', () => {
     process.kill(pid, 'SIGINT');
     expect((await slow).status).toBe(200);
     expect(await waitUntil(() => !isAlive(pid), 10_000)).toBe(true);
-    expect(f.stdout.join('\n')).toMatch(/SIGINT: shutting down, .*press Ctrl-C again to exit now/);
-    expect(f.stdout.join('\n')).toContain(`pid ${pid}: cleaned up`);
+    // script(1) relays the pty's output on its own time: the last lines may follow the exit.
+    const said = () => f.stdout.join('\n');
+    await waitUntil(() => said().includes(`pid ${pid}: cleaned up`), 5000);
+    expect(said()).toMatch(/SIGINT: shutting down, .*press Ctrl-C again to exit now/);
+    expect(said()).toContain(`pid ${pid}: cleaned up`);
   });
 });
 
