@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { leadsTerminalSession } from './terminal.js';
+import { hasControllingTerminal } from './terminal.js';
 
 /** Why restarts are refused in this process, and what to do instead. */
 export interface RestartHazard {
@@ -114,10 +114,24 @@ function procArgv(pid: number): string[] | undefined {
 }
 
 function parentOf(pid: number): number {
+  return statField(pid, 1) ?? 0;
+}
+
+/**
+ * True when this process leads a session that has a terminal (`script -c "exec node app.js"`,
+ * `ssh -t host node app.js`): when it exits, the kernel takes the terminal from the session
+ * (and ssh ends it), so a next generation started by it would be left on a dead terminal.
+ */
+function leadsTerminalSession(): boolean {
+  return statField('self', 3) === process.pid && hasControllingTerminal();
+}
+
+/** A numeric field of /proc/PID/stat after the command name (1: parent pid, 3: session). */
+function statField(pid: number | 'self', index: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]);
   } catch {
-    return 0;
+    return undefined;
   }
 }

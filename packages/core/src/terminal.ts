@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 
 const onATerminal = (): boolean => [0, 1, 2].some((fd) => isatty(fd));
@@ -20,26 +20,8 @@ export function atKeyboard(): boolean {
   return isatty(0);
 }
 
-/**
- * True when this process leads a session that has a terminal (`script -c "exec node app.js"`,
- * `ssh -t host node app.js`): when it exits, the kernel takes the terminal from the session
- * (and ssh ends it), so a next generation started by it would be left on a dead terminal.
- */
-export function leadsTerminalSession(): boolean {
-  return sessionId() === process.pid && hasControllingTerminal();
-}
-
-function sessionId(): number | undefined {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-  } catch {
-    return undefined;
-  }
-}
-
 /** True while this process's session still has its controlling terminal. */
-function hasControllingTerminal(): boolean {
+export function hasControllingTerminal(): boolean {
   try {
     closeSync(openSync('/dev/tty', 'r'));
     return true;
