@@ -1,8 +1,8 @@
 // The examples, unchanged, under the stable-PID supervisor (`graceful-restart run`).
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import {
   Fixture,
@@ -14,111 +14,9 @@ import {
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
 import { CLI, cli, EXAMPLES, endAll, entryOf, launchWith, runArgs } from './examples.js';
+import { childrenOf, nextServing, procStat, status, supervise } from './supervised.js';
 
 afterEach(endAll);
-
-/** Parent pid and state of `pid` from /proc, or undefined once it is gone (reaped). */
-function procStat(pid: number): { ppid: number; state: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] as string, ppid: Number(fields[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The children of `pid` (host pids), with their states. */
-function childrenOf(pid: number): { pid: number; state: string }[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((entry) => {
-      const stat = procStat(Number(entry));
-      return stat?.ppid === pid ? [{ pid: Number(entry), state: stat.state }] : [];
-    });
-}
-
-interface Supervised {
-  f: Fixture;
-  endpoint: Endpoint;
-  control: string;
-  pidFile: string;
-  dir: string;
-  /** The supervisor's pid, as the host sees it. */
-  supervisorPid: number;
-}
-
-/**
- * `graceful-restart run --listen web=127.0.0.1:PORT --control C --pid-file P [args] -- node
- * examples/<example>/server.mjs`, resolved once a worker answers. `prefix` runs it under a
- * launcher (unshare, systemd-socket-activate).
- */
-async function supervise(
-  example: string,
-  options: {
-    env?: Record<string, string>;
-    args?: string[];
-    prefix?: string[];
-    listen?: string;
-    port?: number;
-    /** In a session and process group of its own, as systemd starts a service. */
-    detached?: boolean;
-  } = {},
-): Promise<Supervised> {
-  const dir = tempDir('gr-sup-');
-  const port = options.port ?? (await freePort());
-  const control = `${dir}/control.sock`;
-  const pidFile = `${dir}/supervisor.pid`;
-  const listen = options.listen ?? `web=127.0.0.1:${port}`;
-  const f = launchWith(
-    example,
-    options.env ?? {},
-    [
-      ...(options.prefix ?? []),
-      process.execPath,
-      CLI,
-      'run',
-      ...(listen ? ['--listen', listen] : []),
-      '--control',
-      control,
-      '--pid-file',
-      pidFile,
-      ...(options.args ?? []),
-      '--',
-    ],
-    { detached: options.detached ?? false },
-  );
-  const endpoint = listen.includes('unix:')
-    ? { socketPath: listen.slice(listen.indexOf('unix:') + 5).split(',')[0] as string }
-    : { host: '127.0.0.1', port };
-  await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
-  await waitUntil(() => existsSync(pidFile), 5000);
-  const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
-  return { f, endpoint, control, pidFile, dir, supervisorPid };
-}
-
-async function status(s: Supervised) {
-  const { code, stdout, stderr } = await cli(['status', '--control', s.control]);
-  expect(code, stderr).toBe(0);
-  return JSON.parse(stdout) as {
-    supervisorPid: number;
-    servingPid: number;
-    workers: { pid: number; role: string }[];
-    reloads: number;
-    crashes: number;
-    lastReload: { ok: boolean } | null;
-  };
-}
-
-/** The serving worker once it is another than `previous`; fails the test after 10 s. */
-async function nextServing(s: Supervised, previous: number): Promise<number> {
-  const next = await poll(async () => {
-    const now = (await status(s)).servingPid;
-    return now && now !== previous ? now : undefined;
-  }, 10_000);
-  if (next === undefined) throw new Error(`pid ${previous} still serves after 10 s`);
-  return next;
-}
 
 describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group', (example) => {
   // systemd's default KillMode=control-group, and Ctrl-C in a terminal, signal the supervisor

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultControlPath, sendControl } from './control.js';
 import { DEFAULTS } from './defaults.js';
@@ -16,6 +17,9 @@ const USAGE = `Usage:
                              defaults to "${DEFAULTS.listenerName}"); socket-activated fds are taken too
       --pid-file FILE        write the supervisor's pid (it never changes)
       --ready-timeout TIME   how long a worker may take to say ready (default ${DEFAULTS.readyTimeoutMs / 1000}s)
+      --workers N|auto       how many workers serve side by side on the same listeners
+                             (default 1; auto: one per available CPU); a reload replaces
+                             them all, a crash only the one that died
       --max-restarts N       consecutive failed worker starts before giving up (default ${DEFAULTS.maxRestarts})
       --probation TIME       after a reload the old worker holds on this long; if the new one
                              dies meanwhile, the old one serves again and reload fails
@@ -76,6 +80,14 @@ function parseCount(text: string, option: string): number {
   return Number(text);
 }
 
+/** `--workers N` (1 or more) or `auto`: one per CPU this process may use. */
+function parseWorkers(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  const count = parseCount(text, '--workers');
+  if (count < 1) throw new UsageError(`--workers ${text}: expected 1 or more, or auto`);
+  return count;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   return String(pkg.version);
@@ -92,6 +104,7 @@ async function run(argv: string[]): Promise<number> {
       'pid-file': { type: 'string' },
       'ready-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
+      workers: { type: 'string' },
       probation: { type: 'string' },
       control: { type: 'string' },
       cwd: { type: 'string' },
@@ -114,6 +127,7 @@ async function run(argv: string[]): Promise<number> {
     ...(values['max-restarts']
       ? { maxRestarts: parseCount(values['max-restarts'], '--max-restarts') }
       : {}),
+    ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
   });
   return supervisor.run();
 }
@@ -131,9 +145,10 @@ async function control(command: ControlCommand, argv: string[]): Promise<number>
     return 1;
   }
   if (command === 'reload' && reply.result) {
-    const { oldPid, newPid, durationMs, cwd, command } = reply.result;
+    const { oldPid, newPid, oldPids, newPids, durationMs, cwd, command } = reply.result;
+    const serve = newPids ? `pids ${newPids.join(', ')} serve` : `pid ${newPid} serves`;
     process.stdout.write(
-      `reloaded: pid ${newPid} serves (replaced ${oldPid}) after ${durationMs} ms, in ${cwd}: ${command}\n`,
+      `reloaded: ${serve} (replaced ${(oldPids ?? [oldPid]).join(', ')}) after ${durationMs} ms, in ${cwd}: ${command}\n`,
     );
   } else if (command === 'status') {
     process.stdout.write(`${JSON.stringify(reply.status, null, 2)}\n`);

@@ -1,5 +1,5 @@
 /** What a log line carries besides its text, for structured loggers (pino, fastify.log). */
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
+export type LogFields = Record<string, string | number | boolean | number[] | null | undefined>;
 
 /**
  * The logging surface the library uses: pino, fastify.log and console all fit. A pino logger

@@ -27,6 +27,9 @@ export interface RestartResult {
   cwd: string;
   /** Its command line, as it reads: `node /srv/app/current/server.mjs`. */
   command: string;
+  /** With `graceful-restart run --workers N` (N > 1): every worker replaced, and every new one. */
+  oldPids?: number[];
+  newPids?: number[];
 }
 
 /** An error as it crosses a process boundary (and as status answers show it). */
@@ -215,12 +218,27 @@ export interface SupervisorStatus {
   supervisorPid: number;
   uptimeMs: number;
   state: SupervisorState;
+  /** The first serving worker (slot 0 unless it is being replaced). */
   servingPid: number | null;
+  /** Every serving worker, by slot. */
+  servingPids: number[];
+  /** How many workers serve side by side (`--workers`). */
+  workerCount: number;
   /** Where the next worker starts, and what it runs. */
   cwd: string;
   command: string;
-  /** `cwd`: the directory each worker started in (its release). */
-  workers: { pid: number; role: WorkerRole; cwd: string }[];
+  /**
+   * Every live worker. `slot`: its place in the set; `generation`: the reload that started it
+   * (0: the first start); `since`: when it said ready; `cwd`: the directory it started in.
+   */
+  workers: {
+    pid: number;
+    slot: number;
+    generation: number;
+    role: WorkerRole;
+    since: string;
+    cwd: string;
+  }[];
   listeners: { name: string; address: string }[];
   reloads: number;
   crashes: number;

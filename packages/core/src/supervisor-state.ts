@@ -10,6 +10,9 @@
  *      │                          └──worker-died──▶ recovering ◀──worker-died──┘
  *      │                                              │ worker-ready ──▶ serving
  *   (any live state) ──stop──▶ stopping ──stopped──▶ stopped        stopping ──stop──▶ force
+ *
+ * With `--workers N` the states describe the set: a reload replaces every worker at once, and
+ * `worker-ready` means every slot has a worker that said ready.
  */
 
 export const SupervisorStates = [
@@ -24,13 +27,16 @@ export const SupervisorStates = [
 export type SupervisorState = (typeof SupervisorStates)[number];
 
 export const SupervisorEvents = [
-  /** A worker said ready and now serves (first start, recovery, or a reload's new worker). */
+  /**
+   * Every worker slot is filled with a worker that said ready (first start, recovery, or a
+   * reload's new set).
+   */
   'worker-ready',
   /** A reload was asked for (signal, `reload`, or the serving worker's own request). */
   'reload',
   /** The reload's new worker failed; the serving one (if any) keeps serving. */
   'reload-failed',
-  /** The serving worker died. */
+  /** A serving worker died (with `--workers N`, the others serve on). */
   'worker-died',
   /** The reload's new worker lived through its probation: the old one may go. */
   'probation-passed',
@@ -63,7 +69,6 @@ const move = (to: SupervisorState): SupervisorOutcome => ({ type: 'move', to });
 const refuse = (reason: string): SupervisorOutcome => ({ type: 'refuse', reason });
 const NOT_SERVING = refuse('no worker is serving yet (starting, or restarting after a crash)');
 const NO_RELOAD = refuse('no reload is in progress');
-const NONE_SERVING = refuse('no worker is serving');
 const STOPPING = refuse('the supervisor is stopping');
 const NO_PROBATION = refuse('no reload is on probation');
 
@@ -72,7 +77,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     'worker-ready': move('serving'),
     reload: NOT_SERVING,
     'reload-failed': NO_RELOAD,
-    'worker-died': NONE_SERVING,
+    // One of several workers died before the others were up: the start goes on.
+    'worker-died': move('starting'),
     'probation-passed': NO_PROBATION,
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
@@ -117,7 +123,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     reload: NOT_SERVING,
     // The reload that was under way when the serving worker died failed: recovery takes over.
     'reload-failed': move('recovering'),
-    'worker-died': NONE_SERVING,
+    // Another of several workers died: its slot is refilled too.
+    'worker-died': move('recovering'),
     'probation-passed': NO_PROBATION,
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
@@ -153,7 +160,10 @@ export function supervisorTransition(
   return TABLE[state][event];
 }
 
-/** States in which no worker serves and one is being brought up (with backoff after failures). */
+/**
+ * States in which a worker slot is empty and a worker is being brought up for it (with backoff
+ * after failures). With `--workers N` the other workers serve meanwhile.
+ */
 export function needsWorker(state: SupervisorState): boolean {
   return state === 'starting' || state === 'recovering';
 }

@@ -7,6 +7,7 @@ import { startEnvironment } from './environment.js';
 import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
 import { type Successor, startSuccessor } from './handover.js';
 import { type Logger, resolveLogger } from './logger.js';
+import { describeValue } from './option-names.js';
 import { defaultProbationMs } from './options.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { refuseUnsupportedPlatform } from './platform.js';
@@ -51,6 +52,11 @@ export interface SupervisorOptions {
   probationMs?: number;
   /** Consecutive failed worker starts before the supervisor gives up. Default 10. */
   maxRestarts?: number;
+  /**
+   * How many workers serve side by side, all accepting on the same listeners. A reload
+   * replaces them all; a crash replaces only the one that died. Default 1.
+   */
+  workers?: number;
   logger?: Logger | false;
   /**
    * The workers' directory, followed anew at every start (a release directory's `current`).
@@ -84,6 +90,10 @@ export function backoffMs(n: number): number {
 
 interface Worker {
   pid: number;
+  /** Its place in the set of `workers` (0 to N-1); a replacement takes the same place. */
+  slot: number;
+  /** The reload that started it (0: the first start); a crash's replacement joins its set. */
+  generation: number;
   /** The directory it started in (where `current` pointed then is its release). */
   cwd: string;
   child: ChildProcess;
@@ -112,12 +122,15 @@ export class Supervisor {
   private readonly listeners: ListenerSpec[];
   private held: HeldListener[] = [];
   private control: ControlServer | undefined;
-  private serving: Worker | undefined;
+  private readonly workerCount: number;
+  /** The serving set, by slot; an empty slot is being refilled (after a crash). */
+  private slots: (Worker | undefined)[];
   private readonly workers = new Set<Worker>();
+  private generation = 0;
   private reloadInFlight: Promise<RestartResult> | undefined;
   private readonly abortStarts = new AbortController();
-  /** The loop that brings a worker up (at start, after a crash) runs once at a time. */
-  private recovering = false;
+  /** The loop that fills empty slots (at start, after a crash) runs once at a time. */
+  private recovering: Promise<void> | undefined;
   private failures = 0;
   private stopping: Promise<number> | undefined;
   private readonly startedAt = Date.now();
@@ -139,6 +152,8 @@ export class Supervisor {
     this.readyTimeoutMs = options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs;
     this.probationMs = options.probationMs ?? defaultProbationMs();
     this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
+    this.workerCount = checkWorkerCount(options.workers ?? 1);
+    this.slots = new Array(this.workerCount).fill(undefined);
     this.log = resolveLogger(options.logger);
     this.notifier = SystemdNotifier.fromEnv(this.log);
     this.signals = new SignalHandlers(
@@ -192,21 +207,31 @@ export class Supervisor {
       return SupervisorExitCodes.FAILED;
     }
     this.log.info(
-      `supervisor pid ${process.pid}: control socket ${this.options.controlPath}; starting the worker`,
+      `supervisor pid ${process.pid}: control socket ${this.options.controlPath}; starting ${
+        this.workerCount === 1 ? 'the worker' : `${this.workerCount} workers`
+      }`,
     );
     const stopped = new Promise<number>((resolve) => {
       this.onStopped = resolve;
     });
-    void this.bringUpWorker();
+    this.bringUpWorkers();
     return stopped;
   }
 
   private onStopped: (code: number) => void = () => undefined;
 
-  /** Starts a worker, waits for ready, then drains the serving one. Concurrent calls share one. */
+  /** The workers that serve now, by slot. */
+  private get serving(): Worker[] {
+    return this.slots.filter((w): w is Worker => w !== undefined);
+  }
+
+  /**
+   * Starts a new set of workers, waits until every one is ready, then drains the serving set.
+   * Concurrent calls share one.
+   */
   reload(): Promise<RestartResult> {
     const outcome = this.apply('reload');
-    if (outcome.type === 'refuse' || !this.serving) {
+    if (outcome.type === 'refuse' || this.serving.length === 0) {
       const reason = outcome.type === 'refuse' ? outcome.reason : 'no worker is serving';
       return Promise.reject(
         new GracefulRestartError(ErrorCodes.INVALID_STATE, `Cannot reload: ${reason}.`),
@@ -228,69 +253,89 @@ export class Supervisor {
     return attempt;
   }
 
-  private async runReload(old: Worker): Promise<RestartResult> {
+  private async runReload(old: Worker[]): Promise<RestartResult> {
     const started = performance.now();
     await this.notifier?.reloading();
+    this.generation += 1;
     this.log.info(
-      `reload: starting a worker to replace pid ${old.pid} in ${nextDirectory(this.options.cwd)}: ${this.commandLine}`,
+      `reload: starting ${this.workerCount === 1 ? 'a worker' : `${this.workerCount} workers`} to replace ${pids(old)} in ${nextDirectory(this.options.cwd)}: ${this.commandLine}`,
     );
-    // The serving worker takes what a rollback needs while the new one starts.
-    if (this.probationMs > 0) old.channel.send({ type: 'prepare' });
-    let next: Worker;
+    // The serving workers take what a rollback needs while the new ones start.
+    if (this.probationMs > 0) for (const w of old) w.channel.send({ type: 'prepare' });
+    let next: Worker[];
     try {
-      next = await this.startWorker();
+      next = await this.startSet(this.slots.map((_, slot) => slot));
     } catch (cause) {
       const error = toGracefulError(cause, 'Reload failed');
       this.lastReload = { ok: false, error: errorToWire(error) };
-      this.log.error(`reload failed, pid ${old.pid} keeps serving: ${error.message}`, {
-        event: 'reload-failed',
-        code: error.code,
-        oldPid: old.pid,
-      });
-      old.channel.send({ type: 'restart-failed', ...errorToWire(error) });
+      this.log.error(
+        `reload failed, ${pids(old)} keep${old.length === 1 ? 's' : ''} serving: ${error.message}`,
+        {
+          event: 'reload-failed',
+          code: error.code,
+          oldPid: old[0]?.pid,
+          oldPids: old.map((w) => w.pid),
+        },
+      );
+      for (const w of old) w.channel.send({ type: 'restart-failed', ...errorToWire(error) });
       await this.notifier?.restartFailed(error.message);
       this.apply('reload-failed');
-      // The serving worker died meanwhile: bring one back.
-      if (needsWorker(this.currentState)) void this.bringUpWorker();
+      // A serving worker died meanwhile: bring one back.
+      if (needsWorker(this.currentState)) this.bringUpWorkers();
       throw error;
     }
-    const result = {
-      oldPid: old.pid,
-      newPid: next.pid,
-      durationMs: Math.round(performance.now() - started),
-      cwd: next.cwd,
+    const durationMs = Math.round(performance.now() - started);
+    const resultFor = (slot: number): RestartResult => ({
+      oldPid: (old.find((w) => w.slot === slot) ?? old[0] ?? (next[slot] as Worker)).pid,
+      newPid: (next[slot] as Worker).pid,
+      durationMs,
+      cwd: (next[slot] as Worker).cwd,
       command: this.commandLine,
+    });
+    const result: RestartResult = {
+      ...resultFor(0),
+      ...(this.workerCount > 1
+        ? { oldPids: old.map((w) => w.pid), newPids: next.map((w) => w.pid) }
+        : {}),
     };
-    if (!this.promote(next, old, result)) return result;
-    // Counted when the new worker serves; a rollback takes it back.
+    if (!this.promote(next, old, resultFor)) return result;
+    // Counted when the new set serves; a rollback takes it back.
     this.reloads += 1;
     this.log.info(
-      `reload: pid ${next.pid} serves after ${result.durationMs} ms; pid ${old.pid} drains` +
-        (this.probationMs > 0 ? ` and holds on through a ${this.probationMs} ms probation` : ''),
-      { event: 'reload', oldPid: old.pid, newPid: next.pid, durationMs: result.durationMs },
+      `reload: ${pids(next)} serve${next.length === 1 ? 's' : ''} after ${durationMs} ms; ${pids(old)} drain${old.length === 1 ? 's' : ''}` +
+        (this.probationMs > 0 ? ` and hold on through a ${this.probationMs} ms probation` : ''),
+      {
+        event: 'reload',
+        oldPid: result.oldPid,
+        newPid: result.newPid,
+        oldPids: old.map((w) => w.pid),
+        newPids: next.map((w) => w.pid),
+        durationMs,
+      },
     );
     const error = this.probationMs > 0 ? await this.probation(next) : undefined;
     this.endProbation = undefined;
     if (error) {
-      this.rollBack(old, error);
+      this.rollBack(old, next, error);
       throw error;
     }
     this.apply('probation-passed');
-    // However the probation ended, the old worker learns that it may go.
-    if (this.workers.has(old) && old.role === 'draining') {
-      old.channel.send({ type: 'probation-passed' });
+    // However the probation ended, the old workers learn that they may go.
+    for (const w of old) {
+      if (this.workers.has(w) && w.role === 'draining')
+        w.channel.send({ type: 'probation-passed' });
     }
     this.lastReload = { ok: true, result };
-    // The new worker left on purpose during its probation: bring a worker up, as after a crash.
-    if (needsWorker(this.currentState)) void this.bringUpWorker();
+    // A new worker left on purpose during its probation: refill its slot, as after a crash.
+    if (needsWorker(this.currentState)) this.bringUpWorkers();
     return result;
   }
 
   /**
-   * A new worker's probation: undefined once it passes (or the worker leaves on purpose), the
-   * typed error when the worker dies first.
+   * A new set's probation: undefined once it passes (or a new worker leaves on purpose), the
+   * typed error when one of the new workers dies first.
    */
-  private probation(next: Worker): Promise<GracefulRestartError | undefined> {
+  private probation(next: Worker[]): Promise<GracefulRestartError | undefined> {
     const readyAt = performance.now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), this.probationMs);
@@ -299,87 +344,141 @@ export class Supervisor {
         clearTimeout(timer);
         resolve(undefined);
       };
-      void next.exited.then(() => {
-        clearTimeout(timer);
-        if (next.leaving) return resolve(undefined);
-        const { exitCode, signalCode } = next.child;
-        resolve(
-          new GracefulRestartError(
-            ErrorCodes.ROLLED_BACK,
-            `The new worker (pid ${next.pid}) died ${Math.round(performance.now() - readyAt)} ms after it was ready (${
-              signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`
-            }), within its ${this.probationMs} ms probation. Its own output above says why.`,
-            { exitCode, signal: signalCode },
-          ),
-        );
-      });
-    });
-  }
-
-  /** The new worker died on probation: the old one serves again, or, if it is gone, recovery. */
-  private rollBack(old: Worker, error: GracefulRestartError): void {
-    this.lastReload = { ok: false, error: errorToWire(error) };
-    this.reloads -= 1;
-    if (this.currentState !== 'probation') return;
-    if (!this.workers.has(old)) {
-      this.log.error(`reload failed and pid ${old.pid} is gone too: ${error.message}`);
-      this.serving = undefined;
-      this.crashes += 1;
-      this.apply('worker-died');
-      void this.bringUpWorker();
-      return;
-    }
-    this.apply('rolled-back');
-    this.serving = old;
-    old.role = 'serving';
-    // It said it leaves when it began to drain; serving again, its exit would be a crash.
-    old.leaving = false;
-    old.channel.send({ type: 'rollback', ...errorToWire(error) });
-    void this.notifier?.restartFailed(error.message);
-    this.log.error(`rollback: pid ${old.pid} serves again. ${error.message}`, {
-      event: 'rollback',
-      code: error.code,
-      oldPid: old.pid,
+      for (const worker of next) {
+        void worker.exited.then(() => {
+          clearTimeout(timer);
+          if (worker.leaving) return resolve(undefined);
+          const { exitCode, signalCode } = worker.child;
+          resolve(
+            new GracefulRestartError(
+              ErrorCodes.ROLLED_BACK,
+              `The new worker (pid ${worker.pid}) died ${Math.round(performance.now() - readyAt)} ms after it was ready (${
+                signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`
+              }), within its ${this.probationMs} ms probation. Its own output above says why.`,
+              { exitCode, signal: signalCode },
+            ),
+          );
+        });
+      }
     });
   }
 
   /**
-   * `next` serves from now on; the worker it replaces (if still alive) is told to drain. False
-   * when a stop came meanwhile.
+   * A new worker died on probation: the whole new set goes and the old workers serve again; the
+   * slots of old workers that are gone meanwhile are refilled as after a crash.
    */
-  private promote(next: Worker, old?: Worker, result?: RestartResult): boolean {
-    if (this.apply('worker-ready').type !== 'move') {
-      // Stopping meanwhile: the new worker goes with the others (runStop waits for it).
-      if (next.role !== 'stopping') {
-        next.role = 'stopping';
-        next.channel.send({ type: 'shutdown' });
-      }
+  private rollBack(old: Worker[], next: Worker[], error: GracefulRestartError): void {
+    this.lastReload = { ok: false, error: errorToWire(error) };
+    this.reloads -= 1;
+    if (this.currentState !== 'probation') return;
+    this.slots = new Array(this.workerCount).fill(undefined);
+    this.stopWorkers(next);
+    const alive = old.filter((w) => this.workers.has(w));
+    if (alive.length === 0) {
+      this.log.error(
+        `reload failed and ${pids(old)} ${old.length === 1 ? 'is' : 'are'} gone too: ${error.message}`,
+      );
+      this.crashes += 1;
+      this.apply('worker-died');
+      this.bringUpWorkers();
+      return;
+    }
+    this.apply('rolled-back');
+    for (const w of alive) {
+      this.slots[w.slot] = w;
+      w.role = 'serving';
+      // It said it leaves when it began to drain; serving again, its exit would be a crash.
+      w.leaving = false;
+      w.channel.send({ type: 'rollback', ...errorToWire(error) });
+    }
+    void this.notifier?.restartFailed(error.message);
+    this.log.error(
+      `rollback: ${pids(alive)} serve${alive.length === 1 ? 's' : ''} again. ${error.message}`,
+      {
+        event: 'rollback',
+        code: error.code,
+        oldPid: alive[0]?.pid,
+        oldPids: alive.map((w) => w.pid),
+      },
+    );
+    if (alive.length < old.length) {
+      this.crashes += old.length - alive.length;
+      this.apply('worker-died');
+      this.bringUpWorkers();
+    }
+  }
+
+  /** Tells workers to drain and exit (runStop, or whoever stopped them, waits for the exit). */
+  private stopWorkers(workers: Worker[]): void {
+    for (const worker of workers) {
+      if (!this.workers.has(worker) || worker.role === 'stopping') continue;
+      worker.role = 'stopping';
+      // A message, not SIGTERM: a worker that got the same stop signal from the process
+      // group (systemd, Ctrl-C) takes both as one stop and drains, instead of forcing.
+      if (worker.channel.isClosed) worker.child.kill('SIGTERM');
+      else worker.channel.send({ type: 'shutdown' });
+    }
+  }
+
+  /**
+   * `next` (a whole set after a reload, or workers for empty slots) serves from now on; the
+   * workers they replace (if still alive) are told to drain. False when a stop came meanwhile.
+   */
+  private promote(
+    next: Worker[],
+    old: Worker[] = [],
+    resultFor?: (slot: number) => RestartResult,
+  ): boolean {
+    if (this.currentState === 'stopping' || this.currentState === 'stopped') {
+      // Stopping meanwhile: the new workers go with the others (runStop waits for them).
+      this.stopWorkers(next);
       return false;
     }
-    this.serving = next;
-    void this.notifier?.ready(process.pid, false);
-    if (old && result && this.workers.has(old)) {
-      old.role = 'draining';
-      old.channel.send({ type: 'handover', result, probationMs: this.probationMs });
-      void old.exited.then(() => next.channel.send({ type: 'predecessor-exited' }));
-    } else {
-      next.channel.send({ type: 'predecessor-exited' });
+    for (const worker of next) this.slots[worker.slot] = worker;
+    // The set is complete: the state moves on (a partial recovery stays where it is).
+    if (this.slots.every((w) => w !== undefined) && this.apply('worker-ready').type === 'move') {
+      void this.notifier?.ready(process.pid, false);
     }
-    if (result) next.channel.send({ type: 'took-over', result });
+    for (const worker of next) {
+      const predecessor = old.find((w) => w.slot === worker.slot);
+      if (predecessor && this.workers.has(predecessor)) {
+        void predecessor.exited.then(() => worker.channel.send({ type: 'predecessor-exited' }));
+      } else {
+        worker.channel.send({ type: 'predecessor-exited' });
+      }
+      if (resultFor) worker.channel.send({ type: 'took-over', result: resultFor(worker.slot) });
+    }
+    if (resultFor) {
+      for (const w of old) {
+        if (!this.workers.has(w)) continue;
+        w.role = 'draining';
+        w.channel.send({
+          type: 'handover',
+          result: resultFor(w.slot),
+          probationMs: this.probationMs,
+        });
+      }
+    }
     return true;
   }
 
-  /** Brings a worker up (at start, after a crash) with backoff; gives up after maxRestarts. */
-  private async bringUpWorker(): Promise<void> {
-    if (this.recovering) return;
-    this.recovering = true;
+  /**
+   * Fills the empty slots (at start, after a crash) with backoff; gives up after maxRestarts.
+   * One loop at a time.
+   */
+  private bringUpWorkers(): void {
+    this.recovering ??= this.fillSlots().finally(() => {
+      this.recovering = undefined;
+    });
+  }
+
+  private async fillSlots(): Promise<void> {
     let first = this.currentState === 'starting' && this.failures === 0;
     while (needsWorker(this.currentState)) {
       if (!first && this.failures >= this.maxRestarts) {
         this.log.error(
           `giving up: the worker failed and ${this.failures} restarts in a row failed too (see above); stopping with exit code ${SupervisorExitCodes.GAVE_UP}`,
         );
-        this.recovering = false;
         void this.stop('gave up', SupervisorExitCodes.GAVE_UP);
         return;
       }
@@ -390,19 +489,27 @@ export class Supervisor {
         );
         await new Promise((resolve) => setTimeout(resolve, delay));
         this.failures += 1;
-        // A reload may have brought a worker meanwhile, or a stop come.
+        // A reload may have brought workers meanwhile, or a stop come.
         if (!needsWorker(this.currentState)) break;
       }
       first = false;
-      try {
-        const worker = await this.startWorker();
-        this.promote(worker);
-        this.log.info(`worker pid ${worker.pid} serves (in ${worker.cwd}: ${this.commandLine})`);
-      } catch (error) {
-        this.log.error(`worker start failed: ${(error as Error).message}`);
+      const empty = this.slots.flatMap((w, slot) => (w ? [] : [slot]));
+      if (empty.length === 0) {
+        this.promote([]);
+        break;
+      }
+      const started = await Promise.allSettled(empty.map((slot) => this.startWorker(slot)));
+      const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      for (const s of started) {
+        if (s.status === 'rejected')
+          this.log.error(`worker start failed: ${(s.reason as Error).message}`);
+      }
+      if (this.promote(ready)) {
+        for (const worker of ready) {
+          this.log.info(`worker pid ${worker.pid} serves (in ${worker.cwd}: ${this.commandLine})`);
+        }
       }
     }
-    this.recovering = false;
   }
 
   /** The workers' command line, as it reads in logs and status. */
@@ -411,7 +518,30 @@ export class Supervisor {
     return describeCommand(execPath, args);
   }
 
-  private async startWorker(): Promise<Worker> {
+  /**
+   * Starts one worker per slot, side by side, and resolves once every one is ready. When one
+   * fails, the starts under way are aborted and the ones already ready are stopped.
+   */
+  private async startSet(slots: number[]): Promise<Worker[]> {
+    const failed = new AbortController();
+    // The first failure says why; the starts still under way are aborted because of it.
+    let firstFailure: { error: unknown } | undefined;
+    const started = await Promise.allSettled(
+      slots.map((slot) =>
+        this.startWorker(slot, failed.signal).catch((error: unknown) => {
+          firstFailure ??= { error };
+          failed.abort();
+          throw error;
+        }),
+      ),
+    );
+    const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (!firstFailure) return ready;
+    this.stopWorkers(ready);
+    throw firstFailure.error;
+  }
+
+  private async startWorker(slot: number, abort?: AbortSignal): Promise<Worker> {
     const [execPath, ...args] = this.options.command as [string, ...string[]];
     // Resolved at every start, so that a swapped release symlink is followed; $PWD tells the
     // worker the same logical directory.
@@ -423,22 +553,25 @@ export class Supervisor {
       command: { execPath, args, env, cwd },
       listeners: this.held.map((h) => ({ listener: h.entry, fd: h.fd })),
       readyTimeoutMs: this.readyTimeoutMs,
-      signal: this.abortStarts.signal,
+      signal: abort ? AbortSignal.any([this.abortStarts.signal, abort]) : this.abortStarts.signal,
       supervised: true,
       wording: {
-        meanwhile: this.serving
-          ? `worker pid ${this.serving.pid} keeps serving`
-          : 'no worker serves yet: connections wait in the listen backlog while the supervisor retries',
+        meanwhile:
+          this.serving.length > 0
+            ? `${pids(this.serving)} keep${this.serving.length === 1 ? 's' : ''} serving`
+            : 'no worker serves yet: connections wait in the listen backlog while the supervisor retries',
         readyTimeoutKnob: 'graceful-restart run --ready-timeout',
       },
     });
-    return this.track(successor, cwd);
+    return this.track(successor, cwd, slot);
   }
 
-  private track(successor: Successor, cwd: string): Worker {
+  private track(successor: Successor, cwd: string, slot: number): Worker {
     const { child, pid } = successor;
     const worker: Worker = {
       pid,
+      slot,
+      generation: this.generation,
       cwd,
       child,
       channel: new LineChannel(successor.channel),
@@ -459,13 +592,16 @@ export class Supervisor {
     return worker;
   }
 
-  /** A worker's own restart (its SIGHUP, its admin route): the supervisor carries it out. */
+  /**
+   * A worker's own restart (its SIGHUP, its admin route): the supervisor carries it out, for the
+   * whole set.
+   */
   private restartRequestedBy(worker: Worker): void {
-    if (worker !== this.serving) {
+    if (!this.slots.includes(worker)) {
       worker.channel.send({
         type: 'restart-failed',
         code: ErrorCodes.INVALID_STATE,
-        message: 'This worker no longer serves; the supervisor restarts only the serving worker.',
+        message: 'This worker no longer serves; the supervisor restarts only the serving workers.',
       });
       return;
     }
@@ -477,26 +613,31 @@ export class Supervisor {
     worker.channel.close();
     const { exitCode, signalCode } = worker.child;
     const how = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
-    if (worker !== this.serving) {
+    if (this.slots[worker.slot] !== worker) {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
       return;
     }
     // A new worker that dies on probation: the reload rolls back (see runReload). One that
     // left on purpose is replaced as after a crash.
     if (this.currentState === 'probation' && !worker.leaving) return;
-    this.serving = undefined;
-    if (this.apply('worker-died').type !== 'move' || this.currentState !== 'recovering') {
+    this.slots[worker.slot] = undefined;
+    if (this.apply('worker-died').type !== 'move' || !needsWorker(this.currentState)) {
       this.log.info(`worker pid ${worker.pid} exited (${how})`);
       return;
     }
     this.crashes += 1;
     if (Date.now() - worker.readyAt >= DEFAULTS.stableAfterMs) this.failures = 0;
+    const others = this.serving;
     this.log.error(
-      `worker pid ${worker.pid} died while serving (${how}); connections wait in the listen backlog`,
+      `worker pid ${worker.pid} died while serving (${how}); ${
+        others.length > 0
+          ? `${pids(others)} serve${others.length === 1 ? 's' : ''} on`
+          : 'connections wait in the listen backlog'
+      }`,
       { event: 'worker-died', pid: worker.pid, exitCode, signal: signalCode },
     );
-    // A reload under way brings the next worker; if it fails, it brings one up itself.
-    if (!this.reloadInFlight) void this.bringUpWorker();
+    // A reload under way brings the next set; if it fails, it brings workers up itself.
+    if (!this.reloadInFlight) this.bringUpWorkers();
   }
 
   status(): SupervisorStatus {
@@ -504,8 +645,17 @@ export class Supervisor {
       supervisorPid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
       state: this.currentState,
-      workers: [...this.workers].map((w) => ({ pid: w.pid, role: w.role, cwd: w.cwd })),
-      servingPid: this.serving?.pid ?? null,
+      workers: [...this.workers].map((w) => ({
+        pid: w.pid,
+        slot: w.slot,
+        generation: w.generation,
+        role: w.role,
+        since: new Date(w.readyAt).toISOString(),
+        cwd: w.cwd,
+      })),
+      servingPid: this.serving[0]?.pid ?? null,
+      servingPids: this.serving.map((w) => w.pid),
+      workerCount: this.workerCount,
       cwd: nextDirectory(this.options.cwd),
       command: this.commandLine,
       listeners: this.held.map((h) => ({
@@ -541,19 +691,13 @@ export class Supervisor {
     await this.notifier?.stopping();
     this.abortStarts.abort();
     const workers = [...this.workers];
-    for (const worker of workers) {
-      if (worker.role === 'stopping') continue;
-      worker.role = 'stopping';
-      // A message, not SIGTERM: a worker that got the same stop signal from the process
-      // group (systemd, Ctrl-C) takes both as one stop and drains, instead of forcing.
-      if (worker.channel.isClosed) worker.child.kill('SIGTERM');
-      else worker.channel.send({ type: 'shutdown' });
-    }
+    this.stopWorkers(workers);
     const codes = await Promise.all(workers.map((w) => w.exited));
     // An aborted start settles once its child is stopped; one that said ready just before the
     // stop was told to stop in promote().
     await this.reloadInFlight?.catch(() => undefined);
-    await Promise.all([...this.workers].map((w) => w.exited));
+    await this.recovering;
+    codes.push(...(await Promise.all([...this.workers].map((w) => w.exited))));
     await this.release();
     const code =
       exitCode ??
@@ -572,4 +716,20 @@ export class Supervisor {
     if (this.options.pidFile) await removePidFile(this.options.pidFile, process.pid);
     await this.notifier?.flush();
   }
+}
+
+/** `pid 12` or `pids 12, 13`, as logs name a set of workers. */
+function pids(workers: Worker[]): string {
+  return `${workers.length === 1 ? 'pid' : 'pids'} ${workers.map((w) => w.pid).join(', ')}`;
+}
+
+/** The number of workers: a whole number from 1 (`--workers auto` is resolved by the CLI). */
+function checkWorkerCount(count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > 1024) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `workers must be a whole number from 1 to 1024 (got ${describeValue(count)}); with the CLI, --workers N or --workers auto (one per available CPU).`,
+    );
+  }
+  return count;
 }

@@ -1,0 +1,143 @@
+// The stable-PID supervisor (`graceful-restart run`) driving an example: launch, status, and
+// what /proc says about its workers.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
+import {
+  type Fixture,
+  poll,
+  tempDir,
+  waitUntil,
+} from '../../packages/core/test/helpers/process.js';
+import { CLI, cli, launchWith } from './examples.js';
+
+/** Parent pid and state of `pid` from /proc, or undefined once it is gone (reaped). */
+export function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] as string, ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of `pid` (host pids), with their states. */
+export function childrenOf(pid: number): { pid: number; state: string }[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      const stat = procStat(Number(entry));
+      return stat?.ppid === pid ? [{ pid: Number(entry), state: stat.state }] : [];
+    });
+}
+
+export interface Supervised {
+  f: Fixture;
+  endpoint: Endpoint;
+  control: string;
+  pidFile: string;
+  dir: string;
+  /** The supervisor's pid, as the host sees it. */
+  supervisorPid: number;
+}
+
+/**
+ * `graceful-restart run --listen web=127.0.0.1:PORT --control C --pid-file P [args] -- node
+ * examples/<example>/server.mjs`, resolved once a worker answers. `prefix` runs it under a
+ * launcher (unshare, systemd-socket-activate).
+ */
+export async function supervise(
+  example: string,
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    prefix?: string[];
+    listen?: string;
+    port?: number;
+    /** In a session and process group of its own, as systemd starts a service. */
+    detached?: boolean;
+  } = {},
+): Promise<Supervised> {
+  const dir = tempDir('gr-sup-');
+  const port = options.port ?? (await freePort());
+  const control = `${dir}/control.sock`;
+  const pidFile = `${dir}/supervisor.pid`;
+  const listen = options.listen ?? `web=127.0.0.1:${port}`;
+  const f = launchWith(
+    example,
+    options.env ?? {},
+    [
+      ...(options.prefix ?? []),
+      process.execPath,
+      CLI,
+      'run',
+      ...(listen ? ['--listen', listen] : []),
+      '--control',
+      control,
+      '--pid-file',
+      pidFile,
+      ...(options.args ?? []),
+      '--',
+    ],
+    { detached: options.detached ?? false },
+  );
+  const endpoint = listen.includes('unix:')
+    ? { socketPath: listen.slice(listen.indexOf('unix:') + 5).split(',')[0] as string }
+    : { host: '127.0.0.1', port };
+  await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+  await waitUntil(() => existsSync(pidFile), 5000);
+  const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
+  return { f, endpoint, control, pidFile, dir, supervisorPid };
+}
+
+export async function status(s: Supervised) {
+  const { code, stdout, stderr } = await cli(['status', '--control', s.control]);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout) as {
+    supervisorPid: number;
+    servingPid: number;
+    servingPids: number[];
+    workerCount: number;
+    workers: { pid: number; slot: number; generation: number; role: string; since: string }[];
+    reloads: number;
+    crashes: number;
+    lastReload: { ok: boolean } | null;
+  };
+}
+
+/** The serving worker once it is another than `previous`; fails the test after 10 s. */
+export async function nextServing(s: Supervised, previous: number): Promise<number> {
+  const next = await poll(async () => {
+    const now = (await status(s)).servingPid;
+    return now && now !== previous ? now : undefined;
+  }, 10_000);
+  if (next === undefined) throw new Error(`pid ${previous} still serves after 10 s`);
+  return next;
+}
+
+/** The serving set once none of `previous` is in it any more; fails the test after 10 s. */
+export async function nextServingSet(s: Supervised, previous: number[]): Promise<number[]> {
+  const next = await poll(async () => {
+    const now = await status(s);
+    return now.servingPids.length === now.workerCount &&
+      now.servingPids.every((pid) => !previous.includes(pid))
+      ? now.servingPids
+      : undefined;
+  }, 10_000);
+  if (next === undefined) throw new Error(`pids ${previous.join(', ')} still serve after 10 s`);
+  return next;
+}
+
+/**
+ * Requests on fresh connections until every pid in `pids` has answered one: each worker of a set
+ * accepts on the shared listener. Fails the test after 5 s.
+ */
+export async function everyWorkerAnswers(endpoint: Endpoint, pids: number[]): Promise<void> {
+  const missing = new Set(pids);
+  await poll(async () => {
+    missing.delete(pidIn((await get(endpoint)).body));
+    return missing.size === 0 ? true : undefined;
+  }, 5000);
+  expect([...missing], 'workers that never answered').toEqual([]);
+}
