@@ -161,7 +161,7 @@ function arrivals(endpoint: { host: string; port: number }) {
 }
 
 describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls back', (example) => {
-  it.each(['direct', 'supervisor'])(
+  it.each(['direct', 'supervisor', 'supervisor --workers 2'])(
     '%s: the previous pid serves again within 1 s, only requests in flight in the crashing process may fail; a fixed release then deploys',
     async (mode) => {
       const { root, current, swap } = releases(example, ['ok', 'broken', 'ok']);
@@ -169,7 +169,8 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       const endpoint = { host: '127.0.0.1', port };
       const pidFile = `${root}/app.pid`;
       const control = `${root}/control.sock`;
-      const supervised = mode === 'supervisor';
+      const supervised = mode.startsWith('supervisor');
+      const workers = mode.endsWith('--workers 2') ? ['--workers', '2'] : [];
       const f = new Fixture(
         `${example}/server.mjs`,
         {
@@ -178,11 +179,14 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
           ...(supervised ? {} : { PID_FILE: pidFile }),
         },
         process.execPath,
-        [...fromShell(current), ...(supervised ? runArgs(port, control) : [])],
+        [...fromShell(current), ...(supervised ? runArgs(port, control, workers) : [])],
       );
       const first = (await servedWith(endpoint, 'release-1 from')) as number;
       expect(first).toBeGreaterThan(0);
       f.pids.add(first);
+      // With --workers 2, the whole set that served before serves again.
+      const previous = workers.length > 0 ? await servingPids(control) : [first];
+      expect(previous).toHaveLength(workers.length > 0 ? 2 : 1);
       const load = arrivals(endpoint);
       await sleep(300);
       swap(2);
@@ -201,12 +205,12 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       const late = samples.filter((s) => s.at > crashedAt + 1000);
       expect(late.length).toBeGreaterThan(20);
       expect(
-        late.filter((s) => s.pid !== first),
-        `first ${first}, broken ${broken}`,
+        late.filter((s) => !previous.includes(s.pid as number)),
+        `previous ${previous}, broken ${broken}`,
       ).toEqual([]);
-      // Only a request in flight inside the crashing process may fail, and only by a reset.
+      // Only a request in flight inside a crashing process may fail, and only by a reset.
       const failed = samples.filter((s) => s.error);
-      expect(failed.length).toBeLessThanOrEqual(3);
+      expect(failed.length).toBeLessThanOrEqual(3 * previous.length);
       for (const s of failed) expect(s.error).toBe('ECONNRESET');
       const said = [...f.stderr, ...f.stdout].join('\n');
       expect(said).toMatch(/rollback: .*died \d+ ms after it was ready/);
@@ -233,6 +237,13 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
     },
   );
 });
+
+/** The pids a supervisor's workers serve with, from `graceful-restart status`. */
+async function servingPids(control: string): Promise<number[]> {
+  const { code, stdout, stderr } = await cli(['status', '--control', control]);
+  expect(code, stderr).toBe(0);
+  return (JSON.parse(stdout) as { servingPids: number[] }).servingPids;
+}
 
 /** Gone from /proc, or a zombie (this sandbox's PID 1 may not reap). */
 function isGone(pid: number): boolean {
