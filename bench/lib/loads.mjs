@@ -1,5 +1,6 @@
 // The two loads a strategy runs under, closed-loop with `connections` clients, both reporting
-// onResponse(latencyMs, status) and onError(kind) and stopping by themselves after `seconds`.
+// onResponse(latencyMs, status) and onError(kind), and, if given, onPid(pid) with the pid each
+// answer names; both stop by themselves after `seconds`.
 //
 // - keep-alive on: autocannon.
 // - keep-alive off: every request on a new connection, which the client closes as soon as the
@@ -25,12 +26,18 @@ export function classify(error) {
   return 'other';
 }
 
-export function keepAliveLoad({ port, connections, seconds, onResponse, onError }) {
+/** The pid an answer of servers/app.mjs names (`pid=N`). */
+const pidOf = (text) => Number(/pid=(\d+)/.exec(text)?.[1]) || undefined;
+
+export function keepAliveLoad({ port, connections, seconds, onResponse, onError, onPid }) {
   const instance = autocannon({
     url: `http://127.0.0.1:${port}/`,
     connections,
     duration: seconds,
     timeout: TIMEOUT_MS / 1000,
+    ...(onPid
+      ? { setupClient: (client) => client.on('body', (body) => onPid(pidOf(String(body)))) }
+      : {}),
   });
   instance.on('response', (_client, status, _bytes, latency) => onResponse(latency, status));
   instance.on('reqError', (error) => onError(classify(error)));
@@ -38,7 +45,7 @@ export function keepAliveLoad({ port, connections, seconds, onResponse, onError 
   return { done, stop: () => instance.stop() };
 }
 
-export function newConnectionLoad({ port, connections, seconds, onResponse, onError }) {
+export function newConnectionLoad({ port, connections, seconds, onResponse, onError, onPid }) {
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
   const endAt = performance.now() + seconds * 1000;
   let stopped = false;
@@ -58,8 +65,10 @@ export function newConnectionLoad({ port, connections, seconds, onResponse, onEr
         clearTimeout(timer);
         open.delete(socket);
         socket.destroy();
-        if (kind === 'ok') onResponse(performance.now() - begin, status);
-        else onError(kind);
+        if (kind === 'ok') {
+          onResponse(performance.now() - begin, status);
+          onPid?.(pidOf(text));
+        } else onError(kind);
         resolve();
       };
       const timer = setTimeout(() => settle('timeout'), TIMEOUT_MS);

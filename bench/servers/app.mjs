@@ -4,8 +4,9 @@
 //   graceful   @graceful-restart/core: SIGHUP hands over, SIGTERM drains (also under the supervisor)
 //   plain      node:http only: SIGTERM closes the listener, exits once connections are gone
 //   reuseport  like plain, bound with SO_REUSEPORT (Node >= 22.12), so two generations overlap
-//   cluster    node:cluster primary with one worker; SIGHUP forks a new worker, waits for it to
-//              listen, then disconnects the old one (what pm2 reload does in cluster mode)
+//   cluster    node:cluster primary with WORKERS workers (default 1); SIGHUP forks a new worker
+//              per worker, and disconnects each old one once its replacement listens (what pm2
+//              reload does in cluster mode, here for all workers at once)
 // Prints {"event":"listening","pid":N} on stdout once it accepts. PROBATION_MS sets the graceful
 // mode's probationMs; CRASH_SUCCESSOR_MS makes every successor die that long after ready.
 import cluster from 'node:cluster';
@@ -37,15 +38,20 @@ if (mode === 'graceful') {
   const crash = Number(process.env.CRASH_SUCCESSOR_MS ?? 0);
   if (crash > 0 && graceful.isSuccessor) setTimeout(() => process.exit(1), crash);
 } else if (mode === 'cluster' && cluster.isPrimary) {
-  let current = cluster.fork();
-  current.once('listening', () => say('listening'));
+  const count = Number(process.env.WORKERS ?? 1);
+  let current = Array.from({ length: count }, () => cluster.fork());
+  let listening = 0;
+  for (const worker of current) {
+    worker.once('listening', () => {
+      if (++listening === count) say('listening');
+    });
+  }
   process.on('SIGHUP', () => {
-    const old = current;
-    const next = cluster.fork();
-    next.once('listening', () => {
-      current = next;
+    current = current.map((old) => {
+      const next = cluster.fork();
       // disconnect(): the worker's server stops accepting, open connections finish, it exits.
-      old.disconnect();
+      next.once('listening', () => old.disconnect());
+      return next;
     });
   });
   process.on('SIGTERM', () => {

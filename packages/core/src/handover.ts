@@ -42,6 +42,8 @@ export interface StartSuccessorOptions {
   signal?: AbortSignal;
   /** Started by the stable-PID supervisor: the worker asks it for restarts instead of spawning. */
   supervised?: boolean;
+  /** How many workers accept on the same listeners (the supervisor's `--workers`). */
+  workers?: number;
   /**
    * How the errors end, for who started it: what serves meanwhile, and the knob for a slow
    * start. Default (direct mode): "this generation keeps serving", `readyTimeoutMs`.
@@ -80,6 +82,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       readyFd: READY_FD,
       listeners,
       ...(options.supervised ? { supervised: true } : {}),
+      ...((options.workers ?? 1) > 1 ? { workers: options.workers } : {}),
     }),
   };
   let child: ChildProcess;

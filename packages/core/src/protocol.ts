@@ -95,6 +95,8 @@ export interface Manifest {
    * worker adopts them by name and asks it for restarts over `readyFd`.
    */
   supervised?: boolean;
+  /** Under `graceful-restart run --workers N` (N > 1): how many workers accept on the listeners. */
+  workers?: number;
 }
 
 export const MANIFEST_ENV = 'GRACEFUL_RESTART_MANIFEST';
@@ -165,6 +167,9 @@ export function decodeManifest(text: string): Manifest {
     readyFd: m['readyFd'] as number,
     listeners,
     ...(m['supervised'] === true ? { supervised: true } : {}),
+    ...(Number.isInteger(m['workers']) && (m['workers'] as number) > 1
+      ? { workers: m['workers'] as number }
+      : {}),
   };
 }
 

@@ -555,6 +555,7 @@ export class Supervisor {
       readyTimeoutMs: this.readyTimeoutMs,
       signal: abort ? AbortSignal.any([this.abortStarts.signal, abort]) : this.abortStarts.signal,
       supervised: true,
+      workers: this.workerCount,
       wording: {
         meanwhile:
           this.serving.length > 0

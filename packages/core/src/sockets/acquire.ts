@@ -22,6 +22,7 @@ import {
   type ListenerSpec,
   listenerName,
 } from './spec.js';
+import { spreadAcceptBursts } from './spread.js';
 
 export interface ListenerInfo {
   name: string;
@@ -83,6 +84,7 @@ export class GenerationSockets {
     if (inherited) {
       checkListeningFd(inherited.fd, kind, name);
       await adopt(server, inherited.fd, name, spec);
+      if (this.inheritance.acceptingWorkers > 1) spreadAcceptBursts(server);
       if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
       acquired.info.origin = 'inherited';
       if (inherited.ino !== undefined) acquired.unixIno = inherited.ino;

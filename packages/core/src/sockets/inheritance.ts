@@ -48,6 +48,11 @@ export class Inheritance {
     return this.manifest?.supervised === true;
   }
 
+  /** How many processes accept on the inherited listeners (`graceful-restart run --workers`). */
+  get acceptingWorkers(): number {
+    return this.manifest?.workers ?? 1;
+  }
+
   /**
    * The inherited listener for `name` when its address still matches `spec` (or it came from
    * socket activation). A listener whose address changed in the configuration is left unclaimed
