@@ -271,6 +271,50 @@ if (probation.length > 0) {
     '',
   );
 }
+// ---------- several workers (bench/workers.mjs) ----------
+const workers = readdirSync(new URL('results/', here))
+  .filter((f) => /^workers-node\d+\.json$/.test(f))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+for (const r of workers) {
+  const n = r.settings.workers;
+  const steady = (row, w, keepAlive) =>
+    row.steady.find((s) => s.workers === w && s.keepAlive === keepAlive);
+  const range = (lists) => {
+    const all = lists.flat();
+    return `${Math.min(...all).toFixed(2)} to ${Math.max(...all).toFixed(2)}`;
+  };
+  md.push(
+    `## Several workers on ${r.node} (\`${r.command}\`, ${r.date})`,
+    '',
+    `${n} workers under each manager, the same app and loads as above (${r.settings.connections} clients). **Reloads**: ${r.settings.restarts} reloads of the whole set, ${r.settings.intervalMs} ms apart; a window runs from the signal to the later of "a new pid answers" and "every old worker exited". **Scaling**: a CPU-bound route (${r.settings.work} rounds of arithmetic per request, a few ms), no reloads, ${r.settings.seconds} s after 1 s of warm-up, with 1 and with ${n} workers; the load generator runs on the same machine, and its own CPU use is shown. **Spread**: each worker's share against a fair share (1.00): of requests under the sustained loads, and of ${r.settings.connections} keep-alive connections opened at once (5 rounds).`,
+    '',
+    '| manager | failed, keep-alive on | failed, keep-alive off | p99 steady / in windows, on (ms) | p99 steady / in windows, off (ms) | req/s, 1 worker | req/s, ' +
+      n +
+      ' workers | scaling | client CPU | request shares (on / off) | connection shares, burst of ' +
+      r.settings.connections +
+      ' |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.strategies.map((row) => {
+      const on = row.reloads.find((x) => x.keepAlive);
+      const off = row.reloads.find((x) => !x.keepAlive);
+      const one = steady(row, 1, true);
+      const many = steady(row, n, true);
+      const manyOff = steady(row, n, false);
+      const failed = (x) =>
+        `${x.failed}${
+          x.failed
+            ? ` (${Object.entries(x.failures)
+                .filter(([, v]) => v)
+                .map(([k, v]) => `${v} ${k}`)
+                .join(', ')})`
+            : ''
+        }`;
+      return `| ${row.label} | ${failed(on)} | ${failed(off)} | ${ms(on.latency.steady.p99)} / ${ms(on.latency.windows.p99)} | ${ms(off.latency.steady.p99)} / ${ms(off.latency.windows.p99)} | ${one.requestsPerSecond} | ${many.requestsPerSecond} | ${row.scaling}x | ${many.clientCpuPercent}% | ${many.requestShares.join('/')} / ${manyOff.requestShares.join('/')} | ${range(row.connectionShares)} |`;
+    }),
+    ...r.skipped.map((x) => `| ${x.name} | skipped: ${x.why} | | | | | | | | | |`),
+    '',
+  );
+}
 writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
 for (const r of results)
   writeFileSync(new URL(`charts/node${major(r)}.svg`, here), `${chart(r)}\n`);

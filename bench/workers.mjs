@@ -1,4 +1,4 @@
-// Several workers on one machine (`node bench/workers.mjs`, about 3 minutes): graceful-restart
+// Several workers on one machine (`node bench/workers.mjs`, about 5 minutes with pm2): graceful-restart
 // run --workers N against node:cluster with N workers and pm2's cluster mode with -i N.
 // Loopback only; every run is bounded in time and stops by itself.
 //
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     restarts: { type: 'string', default: '5' },
-    interval: { type: 'string', default: '2500' },
+    interval: { type: 'string', default: '4000' },
     seconds: { type: 'string', default: '8' },
     work: { type: 'string', default: '400000' },
     only: { type: 'string' },

@@ -2,6 +2,8 @@
 // what /proc says about its workers.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+import { sendControl } from '../../packages/core/src/control.js';
+import type { SupervisorStatus } from '../../packages/core/src/protocol.js';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import {
   type Fixture,
@@ -91,25 +93,27 @@ export async function supervise(
   return { f, endpoint, control, pidFile, dir, supervisorPid };
 }
 
-export async function status(s: Supervised) {
+/** A status taken while a worker serves (the tests ask only then). */
+export type Status = Omit<SupervisorStatus, 'servingPid'> & { servingPid: number };
+
+/** `graceful-restart status`, through the CLI. */
+export async function status(s: Supervised): Promise<Status> {
   const { code, stdout, stderr } = await cli(['status', '--control', s.control]);
   expect(code, stderr).toBe(0);
-  return JSON.parse(stdout) as {
-    supervisorPid: number;
-    servingPid: number;
-    servingPids: number[];
-    workerCount: number;
-    workers: { pid: number; slot: number; generation: number; role: string; since: string }[];
-    reloads: number;
-    crashes: number;
-    lastReload: { ok: boolean } | null;
-  };
+  return JSON.parse(stdout) as Status;
+}
+
+/** The same status straight from the control socket: cheap enough to poll under load. */
+async function statusNow(s: Supervised): Promise<Status> {
+  const reply = await sendControl(s.control, 'status');
+  if (!reply.ok || !reply.status) throw new Error(`status failed: ${JSON.stringify(reply)}`);
+  return reply.status as Status;
 }
 
 /** The serving worker once it is another than `previous`; fails the test after 10 s. */
 export async function nextServing(s: Supervised, previous: number): Promise<number> {
   const next = await poll(async () => {
-    const now = (await status(s)).servingPid;
+    const now = (await statusNow(s)).servingPid;
     return now && now !== previous ? now : undefined;
   }, 10_000);
   if (next === undefined) throw new Error(`pid ${previous} still serves after 10 s`);
@@ -119,7 +123,7 @@ export async function nextServing(s: Supervised, previous: number): Promise<numb
 /** The serving set once none of `previous` is in it any more; fails the test after 10 s. */
 export async function nextServingSet(s: Supervised, previous: number[]): Promise<number[]> {
   const next = await poll(async () => {
-    const now = await status(s);
+    const now = await statusNow(s);
     return now.servingPids.length === now.workerCount &&
       now.servingPids.every((pid) => !previous.includes(pid))
       ? now.servingPids

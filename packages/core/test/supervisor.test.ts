@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../src/supervisor.js';
+import { backoffMs, Supervisor } from '../src/supervisor.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -117,4 +117,28 @@ describe('supervisor state machine', () => {
       reason: 'the supervisor is stopping',
     });
   });
+});
+
+describe('supervisor workers option', () => {
+  it.each([0, -1, 1.5, 2000, Number.NaN])(
+    'refuses workers: %s with the range and the flag',
+    (workers) => {
+      expect(
+        () =>
+          new Supervisor({
+            command: ['node', 'app.js'],
+            listeners: [],
+            controlPath: '/nowhere',
+            workers,
+          }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'ERR_GRACEFUL_INVALID_OPTION',
+          message: expect.stringMatching(
+            /workers must be a whole number from 1 to 1024 \(got .*\); with the CLI, --workers N or --workers auto/,
+          ),
+        }),
+      );
+    },
+  );
 });
