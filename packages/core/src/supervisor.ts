@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LineChannel } from './channel.js';
 import { describeCommand, nextDirectory } from './command.js';
 import { ControlServer } from './control.js';
@@ -487,7 +488,8 @@ export class Supervisor {
         this.log.warn(
           `starting a worker in ${delay} ms (attempt ${this.failures + 1} of ${this.maxRestarts})`,
         );
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        // A stop cuts the wait short (it waits for this loop to end).
+        await sleep(delay, undefined, { signal: this.abortStarts.signal }).catch(() => undefined);
         this.failures += 1;
         // A reload may have brought workers meanwhile, or a stop come.
         if (!needsWorker(this.currentState)) break;
