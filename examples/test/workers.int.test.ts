@@ -1,6 +1,7 @@
 // `graceful-restart run --workers 2`: every example served by two workers on one listener,
 // reloaded as a set, a crashed worker replaced alone.
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
@@ -109,6 +110,18 @@ describe.each(EXAMPLES)('examples/%s under graceful-restart run --workers 2', (e
     expect(after.reloads).toBe(0);
     expect(after.supervisorPid).toBe(s.supervisorPid);
     expect(after.state).toBe('serving');
+  });
+});
+
+describe('graceful-restart run --workers: the count', () => {
+  it('auto starts one worker per available CPU; 0 is a usage error (exit 2) naming the flag', async () => {
+    const s = await supervise('http', { args: ['--workers', 'auto'] });
+    const now = await status(s);
+    expect(now.workerCount).toBe(availableParallelism());
+    await everyWorkerAnswers(s.endpoint, now.servingPids);
+    const bad = await cli(['run', '--workers', '0', '--', process.execPath, 'app.js']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--workers 0: expected 1 or more, or auto');
   });
 });
 

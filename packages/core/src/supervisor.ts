@@ -317,15 +317,13 @@ export class Supervisor {
     const error = this.probationMs > 0 ? await this.probation(next) : undefined;
     this.endProbation = undefined;
     if (error) {
-      this.rollBack(old, next, error);
+      // Not rolled back (a stop, or the set was already replaced after a crash): the old
+      // workers still wait for a verdict, and may go.
+      if (!this.rollBack(old, next, error)) this.letGo(old);
       throw error;
     }
     this.apply('probation-passed');
-    // However the probation ended, the old workers learn that they may go.
-    for (const w of old) {
-      if (this.workers.has(w) && w.role === 'draining')
-        w.channel.send({ type: 'probation-passed' });
-    }
+    this.letGo(old);
     this.lastReload = { ok: true, result };
     // A new worker left on purpose during its probation: refill its slot, as after a crash.
     if (needsWorker(this.currentState)) this.bringUpWorkers();
@@ -364,14 +362,23 @@ export class Supervisor {
     });
   }
 
+  /** However a probation ended, the old workers that drain learn that they may go. */
+  private letGo(old: Worker[]): void {
+    for (const w of old) {
+      if (this.workers.has(w) && w.role === 'draining')
+        w.channel.send({ type: 'probation-passed' });
+    }
+  }
+
   /**
    * A new worker died on probation: the whole new set goes and the old workers serve again; the
-   * slots of old workers that are gone meanwhile are refilled as after a crash.
+   * slots of old workers that are gone meanwhile are refilled as after a crash. False when
+   * there was no probation to roll back (a stop came, or a crash already moved on).
    */
-  private rollBack(old: Worker[], next: Worker[], error: GracefulRestartError): void {
+  private rollBack(old: Worker[], next: Worker[], error: GracefulRestartError): boolean {
     this.lastReload = { ok: false, error: errorToWire(error) };
     this.reloads -= 1;
-    if (this.currentState !== 'probation') return;
+    if (this.currentState !== 'probation') return false;
     this.slots = new Array(this.workerCount).fill(undefined);
     this.stopWorkers(next);
     const alive = old.filter((w) => this.workers.has(w));
@@ -382,7 +389,7 @@ export class Supervisor {
       this.crashes += 1;
       this.apply('worker-died');
       this.bringUpWorkers();
-      return;
+      return true;
     }
     this.apply('rolled-back');
     for (const w of alive) {
@@ -407,6 +414,7 @@ export class Supervisor {
       this.apply('worker-died');
       this.bringUpWorkers();
     }
+    return true;
   }
 
   /** Tells workers to drain and exit (runStop, or whoever stopped them, waits for the exit). */
