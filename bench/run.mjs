@@ -11,11 +11,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runAdapterOverhead } from './lib/adapters.mjs';
-import { keepAliveLoad, newConnectionLoad } from './lib/loads.mjs';
 import { freePort, servingPid, waitForServing } from './lib/probe.mjs';
 import { endAll, exitOf, rssOf, sleep, start } from './lib/procs.mjs';
 import { percentiles, summarize } from './lib/stats.mjs';
 import { STRATEGIES } from './lib/strategies.mjs';
+import { restartsUnderLoad } from './lib/timeline.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -39,54 +39,29 @@ const APP = new URL('./servers/app.mjs', import.meta.url).pathname;
 async function runStrategy(strategy, keepAlive) {
   const port = await freePort();
   const app = await strategy.launch(port);
-  const t0 = performance.now();
-  const now = () => performance.now() - t0;
-  const responses = []; // [t, latencyMs, status]
-  const errors = []; // [t, kind]
   const rss = []; // [t, bytes]
-  const sampler = setInterval(() => {
-    rss.push([now(), app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]);
-  }, 25);
-  const durationS = Math.ceil((warmupMs + restarts * intervalMs + 1000) / 1000);
-  const load = (keepAlive ? keepAliveLoad : newConnectionLoad)({
-    port,
-    connections,
-    seconds: durationS,
-    onResponse: (latency, status) => responses.push([now(), latency, status]),
-    onError: (kind) => errors.push([now(), kind]),
-  });
-
-  const windows = [];
   try {
-    await sleep(warmupMs);
-    for (let i = 0; i < restarts; i++) {
-      const slot = warmupMs + i * intervalMs;
-      if (now() < slot) await sleep(slot - now());
-      const oldPid = await servingPid(port);
-      const begin = now();
-      const trigger = app.restart(oldPid);
-      const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
-      app.served(newPid);
-      await trigger;
-      const exitedAt = await exitOf(oldPid);
-      const serving = servedAt - t0;
-      const exited = exitedAt === undefined ? undefined : exitedAt - t0;
-      windows.push({
-        begin,
-        serving,
-        exited,
-        end: Math.max(serving, exited ?? serving),
-        handoverMs: serving - begin,
-        oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
-      });
-    }
-    await load.done;
+    const { responses, errors, windows } = await restartsUnderLoad({
+      port,
+      keepAlive,
+      connections,
+      restarts,
+      intervalMs,
+      warmupMs,
+      sample: (t) => rss.push([t, app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]),
+      restartOnce: async () => {
+        const oldPid = await servingPid(port);
+        const trigger = app.restart(oldPid);
+        const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
+        app.served(newPid);
+        await trigger;
+        return { servedAt, exitedAt: await exitOf(oldPid) };
+      },
+    });
+    return summarize({ responses, errors, rss, windows, warmupMs });
   } finally {
-    clearInterval(sampler);
-    load.stop();
     await app.stop();
   }
-  return summarize({ responses, errors, rss, windows, warmupMs });
 }
 
 /**

@@ -15,16 +15,16 @@
 //    keep-alive (connections made once) and without (a connection per request).
 //
 // Writes bench/results/workers-node<major>.json; bench/report.mjs renders it into RESULTS.md.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { keepAliveLoad, newConnectionLoad } from './lib/loads.mjs';
 import { freePort, servingPid, waitForServing } from './lib/probe.mjs';
 import { endAll, exitOf, sleep, start, treeOf } from './lib/procs.mjs';
 import { summarize } from './lib/stats.mjs';
+import { APP, APP_PM2, CLI, pm2In, pm2Missing } from './lib/strategies.mjs';
+import { restartsUnderLoad } from './lib/timeline.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -45,14 +45,6 @@ const seconds = Number(values.seconds);
 const work = Number(values.work);
 const only = values.only?.split(',');
 const warmupMs = 2000;
-
-const APP = new URL('./servers/app.mjs', import.meta.url).pathname;
-const APP_PM2 = new URL('./servers/app-pm2.cjs', import.meta.url).pathname;
-const require = createRequire(import.meta.url);
-const CLI = require
-  .resolve('@graceful-restart/core/package.json')
-  .replace(/package\.json$/, 'dist/cli.js');
-const run = promisify(execFile);
 
 /**
  * Each strategy: launch(port, workers, env) resolves once every worker serves, with restart()
@@ -99,20 +91,10 @@ const STRATEGIES = [
   {
     name: 'pm2',
     label: (n) => `pm2 reload, cluster mode -i ${n}`,
-    skip: (() => {
-      try {
-        require.resolve('pm2/package.json');
-        return undefined;
-      } catch {
-        return 'pm2 is not installed (optional dependency)';
-      }
-    })(),
+    skip: pm2Missing,
     async launch(port, workers, env) {
       const home = mkdtempSync(join(tmpdir(), 'gr-bench-pm2-'));
-      const pm2 = (...args) =>
-        run(process.execPath, [require.resolve('pm2/bin/pm2'), ...args], {
-          env: { ...process.env, PM2_HOME: home, MODE: 'plain', PORT: String(port), ...env },
-        });
+      const pm2 = pm2In(home, { MODE: 'plain', PORT: String(port), ...env });
       await pm2(
         'start',
         APP_PM2,
@@ -179,47 +161,28 @@ function shares(counts, n) {
 async function runReloads(strategy, keepAlive) {
   const port = await freePort();
   const app = await strategy.launch(port, N, {});
-  const t0 = performance.now();
-  const now = () => performance.now() - t0;
-  const responses = [];
-  const errors = [];
-  const durationS = Math.ceil((warmupMs + restarts * intervalMs + 1000) / 1000);
-  const load = (keepAlive ? keepAliveLoad : newConnectionLoad)({
-    port,
-    connections,
-    seconds: durationS,
-    onResponse: (latency, status) => responses.push([now(), latency, status]),
-    onError: (kind) => errors.push([now(), kind]),
-  });
-  const windows = [];
+  let timeline;
   try {
-    await sleep(warmupMs);
-    for (let i = 0; i < restarts; i++) {
-      const slot = warmupMs + i * intervalMs;
-      if (now() < slot) await sleep(slot - now());
-      const old = app.workerPids();
-      const begin = now();
-      const trigger = app.restart();
-      const [, servedAt] = await waitForServing(port, (pid) => !old.includes(pid));
-      await trigger;
-      const exits = await Promise.all(old.map((pid) => exitOf(pid)));
-      const serving = servedAt - t0;
-      const exited = exits.includes(undefined) ? undefined : Math.max(...exits) - t0;
-      windows.push({
-        begin,
-        serving,
-        exited,
-        end: Math.max(serving, exited ?? serving),
-        handoverMs: serving - begin,
-        oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
-      });
-    }
-    await load.done;
+    timeline = await restartsUnderLoad({
+      port,
+      keepAlive,
+      connections,
+      restarts,
+      intervalMs,
+      warmupMs,
+      restartOnce: async () => {
+        const old = app.workerPids();
+        const trigger = app.restart();
+        const [, servedAt] = await waitForServing(port, (pid) => !old.includes(pid));
+        await trigger;
+        const exits = await Promise.all(old.map((pid) => exitOf(pid)));
+        return { servedAt, exitedAt: exits.includes(undefined) ? undefined : Math.max(...exits) };
+      },
+    });
   } finally {
-    load.stop();
     await app.stop();
   }
-  const s = summarize({ responses, errors, rss: [], windows, warmupMs });
+  const s = summarize({ ...timeline, rss: [], warmupMs });
   return {
     requests: s.requests,
     failed: s.failed,

@@ -10,13 +10,32 @@ import { promisify } from 'node:util';
 import { waitForServing } from './probe.mjs';
 import { endAll, exitOf, isAlive, start, treeOf } from './procs.mjs';
 
-const APP = new URL('../servers/app.mjs', import.meta.url).pathname;
-const APP_PM2 = new URL('../servers/app-pm2.cjs', import.meta.url).pathname;
+export const APP = new URL('../servers/app.mjs', import.meta.url).pathname;
+export const APP_PM2 = new URL('../servers/app-pm2.cjs', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
-const CLI = require
+/** The supervisor's command line, `graceful-restart`. */
+export const CLI = require
   .resolve('@graceful-restart/core/package.json')
   .replace(/package\.json$/, 'dist/cli.js');
 const run = promisify(execFile);
+
+/** Why the pm2 rows are skipped, or undefined when pm2 (an optional dependency) installed. */
+export const pm2Missing = (() => {
+  try {
+    require.resolve('pm2/package.json');
+    return undefined;
+  } catch {
+    return 'pm2 is not installed (optional dependency)';
+  }
+})();
+
+/** Runs the pm2 CLI with its own PM2_HOME and `env`. */
+export const pm2In =
+  (home, env) =>
+  (...args) =>
+    run(process.execPath, [require.resolve('pm2/bin/pm2'), ...args], {
+      env: { ...process.env, PM2_HOME: home, ...env },
+    });
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 const hasReusePort = major > 22 || (major === 22 && minor >= 12);
@@ -142,20 +161,10 @@ export const STRATEGIES = [
   {
     name: 'pm2',
     label: 'pm2 reload (cluster mode, 1 instance)',
-    skip: (() => {
-      try {
-        require.resolve('pm2/package.json');
-        return undefined;
-      } catch {
-        return 'pm2 is not installed (optional dependency)';
-      }
-    })(),
+    skip: pm2Missing,
     async launch(port) {
       const home = mkdtempSync(join(tmpdir(), 'gr-bench-pm2-'));
-      const pm2 = (...args) =>
-        run(process.execPath, [require.resolve('pm2/bin/pm2'), ...args], {
-          env: { ...process.env, PM2_HOME: home, MODE: 'plain', PORT: String(port) },
-        });
+      const pm2 = pm2In(home, { MODE: 'plain', PORT: String(port) });
       await pm2('start', APP_PM2, '-i', '1', '--name', 'gr-bench', '--kill-timeout', '8000');
       await waitForServing(port, () => true);
       const daemon = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));

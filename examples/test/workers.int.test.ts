@@ -83,7 +83,13 @@ describe.each(EXAMPLES)('examples/%s under graceful-restart run --workers 2', (e
     const set = (await status(s)).servingPids;
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
     await everyWorkerAnswers(s.endpoint, set);
-    await sleep(300);
+    // Each worker reports what it carries: together, the 20 keep-alive connections.
+    const reported = await poll(async () => {
+      const workers = (await status(s)).workers;
+      const total = workers.reduce((sum, w) => sum + (w.connections ?? 0), 0);
+      return total >= 20 && workers.every((w) => (w.requests ?? 0) > 0) ? workers : undefined;
+    }, 5000);
+    expect(reported, 'status reports connections and requests per worker').toBeDefined();
     const [victim, survivor] = set as [number, number];
     const before = load.stats.pids.get(survivor) ?? 0;
     process.kill(victim, 'SIGKILL');

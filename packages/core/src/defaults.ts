@@ -41,6 +41,8 @@ export const DEFAULTS = {
   backoffMaxMs: 10_000,
   /** A worker that served this long before it died starts the failure count afresh. */
   stableAfterMs: 10_000,
+  /** A supervised worker reports its connections and requests this often, when they changed. */
+  loadReportMs: 1_000,
   /** The admin route's path, callers and failure limit. */
   adminPath: '/graceful',
   adminAllow: ['127.0.0.0/8', '::1/128'] as readonly string[],

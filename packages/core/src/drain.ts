@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
+import type { WorkerLoad } from './protocol.js';
 
 export type ServerProtocol = 'http' | 'http2' | 'net';
 
@@ -114,6 +115,8 @@ export class ConnectionTracker {
   private readonly keepAliveHint: number | undefined;
   /** Set when node lacks a field the fast path reads: see onRequest. */
   private publicApiOnly = false;
+  /** Requests received since the server started (HTTP/1 and HTTP/2). */
+  private requests = 0;
 
   constructor(
     readonly server: NetServer,
@@ -175,6 +178,7 @@ export class ConnectionTracker {
    * request is followed and the hint set as a header.
    */
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    this.requests++;
     // HTTP/2 compat requests are followed through their session's streams.
     if (req.httpVersionMajor !== 1) return;
     let conn = this.conns.get(req.socket);
@@ -188,6 +192,11 @@ export class ConnectionTracker {
     if (this.run) res.shouldKeepAlive = false;
     else if (this.keepAliveHint !== undefined) this.advertiseHint(res, this.keepAliveHint);
   };
+
+  /** Open connections now, and requests received so far. */
+  get load(): WorkerLoad {
+    return { connections: this.sockets.size, requests: this.requests };
+  }
 
   private advertiseHint(res: http.ServerResponse, seconds: number): void {
     if (this.publicApiOnly) res.setHeader('Keep-Alive', `timeout=${seconds}`);

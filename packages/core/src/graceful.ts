@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as NetServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
+import { DEFAULTS } from './defaults.js';
 import {
   ConnectionTracker,
   type DrainReport,
@@ -254,6 +255,24 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.sockets.acquire(server, spec);
   }
 
+  /** Under the supervisor: what this worker carries, for `status`, each second it changed. */
+  private reportLoad(link: PredecessorLink): void {
+    let last = '';
+    const report = () => {
+      const load = { connections: 0, requests: 0 };
+      for (const tracker of this.trackers) {
+        load.connections += tracker.load.connections;
+        load.requests += tracker.load.requests;
+      }
+      const key = `${load.connections} ${load.requests}`;
+      if (key === last) return;
+      last = key;
+      link.sendLoad(load);
+    };
+    report();
+    setInterval(report, DEFAULTS.loadReportMs).unref();
+  }
+
   /**
    * This generation is ready to serve: unclaimed inherited fds are closed, the previous
    * generation is told (it then drains) and the PID file is written.
@@ -265,6 +284,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     // systemd learns the new main pid before the previous generation is told to drain and exit.
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
+    if (this.supervised && this.predecessor) this.reportLoad(this.predecessor);
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
     const from = this.supervised
       ? `, supervised by pid ${process.ppid}`

@@ -15,6 +15,7 @@ import {
   READY_FD,
   type RestartResult,
   type SupervisorMessage,
+  type WorkerLoad,
   type WorkerMessage,
 } from './protocol.js';
 
@@ -249,6 +250,11 @@ export class PredecessorLink {
   /** This generation drains on purpose: its exit that follows is no crash to roll back from. */
   sendLeaving(): void {
     this.channel.send({ type: 'leaving' });
+  }
+
+  /** Tells the supervisor what this worker carries (status shows it). */
+  sendLoad(load: WorkerLoad): void {
+    this.channel.send({ type: 'load', ...load });
   }
 
   /** Resolves once the previous generation has exited (its end of the pipe closed). */

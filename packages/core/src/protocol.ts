@@ -182,7 +182,15 @@ export type WorkerMessage =
    * This generation drains on purpose (a handover or a shutdown), also sent to a direct-mode
    * predecessor: its exit that follows is no crash, and no reason to roll back.
    */
-  | { type: 'leaving' };
+  | { type: 'leaving' }
+  /** What this worker carries, sent every second while it changes: `status` shows it. */
+  | ({ type: 'load' } & WorkerLoad);
+
+/** A worker's open connections and the requests it received, over all its listeners. */
+export interface WorkerLoad {
+  connections: number;
+  requests: number;
+}
 
 export type SupervisorMessage =
   /**
@@ -243,6 +251,9 @@ export interface SupervisorStatus {
     role: WorkerRole;
     since: string;
     cwd: string;
+    /** As the worker last reported it (every second while it changes); null before its first. */
+    connections: number | null;
+    requests: number | null;
   }[];
   listeners: { name: string; address: string }[];
   reloads: number;

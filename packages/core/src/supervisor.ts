@@ -18,6 +18,7 @@ import {
   type RestartResult,
   type SupervisorMessage,
   type SupervisorStatus,
+  type WorkerLoad,
   type WorkerMessage,
 } from './protocol.js';
 import { SignalHandlers } from './signals.js';
@@ -104,6 +105,8 @@ interface Worker {
   exited: Promise<number | null>;
   /** It said it drains on purpose: its exit is no crash. */
   leaving: boolean;
+  /** What it last reported carrying. */
+  load: WorkerLoad | undefined;
 }
 
 /**
@@ -593,11 +596,15 @@ export class Supervisor {
         else child.once('exit', (code) => resolve(code));
       }),
       leaving: false,
+      load: undefined,
     };
     this.workers.add(worker);
     worker.channel.on('message', (message) => {
       if (message.type === 'restart') this.restartRequestedBy(worker);
       else if (message.type === 'leaving') worker.leaving = true;
+      else if (message.type === 'load') {
+        worker.load = { connections: message.connections, requests: message.requests };
+      }
     });
     void worker.exited.then(() => this.exited(worker));
     return worker;
@@ -663,6 +670,8 @@ export class Supervisor {
         role: w.role,
         since: new Date(w.readyAt).toISOString(),
         cwd: w.cwd,
+        connections: w.load?.connections ?? null,
+        requests: w.load?.requests ?? null,
       })),
       servingPid: this.serving[0]?.pid ?? null,
       servingPids: this.serving.map((w) => w.pid),

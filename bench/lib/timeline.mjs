@@ -1,0 +1,61 @@
+// Restarts under load on one timeline (ms from the start), shared by bench/run.mjs (one process
+// per generation) and bench/workers.mjs (a set of workers).
+import { keepAliveLoad, newConnectionLoad } from './loads.mjs';
+import { sleep } from './procs.mjs';
+
+/**
+ * `restarts` restarts `intervalMs` apart after `warmupMs`, under a closed-loop load of
+ * `connections` clients (keep-alive on or off). `restartOnce()` triggers one restart and
+ * resolves with `{ servedAt, exitedAt }` (performance.now() times: a new process answers; the
+ * old ones have exited, or undefined). `sample(now)`, if given, runs every 25 ms. Resolves with
+ * every response `[t, latencyMs, status]`, error `[t, kind]` and restart window.
+ */
+export async function restartsUnderLoad({
+  port,
+  keepAlive,
+  connections,
+  restarts,
+  intervalMs,
+  warmupMs,
+  restartOnce,
+  sample,
+}) {
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const responses = [];
+  const errors = [];
+  const sampler = sample ? setInterval(() => sample(now()), 25) : undefined;
+  const durationS = Math.ceil((warmupMs + restarts * intervalMs + 1000) / 1000);
+  const load = (keepAlive ? keepAliveLoad : newConnectionLoad)({
+    port,
+    connections,
+    seconds: durationS,
+    onResponse: (latency, status) => responses.push([now(), latency, status]),
+    onError: (kind) => errors.push([now(), kind]),
+  });
+  const windows = [];
+  try {
+    await sleep(warmupMs);
+    for (let i = 0; i < restarts; i++) {
+      const slot = warmupMs + i * intervalMs;
+      if (now() < slot) await sleep(slot - now());
+      const begin = now();
+      const { servedAt, exitedAt } = await restartOnce();
+      const serving = servedAt - t0;
+      const exited = exitedAt === undefined ? undefined : exitedAt - t0;
+      windows.push({
+        begin,
+        serving,
+        exited,
+        end: Math.max(serving, exited ?? serving),
+        handoverMs: serving - begin,
+        oldExitAfterHandoverMs: exited === undefined ? undefined : exited - serving,
+      });
+    }
+    await load.done;
+  } finally {
+    if (sampler) clearInterval(sampler);
+    load.stop();
+  }
+  return { responses, errors, windows };
+}
