@@ -90,7 +90,14 @@ export async function supervise(
   await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
   await waitUntil(() => existsSync(pidFile), 5000);
   const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
-  return { f, endpoint, control, pidFile, dir, supervisorPid };
+  const supervised = { f, endpoint, control, pidFile, dir, supervisorPid };
+  // With --workers N, the first worker answers before the others are ready: wait for the set.
+  const complete = await poll(async () => {
+    const now = await statusNow(supervised);
+    return now.servingPids.length === now.workerCount ? true : undefined;
+  }, 10_000);
+  expect(complete, 'every worker slot serves').toBe(true);
+  return supervised;
 }
 
 /** A status taken while a worker serves (the tests ask only then). */

@@ -511,17 +511,21 @@ export class Supervisor {
         this.promote([]);
         break;
       }
-      const started = await Promise.allSettled(empty.map((slot) => this.startWorker(slot)));
-      const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-      for (const s of started) {
-        if (s.status === 'rejected')
-          this.log.error(`worker start failed: ${(s.reason as Error).message}`);
-      }
-      if (this.promote(ready)) {
-        for (const worker of ready) {
-          this.log.info(`worker pid ${worker.pid} serves (in ${worker.cwd}: ${this.commandLine})`);
-        }
-      }
+      // Each worker takes its slot once ready: it accepts from then on, so status says so.
+      await Promise.allSettled(
+        empty.map((slot) =>
+          this.startWorker(slot).then(
+            (worker) => {
+              if (this.promote([worker])) {
+                this.log.info(
+                  `worker pid ${worker.pid} serves (in ${worker.cwd}: ${this.commandLine})`,
+                );
+              }
+            },
+            (error: Error) => this.log.error(`worker start failed: ${error.message}`),
+          ),
+        ),
+      );
     }
   }
 
