@@ -4,7 +4,7 @@ import { integrationOnly, packageProjects } from './vitest.shared.js';
 export default defineConfig({
   test: {
     projects: [
-      ...['core', 'fastify', 'express', 'koa'].flatMap((name) => packageProjects(name)),
+      ...['core', 'fastify', 'express', 'koa', 'hono'].flatMap((name) => packageProjects(name)),
       // The example servers, driven through the examples contract (real processes).
       integrationOnly('examples'),
       // One suite against every adapter (the admin route contract).

@@ -1,9 +1,10 @@
 import type { TestProjectInlineConfiguration } from 'vitest/config';
 
 /**
- * Two vitest projects per package: `<name>:unit` (in-process, fast) and `<name>:integration`
- * (`*.int.test.ts`: real processes, sockets and signals). CI runs the integration project again
- * on Node 24.
+ * Three vitest projects per package: `<name>:unit` (in-process, fast), `<name>:types`
+ * (`*.test-d.ts`: the public types, checked by tsc against the built declarations) and
+ * `<name>:integration` (`*.int.test.ts`: real processes, sockets and signals). CI runs the
+ * integration project again on Node 24.
  */
 export function packageProjects(
   name: string,
@@ -17,6 +18,19 @@ export function packageProjects(
         root,
         include: ['test/**/*.test.ts'],
         exclude: ['test/**/*.int.test.ts'],
+      },
+    },
+    {
+      extends: false,
+      test: {
+        name: `${name}:types`,
+        root,
+        typecheck: {
+          enabled: true,
+          only: true,
+          include: ['test/**/*.test-d.ts'],
+          tsconfig: './tsconfig.json',
+        },
       },
     },
     integrationOnly(name, root),

@@ -1,4 +1,5 @@
-// The demo behind `pnpm demo`: examples/fastify under keep-alive load for about 10 s while it is
+// The demo behind `pnpm demo`: examples/fastify (or the example named: `node examples/demo.mjs
+// hono`; http, fastify, express, koa, nestjs, hono) under keep-alive load for about 10 s while it is
 // restarted 5 times, first with graceful-restart (SIGHUP), then the naive way (stop it, start
 // it again), and a report of both side by side. Loopback only; every process it starts is
 // stopped by its pid; it ends by itself in well under a minute.
@@ -8,12 +9,28 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('./fastify/server.mjs', import.meta.url));
+const EXAMPLE = process.argv[2] ?? 'fastify';
+const ENTRY = entryOf(EXAMPLE);
 const CLIENTS = 20;
 const DURATION_MS = 10_000;
 const RESTART_AT_MS = [1500, 3000, 4500, 6000, 7500];
 const tty = process.stdout.isTTY;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The example's entry file, from its start script (`node <entry>`). */
+function entryOf(example) {
+  let start;
+  try {
+    start = JSON.parse(readFileSync(new URL(`./${example}/package.json`, import.meta.url), 'utf8'))
+      .scripts.start;
+  } catch {
+    console.error(
+      `No example "${example}": choose one of http, fastify, express, koa, nestjs, hono.`,
+    );
+    process.exit(2);
+  }
+  return fileURLToPath(new URL(`./${example}/${start.replace(/^node /, '')}`, import.meta.url));
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -184,7 +201,7 @@ function report(runs) {
 }
 
 console.log(
-  `examples/fastify, ${CLIENTS} keep-alive clients for ${DURATION_MS / 1000} s, 5 restarts: graceful-restart, then a naive stop-and-start.`,
+  `examples/${EXAMPLE}, ${CLIENTS} keep-alive clients for ${DURATION_MS / 1000} s, 5 restarts: graceful-restart, then a naive stop-and-start.`,
 );
 // Both runs should meet a load generator that node has already optimised.
 await run('warm-up', { durationMs: 2000, restartAt: [] });

@@ -2,14 +2,18 @@
 // signals) is the one every example keeps: see the repository's examples documentation.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain and exit 0.
+// GET /metrics: restart metrics for Prometheus (metrics.mjs).
 import http from 'node:http';
 import { createAdminRoute, createGraceful } from '@graceful-restart/core';
 import { loadConfig } from '../shared/config.mjs';
+import { restartMetrics } from './metrics.mjs';
 
 const config = loadConfig();
 const graceful = createGraceful({ pidFile: config.pidFile });
 // POST /graceful and GET /graceful/status, with GRACEFUL_RESTART_TOKEN as the bearer secret.
 const admin = createAdminRoute(graceful, config.admin, graceful.logger);
+// GET /metrics: restarts, drains and failures for Prometheus, totals carried across generations.
+const metrics = restartMetrics(graceful);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -28,6 +32,11 @@ const server = http.createServer((req, res) => {
       if (!(ms >= 0 && ms <= 60_000)) return text(400, 'ms must be an integer from 0 to 60000');
       return setTimeout(() => text(200, `slept ${ms} ms in pid=${process.pid}`), ms);
     }
+    case '/metrics':
+      return void metrics.text().then((body) => {
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.end(body);
+      });
     case '/healthz':
       return graceful.shuttingDown ? text(503, 'shutting down') : text(200, 'ok');
     default:

@@ -1,12 +1,26 @@
 // Shared by the example suites: start an example through its contract, restart it, end it.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
 
-export const EXAMPLES = ['http', 'fastify', 'express', 'koa'] as const;
+export const EXAMPLES = ['http', 'fastify', 'express', 'koa', 'nestjs', 'hono'] as const;
+
+/** The entry file, relative to the example's directory: its start script is `node <entry>`. */
+export function entryFileOf(example: string): string {
+  const manifest = JSON.parse(
+    readFileSync(new URL(`../${example}/package.json`, import.meta.url), 'utf8'),
+  ) as { scripts: { start: string } };
+  const entry = /^node (\S+)$/.exec(manifest.scripts.start)?.[1];
+  if (!entry) throw new Error(`examples/${example}: start script is not "node <entry>"`);
+  return entry;
+}
 export const entryOf = (example: string) =>
-  new URL(`../${example}/server.mjs`, import.meta.url).pathname;
+  new URL(`../${example}/${entryFileOf(example)}`, import.meta.url).pathname;
+/** The file that writes the answer to `GET /` (the built controller for nestjs). */
+export const answerFileOf = (example: string) =>
+  example === 'nestjs' ? 'dist/app.controller.js' : entryFileOf(example);
 
 export const TOKEN = 'an-admin-secret-for-the-examples-0123456789';
 
@@ -15,7 +29,7 @@ const started: Fixture[] = [];
 export function launch(example: string, env: Record<string, string>): Fixture {
   return launchWith(example, env, []);
 }
-/** `launcher... node examples/<example>/server.mjs`, e.g. under `graceful-restart run --`. */
+/** `launcher... node examples/<example>/<entry>`, e.g. under `graceful-restart run --`. */
 export function launchWith(
   example: string,
   env: Record<string, string>,

@@ -1,7 +1,15 @@
 // Deploys as people run them: a release directory swapped under a `current` symlink, PID 1 of a
 // container, `npm start`. Real processes, real signals, loopback only.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
@@ -12,7 +20,7 @@ import {
   tempDir,
   waitForExit,
 } from '../../packages/core/test/helpers/process.js';
-import { cli, EXAMPLES, runArgs } from './examples.js';
+import { answerFileOf, cli, EXAMPLES, entryFileOf as entry, runArgs } from './examples.js';
 
 const examples = new URL('../', import.meta.url).pathname;
 
@@ -30,15 +38,27 @@ function releases(
   for (const [i, kind] of kinds.entries()) {
     const n = i + 1;
     const dir = `${root}/releases/${n}`;
-    mkdirSync(`${dir}/${example}`, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     cpSync(`${examples}shared`, `${dir}/shared`, { recursive: true });
-    let code = readFileSync(`${examples}${example}/server.mjs`, 'utf8');
-    if (n > 1) code = code.replace('.greeting} from', `.greeting} (release ${n} code) from`);
-    if (kind === 'broken') {
-      code += "\nsetTimeout(() => { throw new Error('release is broken'); }, 300);\n";
-    }
-    writeFileSync(`${dir}/${example}/server.mjs`, code);
+    // The example as built (nestjs: its dist/), without node_modules, which is linked.
+    cpSync(`${examples}${example}`, `${dir}/${example}`, {
+      recursive: true,
+      filter: (path) => !path.includes('/node_modules'),
+    });
     symlinkSync(`${examples}${example}/node_modules`, `${dir}/${example}/node_modules`);
+    const answerFile = `${dir}/${example}/${answerFileOf(example)}`;
+    const code = readFileSync(answerFile, 'utf8');
+    if (n > 1) {
+      const changed = code.replace('.greeting} from', `.greeting} (release ${n} code) from`);
+      expect(changed).not.toBe(code);
+      writeFileSync(answerFile, changed);
+    }
+    if (kind === 'broken') {
+      appendFileSync(
+        `${dir}/${example}/${entry(example)}`,
+        "\nsetTimeout(() => { throw new Error('release is broken'); }, 300);\n",
+      );
+    }
     writeFileSync(`${dir}/config.json`, JSON.stringify({ greeting: `release-${n}` }));
   }
   const current = `${root}/current`;
@@ -92,7 +112,7 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
         : [];
       // The entry is named relative to the directory, as `node server.mjs` in current/ would be.
       const f = new Fixture(
-        `${example}/server.mjs`,
+        `${example}/${entry(example)}`,
         {
           PORT: String(port),
           CONFIG_FILE: 'config.json',
@@ -127,7 +147,7 @@ describe.each(EXAMPLES)('examples/%s from a release directory', (example) => {
       } else {
         // As typed, relative to current/: it names the new release's entry now.
         expect(said).toContain(
-          `restart: starting the next generation in ${current}: node ${example}/server.mjs`,
+          `restart: starting the next generation in ${current}: node ${example}/${entry(example)}`,
         );
       }
     },
@@ -172,7 +192,7 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       const supervised = mode.startsWith('supervisor');
       const workers = mode.endsWith('--workers 2') ? ['--workers', '2'] : [];
       const f = new Fixture(
-        `${example}/server.mjs`,
+        `${example}/${entry(example)}`,
         {
           PORT: String(port),
           CONFIG_FILE: 'config.json',

@@ -46,7 +46,7 @@ export interface Supervised {
 
 /**
  * `graceful-restart run --listen web=127.0.0.1:PORT --control C --pid-file P [args] -- node
- * examples/<example>/server.mjs`, resolved once a worker answers. `prefix` runs it under a
+ * examples/<example>/<entry>`, resolved once a worker answers. `prefix` runs it under a
  * launcher (unshare, systemd-socket-activate).
  */
 export async function supervise(

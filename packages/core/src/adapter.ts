@@ -19,12 +19,12 @@ export interface MiddlewareOptions extends GracefulOptions {
    * `status: 'shutting down'` once this process shuts down for good (never during a handover).
    * Default false.
    */
-  healthRoute?: string | false;
+  healthRoute?: string | false | undefined;
   /**
    * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
    * secret from GRACEFUL_RESTART_TOKEN; or its options. Default false (off).
    */
-  admin?: AdminOptions | boolean;
+  admin?: AdminOptions | boolean | undefined;
 }
 
 /** What every adapter (fastify, express, koa) is built from: everything but the framework glue. */

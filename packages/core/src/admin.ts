@@ -13,19 +13,19 @@ const MIN_TOKEN_BYTES = 32;
 
 export interface AdminOptions {
   /** The bearer secret, at least 32 bytes. Default: the GRACEFUL_RESTART_TOKEN variable. */
-  token?: string;
+  token?: string | undefined;
   /** Where the route is mounted; the status route is `${path}/status`. Default `/graceful`. */
-  path?: string;
+  path?: string | undefined;
   /** Addresses (CIDRs or single addresses) allowed to call. Default loopback only. */
-  allow?: string[];
+  allow?: string[] | undefined;
   /**
    * Take the caller's address from `X-Forwarded-For`, set by this many proxies in front (`true`
    * is 1): the address that many entries from the right. Default false: the socket's peer.
    * Only turn it on behind a proxy that overwrites the header, or anyone can claim any address.
    */
-  trustProxy?: boolean | number;
+  trustProxy?: boolean | number | undefined;
   /** Failed attempts allowed per address and window; then 429 until the window ends. Default 10 per 60000 ms. */
-  rateLimit?: { max: number; windowMs: number };
+  rateLimit?: { max: number; windowMs: number } | undefined;
 }
 
 /** What an adapter hands over of a request: no body, which is never read. */

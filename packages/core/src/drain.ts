@@ -4,7 +4,9 @@ import * as https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { WorkerLoad } from './protocol.js';
+import type { DrainReport, WorkerLoad } from './protocol.js';
+
+export type { DrainReport };
 
 export type ServerProtocol = 'http' | 'http2' | 'net';
 
@@ -22,23 +24,6 @@ export interface DrainOptions {
    * their own until the deadline.
    */
   closeConnection?: ((socket: Duplex, kind: OpaqueConnectionKind) => void) | undefined;
-}
-
-export interface DrainReport {
-  /** Milliseconds from drain start until the last connection closed (or the deadline). */
-  durationMs: number;
-  /** Open sockets (and HTTP/2 sessions) when the drain started. */
-  socketsAtStart: number;
-  /** Requests (HTTP/1 responses, HTTP/2 streams) that finished after the drain started. */
-  requestsCompleted: number;
-  /** Sockets this drain closed because they stayed idle past the idle grace. */
-  socketsClosedIdle: number;
-  /** Sockets destroyed at the deadline. */
-  socketsForced: number;
-  /** Requests still in flight when the deadline cut their sockets. */
-  requestsCutAtDeadline: number;
-  /** True when the deadline ended the drain. */
-  deadlineReached: boolean;
 }
 
 export interface TrackerOptions {

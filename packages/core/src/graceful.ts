@@ -15,7 +15,12 @@ import {
   isGracefulRestartError,
   toGracefulError,
 } from './errors.js';
-import { type Handover, PredecessorLink, type Verdict } from './handover.js';
+import {
+  type Handover,
+  PredecessorLink,
+  type SuccessorMessenger,
+  type Verdict,
+} from './handover.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import type { Logger } from './logger.js';
 import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -54,7 +59,19 @@ export interface GracefulEvents {
   /** The next generation died on probation: this one serves again (code ROLLED_BACK). */
   rollback: [error: GracefulRestartError, result: RestartResult];
   drained: [report: DrainReport];
+  /**
+   * In the new generation: the restart that made it serve, as the previous generation measured
+   * it (also its `lastRestart`). Not emitted for a first generation.
+   */
+  'took-over': [result: RestartResult];
+  /** In the new generation: the one it replaced has drained (its drain report). */
+  'predecessor-drained': [report: DrainReport];
 }
+
+/** The most an onHandOff() value may weigh, as JSON: it travels as one line between processes. */
+const MAX_HAND_OFF_BYTES = 48 * 1024;
+/** How long a handover waits for an onHandOff() provider that returns a promise. */
+const HAND_OFF_TIMEOUT_MS = 1_000;
 
 /** How long after the supervisor's stop message a stop signal still counts as the same stop. */
 const GROUP_SIGNAL_WINDOW_MS = 1_000;
@@ -95,6 +112,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly startedAt = Date.now();
   /** The last restart's outcome, for status routes. */
   lastRestart: RestartOutcome | undefined;
+  /** What this generation hands to the next: see onHandOff(). */
+  private handOffProvider: (() => unknown) | undefined;
+  /** The generation that replaced this one, while this one drains. */
+  private successor: SuccessorMessenger | undefined;
 
   constructor(options: GracefulOptions = {}) {
     super();
@@ -117,7 +138,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (this.predecessor) {
       this.predecessor.onTookOver = (result) => {
         this.lastRestart ??= { ok: true, result };
+        this.emit('took-over', result);
       };
+      this.predecessor.onPredecessorDrained = (report) => this.emit('predecessor-drained', report);
       this.predecessor.onShutdown = () => this.stopFromSupervisor();
     }
     this.notifier = SystemdNotifier.fromEnv(log);
@@ -281,6 +304,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     // Unmatched socket activation refuses the start before anything is told it is ready.
     if (isStarting(this.currentState)) this.sockets.closeUnclaimed();
     this.apply('ready');
+    this.signals?.warnAboutOtherListeners();
     // systemd learns the new main pid before the previous generation is told to drain and exit.
     await this.notifier?.ready(process.pid, this.predecessor !== undefined);
     if (this.predecessor) await this.predecessor.sendReady();
@@ -302,10 +326,34 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.predecessor ? this.predecessor.waitForExit() : Promise.resolve();
   }
 
+  private collectHandOff(): Promise<unknown> {
+    return handOffValue(this.handOffProvider, this.logger);
+  }
+
   /** Runs `hook` once after connections are gone on the way out (close a DB pool, flush logs). */
   onShutdown(hook: () => unknown): this {
     this.cleanups.push(hook);
     return this;
+  }
+
+  /**
+   * Hands data to the next generation at a restart (e.g. metric totals, so that counters go on
+   * across generations): `provider` is called once the next generation is ready, and may return
+   * a promise (waited for up to 1 s). JSON only, at most 48 KiB; the last provider given counts.
+   * The next generation reads it with handedOff().
+   */
+  onHandOff(provider: () => unknown): this {
+    this.handOffProvider = provider;
+    return this;
+  }
+
+  /**
+   * What the previous generation handed off (its onHandOff() value), once it has: undefined
+   * for a first generation, after a crash, or when it handed nothing. Settles within
+   * milliseconds of ready() in a restart.
+   */
+  handedOff(): Promise<unknown> {
+    return this.predecessor?.handedOff ?? Promise.resolve(undefined);
   }
 
   /**
@@ -374,8 +422,14 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * this generation first takes duplicates of its sockets (before the drain closes them), and
    * rolls back if the next one dies on probation. Resolves with the probation's verdict.
    */
-  private async handedOver({ result, probation }: Handover): Promise<Verdict | undefined> {
+  private async handedOver({
+    result,
+    probation,
+    successor,
+  }: Handover): Promise<Verdict | undefined> {
     this.lastRestart = { ok: true, result };
+    this.successor = successor;
+    if (successor) void this.collectHandOff().then((data) => successor.handOff(data));
     this.apply('restart-succeeded');
     this.logger.info(
       `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}` +
@@ -421,6 +475,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       oldPid: result.oldPid,
       newPid: result.newPid,
     });
+    this.successor = undefined;
     await this.notifier?.ready(process.pid, true);
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
     this.emit('rollback', error, result);
@@ -571,6 +626,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       },
     );
     this.signals?.uninstall();
+    this.successor?.reportDrained(report);
     this.apply('drained');
     this.emit('drained', report);
     // A restart aborted by this shutdown settles once its successor is stopped.
@@ -589,6 +645,38 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   uninstall(): void {
     this.signals?.uninstall();
     releaseProcess(this);
+  }
+}
+
+/**
+ * The onHandOff() value as it will travel: JSON, within the size limit. A provider that throws,
+ * is late, or gives too much hands nothing, with a warning: the handover itself goes on.
+ */
+async function handOffValue(provider: (() => unknown) | undefined, log: Logger): Promise<unknown> {
+  if (!provider) return undefined;
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no value within ${HAND_OFF_TIMEOUT_MS} ms`)),
+        HAND_OFF_TIMEOUT_MS,
+      );
+    });
+    const value = await Promise.race([Promise.resolve().then(provider), late]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (value === undefined) return undefined;
+    const json = JSON.stringify(value);
+    if (Buffer.byteLength(json) > MAX_HAND_OFF_BYTES) {
+      throw new Error(`its JSON is ${Buffer.byteLength(json)} bytes, over ${MAX_HAND_OFF_BYTES}`);
+    }
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    log.warn(
+      `onHandOff: nothing handed to the next generation: ${(error as Error).message ?? error}`,
+      { event: 'hand-off-failed' },
+    );
+    return undefined;
   }
 }
 

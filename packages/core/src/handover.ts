@@ -6,6 +6,7 @@ import { DEFAULTS } from './defaults.js';
 import { startEnvironment } from './environment.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import {
+  type DrainReport,
   encodeManifest,
   errorFromWire,
   type HandedOverListener,
@@ -26,6 +27,16 @@ export type Verdict = { passed: true } | { passed: false; error: GracefulRestart
 export interface Handover {
   result: RestartResult;
   probation?: Promise<Verdict> | undefined;
+  /** What this generation tells the one that took over (directly, or through the supervisor). */
+  successor?: SuccessorMessenger | undefined;
+}
+
+/** The replaced generation's last words to the one that replaced it. */
+export interface SuccessorMessenger {
+  /** Its onHandOff() data (undefined: none). Sent once, right after the handover. */
+  handOff(data: unknown): void;
+  /** Its drain report, when the drain is done. */
+  reportDrained(report: DrainReport): void;
 }
 
 export interface Successor {
@@ -205,6 +216,10 @@ export class PredecessorLink {
   onShutdown: (() => void) | undefined;
   /** Set by the generation: the restart that made it serve, as its predecessor measured it. */
   onTookOver: ((result: RestartResult) => void) | undefined;
+  /** Set by the generation: the generation it replaced finished draining. */
+  onPredecessorDrained: ((report: DrainReport) => void) | undefined;
+  /** What the replaced generation handed off; undefined once it is gone without a word. */
+  readonly handedOff: Promise<unknown>;
 
   constructor(
     fd: number,
@@ -212,6 +227,10 @@ export class PredecessorLink {
   ) {
     this.socket = new Socket({ fd, readable: true, writable: true });
     this.channel = new LineChannel(this.socket);
+    let handedOff: (data: unknown) => void = () => undefined;
+    this.handedOff = new Promise((resolve) => {
+      handedOff = resolve;
+    });
     let predecessorExited: () => void = () => undefined;
     this.exited = new Promise((resolve) => {
       predecessorExited = resolve;
@@ -220,7 +239,11 @@ export class PredecessorLink {
       this.channel.once('close', () => resolve());
     });
     this.channel.on('message', (message) => {
-      if (message.type === 'predecessor-exited') predecessorExited();
+      if (message.type === 'predecessor-exited') {
+        predecessorExited();
+        handedOff(undefined);
+      } else if (message.type === 'handed-off') handedOff(message.data);
+      else if (message.type === 'predecessor-drained') this.onPredecessorDrained?.(message.report);
       else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
       else if (message.type === 'prepare') this.onPrepare?.();
@@ -231,6 +254,7 @@ export class PredecessorLink {
         this.settleProbation?.({ passed: false, error: errorFromWire(message) });
     });
     this.channel.once('close', () => {
+      handedOff(undefined);
       this.pendingRestart?.reject(
         new GracefulRestartError(
           ErrorCodes.RESTART_ABORTED,
@@ -317,7 +341,16 @@ export class PredecessorLink {
             };
           })
         : undefined;
-    const handover = { result: message.result, probation };
+    const handover: Handover = {
+      result: message.result,
+      probation,
+      // Through the supervisor, which passes them on to the worker that took this one's slot.
+      successor: {
+        handOff: (data) =>
+          this.channel.send({ type: 'hand-off', ...(data === undefined ? {} : { data }) }),
+        reportDrained: (report) => this.channel.send({ type: 'drained', report }),
+      },
+    };
     if (this.pendingRestart) this.pendingRestart.resolve(handover);
     else this.onUnrequestedHandover?.(handover);
   }

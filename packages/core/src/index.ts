@@ -20,7 +20,7 @@ export {
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
 export { defaultControlPath, sendControl } from './control.js';
 export { DEFAULTS } from './defaults.js';
-export type { DrainReport, OpaqueConnectionKind, ServerProtocol } from './drain.js';
+export type { OpaqueConnectionKind, ServerProtocol } from './drain.js';
 // Errors.
 export {
   type ErrorCode,
@@ -42,6 +42,7 @@ export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './optio
 export type {
   ControlCommand,
   ControlReply,
+  DrainReport,
   RestartOutcome,
   RestartResult,
   SupervisorStatus,

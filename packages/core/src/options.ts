@@ -6,8 +6,11 @@ import { type Logger, resolveLogger } from './logger.js';
 import { checkOptionNames, describeValue } from './option-names.js';
 import type { SignalOptions } from './signals.js';
 
+/** Every key optional, and undefined taken as not given (for exactOptionalPropertyTypes). */
+type Optional<T> = { [K in keyof T]?: T[K] | undefined };
+
 /** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
-export interface DrainSettings extends Partial<DrainOptions> {
+export interface DrainSettings extends Optional<DrainOptions> {
   /**
    * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
    * honouring it (node's http, undici/fetch) stop reusing an idle socket before a drain would
@@ -15,12 +18,12 @@ export interface DrainSettings extends Partial<DrainOptions> {
    * about a second of idleness. Default true; it applies only when the idle grace is at least
    * 1500 ms and shorter than the server's own keepAliveTimeout.
    */
-  keepAliveHint?: boolean;
+  keepAliveHint?: boolean | undefined;
 }
 
 export interface GracefulOptions {
   /** How long the next generation may take to become ready. Default 30000 ms. */
-  readyTimeoutMs?: number;
+  readyTimeoutMs?: number | undefined;
   /**
    * After a handover, how long this generation keeps what it needs to serve again: if the next
    * generation dies meanwhile without leaving on purpose, this one rolls back and serves. It
@@ -28,31 +31,31 @@ export interface GracefulOptions {
    * Default: GRACEFUL_RESTART_PROBATION_MS, else 2000 ms. Under the supervisor its
    * `--probation` applies instead.
    */
-  probationMs?: number;
-  drain?: DrainSettings;
+  probationMs?: number | undefined;
+  drain?: DrainSettings | undefined;
   /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
-  signals?: SignalOptions | false;
+  signals?: SignalOptions | false | undefined;
   /** Path of a PID file the serving generation keeps up to date. */
-  pidFile?: string;
+  pidFile?: string | undefined;
   /** The command that starts the next generation. Default: this process's own command line. */
-  command?: SuccessorCommand | (() => SuccessorCommand);
+  command?: SuccessorCommand | (() => SuccessorCommand) | undefined;
   /**
    * The directory the next generation starts in, followed anew at every restart (a release
    * directory's `current` symlink). Default: GRACEFUL_RESTART_CWD, else the directory the
    * service was started from as `$PWD` names it, else the physical working directory.
    */
-  cwd?: string;
+  cwd?: string | undefined;
   /**
    * Variables to set (a string) or remove (`undefined`) in the next generation's environment.
    * It starts from the environment the service was started with, not this process's
    * `process.env`: env files (`node --env-file`, dotenv) are read afresh at every restart, so
    * edited values take effect. Ignored when `command` gives its own `env`.
    */
-  env?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined> | undefined;
   /** Exit the process once a drain is over. Default true. */
-  exitProcess?: boolean;
+  exitProcess?: boolean | undefined;
   /** Where to log. Default: one line per event on stderr. `false` for silence. */
-  logger?: Logger | false;
+  logger?: Logger | false | undefined;
 }
 
 /** The options with every default filled in from DEFAULTS, checked once at construction. */

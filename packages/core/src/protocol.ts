@@ -184,7 +184,29 @@ export type WorkerMessage =
    */
   | { type: 'leaving' }
   /** What this worker carries, sent every second while it changes: `status` shows it. */
-  | ({ type: 'load' } & WorkerLoad);
+  | ({ type: 'load' } & WorkerLoad)
+  /** A replaced worker's onHandOff() data, for the worker that took its slot. */
+  | { type: 'hand-off'; data?: unknown }
+  /** A replaced worker drained: for the worker that took its slot. */
+  | { type: 'drained'; report: DrainReport };
+
+/** What a drain did: the `drained` event's payload, also handed to the next generation. */
+export interface DrainReport {
+  /** Milliseconds from drain start until the last connection closed (or the deadline). */
+  durationMs: number;
+  /** Open sockets (and HTTP/2 sessions) when the drain started. */
+  socketsAtStart: number;
+  /** Requests (HTTP/1 responses, HTTP/2 streams) that finished after the drain started. */
+  requestsCompleted: number;
+  /** Sockets this drain closed because they stayed idle past the idle grace. */
+  socketsClosedIdle: number;
+  /** Sockets destroyed at the deadline. */
+  socketsForced: number;
+  /** Requests still in flight when the deadline cut their sockets. */
+  requestsCutAtDeadline: number;
+  /** True when the deadline ended the drain. */
+  deadlineReached: boolean;
+}
 
 /** A worker's open connections and the requests it received, over all its listeners. */
 export interface WorkerLoad {
@@ -214,6 +236,13 @@ export type SupervisorMessage =
    * its `lastRestart`.
    */
   | { type: 'took-over'; result: RestartResult }
+  /**
+   * What the previous generation handed off (its onHandOff() data, absent when it had none),
+   * sent once, right after `took-over`.
+   */
+  | { type: 'handed-off'; data?: unknown }
+  /** The previous generation finished its drain (the last message from it). */
+  | { type: 'predecessor-drained'; report: DrainReport }
   /**
    * Drain and exit (the supervisor stops). Sent instead of a signal, so that a stop signal that
    * reached the whole process group (systemd's KillMode=control-group, Ctrl-C in a terminal)

@@ -74,6 +74,11 @@ export class SpawnNextGeneration implements RestartStrategy {
     return {
       result,
       probation: probationMs > 0 ? watchProbation(successor, messages, probationMs) : undefined,
+      successor: {
+        handOff: (data) =>
+          messages.send({ type: 'handed-off', ...(data === undefined ? {} : { data }) }),
+        reportDrained: (report) => messages.send({ type: 'predecessor-drained', report }),
+      },
     };
   }
 }

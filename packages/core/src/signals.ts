@@ -49,6 +49,8 @@ function checkSignal(signal: unknown, role: string): asserts signal is NodeJS.Si
  */
 export class SignalHandlers {
   private readonly installed: Array<[NodeJS.Signals, () => void]> = [];
+  /** Per signal, how many other listeners the last warning counted: warn once per change. */
+  private readonly warned = new Map<NodeJS.Signals, number>();
   private readonly restart: NodeJS.Signals[];
   private readonly shutdown: NodeJS.Signals[];
 
@@ -82,18 +84,31 @@ export class SignalHandlers {
   install(): void {
     if (this.installed.length > 0) return;
     const add = (signal: NodeJS.Signals, action: (signal: NodeJS.Signals) => void) => {
-      const existing = process.listenerCount(signal);
-      if (existing > 0) {
-        this.log.warn(
-          `${existing} other listener(s) for ${signal} exist; they run too when it arrives`,
-        );
-      }
       const handler = () => action(signal);
       process.on(signal, handler);
       this.installed.push([signal, handler]);
     };
     for (const signal of this.restart) add(signal, this.actions.restart);
     for (const signal of this.shutdown) add(signal, this.actions.shutdown);
+    this.warnAboutOtherListeners();
+  }
+
+  /**
+   * Other code handling our signals (NestJS's enableShutdownHooks(), a hand-written
+   * process.on('SIGTERM')) runs beside the drain: it may close resources, or exit, while
+   * requests are in flight. Checked at install and again at ready(), when apps have set theirs up.
+   */
+  warnAboutOtherListeners(): void {
+    for (const [signal, ours] of this.installed) {
+      const others = process.listeners(signal).filter((listener) => listener !== ours).length;
+      if (others === 0 || this.warned.get(signal) === others) continue;
+      this.warned.set(signal, others);
+      this.log.warn(
+        `${others} other listener(s) for ${signal} (e.g. NestJS's app.enableShutdownHooks() or a process.on('${signal}')) run beside graceful-restart's, ` +
+          'and may close resources or exit while requests are in flight: remove them and move their work to onShutdown()',
+        { event: 'signal-listeners', signal, listeners: others },
+      );
+    }
   }
 
   uninstall(): void {

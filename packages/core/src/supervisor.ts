@@ -608,10 +608,24 @@ export class Supervisor {
       else if (message.type === 'leaving') worker.leaving = true;
       else if (message.type === 'load') {
         worker.load = { connections: message.connections, requests: message.requests };
+      } else if (message.type === 'hand-off') {
+        const { data } = message;
+        this.tellSlotSuccessor(worker, {
+          type: 'handed-off',
+          ...(data === undefined ? {} : { data }),
+        });
+      } else if (message.type === 'drained') {
+        this.tellSlotSuccessor(worker, { type: 'predecessor-drained', report: message.report });
       }
     });
     void worker.exited.then(() => this.exited(worker));
     return worker;
+  }
+
+  /** Passes a replaced worker's last words on to the worker that now holds its slot. */
+  private tellSlotSuccessor(replaced: Worker, message: SupervisorMessage): void {
+    const successor = this.slots[replaced.slot];
+    if (successor && successor !== replaced) successor.channel.send(message);
   }
 
   /**

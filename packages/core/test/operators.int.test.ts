@@ -142,6 +142,23 @@ describe('the command line', () => {
   });
 });
 
+describe('other code handling the signals', () => {
+  it('a SIGTERM listener added after the library (as NestJS enableShutdownHooks does) is reported once at ready, naming the fix', async () => {
+    const { f } = await start(APP, { OWN_SIGTERM_LISTENER: '1' });
+    const warnings = () =>
+      f.stderr.filter((line) => line.includes('other listener(s) for SIGTERM'));
+    expect(await waitUntil(() => warnings().length > 0, 5000)).toBe(true);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain('enableShutdownHooks');
+    expect(warnings()[0]).toContain('onShutdown()');
+    // Without one, nothing is said.
+    const { f: plain } = await start(APP, {});
+    await sleep(300);
+    expect(plain.stderr.join('\n')).not.toContain('other listener(s)');
+    await Promise.all([f.kill(), plain.kill()]);
+  });
+});
+
 describe('under a file watcher', () => {
   it('node --watch: a SIGHUP is refused with the reason, the same process serves on', async () => {
     const { f, endpoint, pid } = await start(APP, {}, { nodeArgs: ['--watch'] });

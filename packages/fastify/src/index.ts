@@ -22,26 +22,26 @@ export interface FastifyGracefulOptions extends Omit<GracefulOptions, 'logger'> 
    * Name of the listener `fastify.listen()` creates; the next generation adopts it by this name.
    * Extra sockets of a `localhost` listen are named `<name>-1`, `<name>-2`. Default `web`.
    */
-  listenerName?: string;
+  listenerName?: string | undefined;
   /** Default: `fastify.log.child({ plugin: 'graceful-restart' })`. `false` for silence. */
-  logger?: Logger | false;
+  logger?: Logger | false | undefined;
   /**
    * Register @fastify/under-pressure (an optional peer dependency) with a health check that fails
    * while this process shuts down for good: `true`, or under-pressure's options (its own
    * `healthCheck` is combined with ours; `exposeStatusRoute` defaults to `/status`). Default false.
    */
-  underPressure?: boolean | Record<string, unknown>;
+  underPressure?: boolean | Record<string, unknown> | undefined;
   /**
    * A GET route answering 200 `{ status: 'ok', state, pid }`, or 503 with `status: 'shutting down'`
    * once this process shuts down for good (never during a handover). A path, or false. Default false.
    */
-  healthRoute?: string | false;
+  healthRoute?: string | false | undefined;
   /**
    * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
    * secret from GRACEFUL_RESTART_TOKEN; or its options (`token`, `path`, `allow`, `trustProxy`,
    * `rateLimit`). Default false (off).
    */
-  admin?: AdminOptions | boolean;
+  admin?: AdminOptions | boolean | undefined;
 }
 
 declare module 'fastify' {
