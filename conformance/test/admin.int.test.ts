@@ -5,9 +5,12 @@ import type { Server } from 'node:http';
 import type { AdminOptions, Graceful, Logger } from '@graceful-restart/core';
 import { expressGraceful } from '@graceful-restart/express';
 import { gracefulRestart } from '@graceful-restart/fastify';
+import { honoGraceful } from '@graceful-restart/hono';
 import { koaGraceful } from '@graceful-restart/koa';
+import { getRequestListener } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import request from 'supertest';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -98,9 +101,20 @@ const targets: Record<string, Target> = {
       return keep({ server: app.callback(), graceful: graceful.graceful });
     },
   },
+  hono: {
+    async make(options) {
+      releaseAll();
+      const graceful = honoGraceful(coreOptions(options));
+      const app = new Hono();
+      app.use(graceful);
+      await graceful.graceful.ready();
+      // As @hono/node-server serves it: the node request reaches the middleware as c.env.
+      return keep({ server: getRequestListener(app.fetch), graceful: graceful.graceful });
+    },
+  },
 };
 
-/** Registration (fastify) or construction (express, koa) with these admin options. */
+/** Registration (fastify) or construction (express, koa, hono) with these admin options. */
 async function register(name: string, admin: AdminOptions | boolean): Promise<unknown> {
   try {
     await targets[name]?.make({ admin });

@@ -1,13 +1,16 @@
-// The express and koa middleware, one suite over supertest: exports, the health route, the
-// listen helper and option errors behave the same in both.
+// The express, koa and hono middleware, one suite over supertest: exports, the health route,
+// the listen helper and option errors behave the same in all.
 
 import { readFileSync } from 'node:fs';
 import type { RequestListener, Server } from 'node:http';
 import https from 'node:https';
 import type { Graceful, ListenTarget, ServeTarget } from '@graceful-restart/core';
 import expressGraceful, { expressGraceful as expressNamed } from '@graceful-restart/express';
+import honoGraceful, { honoGraceful as honoNamed } from '@graceful-restart/hono';
 import koaGraceful, { koaGraceful as koaNamed } from '@graceful-restart/koa';
+import { getRequestListener } from '@hono/node-server';
 import express from 'express';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import request from 'supertest';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
@@ -84,6 +87,27 @@ const adapters: Record<
         listen: (t) => middleware.listen(app, t),
         listenAll: (t) => middleware.listen(app, t),
         listener: app.callback(),
+      };
+    },
+  },
+  hono: {
+    factory: honoGraceful,
+    named: honoNamed,
+    make(healthRoute) {
+      releaseAll();
+      const middleware = honoGraceful({ ...quiet, healthRoute });
+      made.push(middleware.graceful);
+      expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
+      const app = new Hono();
+      app.use(middleware);
+      app.get('/', (c) => c.text(`pid=${process.pid}`));
+      const listener = getRequestListener(app.fetch) as RequestListener;
+      return {
+        handler: listener,
+        graceful: middleware.graceful,
+        listen: (t) => middleware.listen(app, t),
+        listenAll: (t) => middleware.listen(app, t),
+        listener,
       };
     },
   },
