@@ -1,17 +1,22 @@
 // Shared by the example suites: start an example through its contract, restart it, end it.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
 
 export const EXAMPLES = ['http', 'fastify', 'express', 'koa', 'nestjs', 'hono'] as const;
 
-/** The entry file, relative to the example's directory: its start script is `node <entry>`. */
+/**
+ * The entry file, relative to the example's directory: its start script is `node <entry>`.
+ * A test fixture without a package.json (test/fixtures/...) is a `server.mjs`.
+ */
 export function entryFileOf(example: string): string {
-  const manifest = JSON.parse(
-    readFileSync(new URL(`../${example}/package.json`, import.meta.url), 'utf8'),
-  ) as { scripts: { start: string } };
+  const manifestFile = new URL(`../${example}/package.json`, import.meta.url);
+  if (!existsSync(manifestFile)) return 'server.mjs';
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    scripts: { start: string };
+  };
   const entry = /^node (\S+)$/.exec(manifest.scripts.start)?.[1];
   if (!entry) throw new Error(`examples/${example}: start script is not "node <entry>"`);
   return entry;

@@ -2,10 +2,11 @@
 // failures, with totals that go on across generations.
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { get } from '../../packages/core/test/helpers/http.js';
+import { get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import { poll, tempDir } from '../../packages/core/test/helpers/process.js';
-import { endAll, restart, startOnFreePort } from './examples.js';
+import { cli, endAll, restart, startOnFreePort } from './examples.js';
+import { nextServing, supervise } from './supervised.js';
 
 afterEach(endAll);
 
@@ -68,4 +69,45 @@ describe('examples/http: restart metrics for Prometheus', () => {
     const stats = await stopAllOk(load);
     expect(stats.ok).toBeGreaterThan(0);
   });
+
+  it('under graceful-restart run: 3 reloads, the totals travel worker to worker through the supervisor', async () => {
+    const s = await supervise('http');
+    const scrapes: string[] = [];
+    const scrape = async () => {
+      const { body } = await get(s.endpoint, '/metrics');
+      scrapes.push(body);
+      return body;
+    };
+    const load = new HttpLoad({
+      port: (s.endpoint as { port: number }).port,
+      connections: 10,
+      keepAlive: true,
+    });
+    let pid = (await supervisedPid(s)) as number;
+    for (let i = 1; i <= 3; i++) {
+      const reload = await cli(['reload', '--control', s.control]);
+      expect(reload.code, reload.stderr).toBe(0);
+      pid = await nextServing(s, pid);
+      expect(
+        await poll(
+          async () => (sample(await scrape(), DRAIN_COUNT) >= i ? true : undefined),
+          10_000,
+        ),
+      ).toBe(true);
+    }
+    const last = await scrape();
+    expect(sample(last, OK)).toBe(3);
+    expect(sample(last, RESTART_COUNT)).toBe(3);
+    expect(sample(last, DRAIN_COUNT)).toBe(3);
+    for (const series of [OK, RESTART_COUNT, DRAIN_COUNT]) {
+      const values = scrapes.map((text) => sample(text, series));
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+    await stopAllOk(load);
+  });
 });
+
+/** The pid that answers now. */
+async function supervisedPid(s: { endpoint: Parameters<typeof get>[0] }) {
+  return pidIn((await get(s.endpoint)).body);
+}
