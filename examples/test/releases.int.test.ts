@@ -205,7 +205,14 @@ describe.each(EXAMPLES)('examples/%s: a release that crashes after ready rolls b
       expect(first).toBeGreaterThan(0);
       f.pids.add(first);
       // With --workers 2, the whole set that served before serves again.
-      const previous = workers.length > 0 ? await servingPids(control) : [first];
+      // The first worker answers before the second is ready: wait for the whole set.
+      const previous =
+        workers.length > 0
+          ? ((await poll(async () => {
+              const pids = await servingPids(control);
+              return pids.length === 2 ? pids : undefined;
+            }, 10_000)) ?? [])
+          : [first];
       expect(previous).toHaveLength(workers.length > 0 ? 2 : 1);
       const load = arrivals(endpoint);
       await sleep(300);
