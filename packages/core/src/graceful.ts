@@ -326,10 +326,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.predecessor ? this.predecessor.waitForExit() : Promise.resolve();
   }
 
-  private collectHandOff(): Promise<unknown> {
-    return handOffValue(this.handOffProvider, this.logger);
-  }
-
   /** Runs `hook` once after connections are gone on the way out (close a DB pool, flush logs). */
   onShutdown(hook: () => unknown): this {
     this.cleanups.push(hook);
@@ -429,7 +425,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }: Handover): Promise<Verdict | undefined> {
     this.lastRestart = { ok: true, result };
     this.successor = successor;
-    if (successor) void this.collectHandOff().then((data) => successor.handOff(data));
+    if (successor) {
+      void handOffValue(this.handOffProvider, this.logger).then((data) => successor.handOff(data));
+    }
     this.apply('restart-succeeded');
     this.logger.info(
       `restart: pid ${result.newPid} is ready after ${result.durationMs} ms; draining pid ${process.pid}` +
@@ -667,8 +665,9 @@ async function handOffValue(provider: (() => unknown) | undefined, log: Logger):
     );
     if (value === undefined) return undefined;
     const json = JSON.stringify(value);
-    if (Buffer.byteLength(json) > MAX_HAND_OFF_BYTES) {
-      throw new Error(`its JSON is ${Buffer.byteLength(json)} bytes, over ${MAX_HAND_OFF_BYTES}`);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_HAND_OFF_BYTES) {
+      throw new Error(`its JSON is ${bytes} bytes, over ${MAX_HAND_OFF_BYTES}`);
     }
     return JSON.parse(json) as unknown;
   } catch (error) {
