@@ -7,14 +7,23 @@ import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import {
   Fixture,
   isAlive,
+  listenBacklog,
   poll,
+  shownBacklog,
   sleep,
   tempDir,
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
 import { CLI, cli, EXAMPLES, endAll, entryOf, launchWith, runArgs } from './examples.js';
-import { childrenOf, nextServing, procStat, status, supervise } from './supervised.js';
+import {
+  childrenOf,
+  nextServing,
+  nextServingSet,
+  procStat,
+  status,
+  supervise,
+} from './supervised.js';
 
 afterEach(endAll);
 
@@ -157,6 +166,18 @@ describe('graceful-restart run', () => {
     // Well before the 8 s probation would end: the old worker was let go.
     expect(await waitUntil(() => procStat(old) === undefined, 5000)).toBe(true);
     expect((await status(s)).lastReload).toMatchObject({ ok: true });
+  });
+
+  it("the held socket's backlog is the same after 3 reloads of 2 workers (ss -ltn): no worker resets it to node's 511", async () => {
+    const s = await supervise('http', { args: ['--workers', '2'] });
+    const port = (s.endpoint as { port: number }).port;
+    expect(listenBacklog({ port })).toBe(shownBacklog());
+    let pids = (await status(s)).servingPids;
+    for (let i = 0; i < 3; i++) {
+      expect((await cli(['reload', '--control', s.control])).code).toBe(0);
+      pids = await nextServingSet(s, pids);
+      expect(listenBacklog({ port })).toBe(shownBacklog());
+    }
   });
 
   it('a worker SIGKILLed under load: 0 refused connections, a new worker serves after the first backoff step', async () => {

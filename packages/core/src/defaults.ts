@@ -30,8 +30,14 @@ export const DEFAULTS = {
   listenerName: 'web',
   /** A TCP listener's host when none is given. */
   host: '127.0.0.1',
-  /** listen(2) backlog of a socket the supervisor holds, when `--listen` gives none (node's own default). */
-  backlog: 511,
+  /**
+   * listen(2) backlog floor when a listener gives none: the default is net.core.somaxconn (as Go
+   * uses), at least this; the kernel caps every backlog at somaxconn. node's own 511 overflows
+   * when thousands of keep-alive clients reconnect after a handover.
+   */
+  minBacklog: 1024,
+  /** The default backlog where /proc/sys/net/core/somaxconn cannot be read (Linux's default). */
+  fallbackBacklog: 4096,
   /** A successor that does not exit within this after SIGTERM is killed. */
   killGraceMs: 2_000,
   /** Consecutive failed worker starts before the supervisor gives up. */

@@ -78,6 +78,8 @@ export interface ManifestListener {
    * generations adopt it by name whatever address their own configuration names.
    */
   activated?: boolean;
+  /** The listen(2) backlog it listens with: the next generation listens with it again. */
+  backlog?: number;
 }
 
 /** A listener as its holder describes it before the receiving fd is known. */
@@ -125,6 +127,7 @@ export function decodeManifest(text: string): Manifest {
   const m = value as Record<string, unknown>;
   if (m['version'] !== 1) throw manifestError(`unknown version ${JSON.stringify(m['version'])}`);
   const isFd = (fd: unknown): fd is number => Number.isInteger(fd) && (fd as number) >= 3;
+  const isBacklog = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
   if (!Number.isInteger(m['parentPid'])) throw manifestError('parentPid is not an integer');
   if (!isFd(m['readyFd'])) throw manifestError('readyFd is not an fd >= 3');
   if (!Array.isArray(m['listeners'])) throw manifestError('listeners is not an array');
@@ -149,6 +152,7 @@ export function decodeManifest(text: string): Manifest {
         port: l['port'] as number,
       };
       if (l['activated'] === true) out.activated = true;
+      if (isBacklog(l['backlog'])) out.backlog = l['backlog'];
       return out;
     }
     if (l['kind'] === 'unix') {
@@ -157,6 +161,7 @@ export function decodeManifest(text: string): Manifest {
       const out: ManifestListener = { name: l['name'], kind: 'unix', fd: l['fd'], path: l['path'] };
       if (Number.isInteger(l['ino'])) out.ino = l['ino'] as number;
       if (l['activated'] === true) out.activated = true;
+      if (isBacklog(l['backlog'])) out.backlog = l['backlog'];
       return out;
     }
     throw manifestError(`listener "${l['name']}" has unknown kind ${JSON.stringify(l['kind'])}`);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,9 @@ import {
   type FixtureEvent,
   failingSuccessorEntry,
   isAlive,
+  listenBacklog,
   openFds,
+  shownBacklog,
   sleep,
   tempDir,
   waitForExit,
@@ -74,6 +77,33 @@ describe('listeners across re-execs', () => {
     expect(await waitUntil(() => openFds(last).length === fdsOfFirst, 3000)).toBe(true);
     expect(generations.slice(0, -1).filter(isAlive)).toEqual([]);
     expect(statSync(socketPath).mode & 0o777).toBe(0o660);
+  });
+
+  it("every listener's backlog (given, default, Unix) is the same after 3 restarts (ss -l)", async () => {
+    const socketPath = `${tempDir('gr-l-')}/web.sock`;
+    const specs = [
+      { name: 'given', port: 0, backlog: 3000 },
+      { name: 'default', port: 0 },
+      { name: 'unix', path: socketPath, backlog: 2000 },
+    ];
+    const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
+    let ready = await fixture.waitFor((e) => e.event === 'ready');
+    const [given, fallback] = listenersOf(ready).map((l) => l.port as number);
+    const backlogs = () => [
+      listenBacklog({ port: given as number }),
+      listenBacklog({ port: fallback as number }),
+      listenBacklog({ path: socketPath }),
+    ];
+    const expected = [shownBacklog(3000), shownBacklog(), shownBacklog(2000)];
+    expect(backlogs()).toEqual(expected);
+    for (let i = 0; i < 3; i++) {
+      const previous = ready.pid;
+      ready = await fixture.restart(previous);
+      expect(listenersOf(ready).every((l) => l.origin === 'inherited')).toBe(true);
+      expect(await waitUntil(() => !isAlive(previous), 5000)).toBe(true);
+      // node's listen({ fd }) alone would have reset every one of them to 511.
+      expect(backlogs()).toEqual(expected);
+    }
   });
 
   it('processes the app spawns inherit no listener fd, in the first generation or a successor', async () => {
@@ -324,5 +354,37 @@ describe.skipIf(!socketActivate && !process.env['CI'])('systemd socket activatio
     expect(said).toMatch(/cannot be matched to the listeners "(web|api)".*FileDescriptorName=/);
     expect(fixture.events.some((e) => e.event === 'ready')).toBe(false);
     await answer;
+  });
+  // An fd from outside is checked in O(1) of the machine's sockets (no /proc/net scan): listen(2)
+  // itself refuses what cannot listen.
+  it.each([
+    ['a connected socket (Accept=yes)', '--accept'],
+    ['a datagram socket (ListenDatagram=)', '--datagram'],
+  ])('%s: refuses to start with ERR_GRACEFUL_FD_NOT_LISTENING', async (_, flag) => {
+    const port = await freePort('127.0.0.1');
+    const fixture = new Fixture(SERVER, {}, process.execPath, [
+      'systemd-socket-activate',
+      '-E',
+      'FIXTURE_DEBUG=1',
+      flag,
+      '-l',
+      `127.0.0.1:${port}`,
+    ]);
+    const f = fixture;
+    expect(await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000)).toBe(
+      true,
+    );
+    // The launcher starts the server at the first connection or datagram.
+    if (flag === '--datagram') {
+      const udp = dgram.createSocket('udp4');
+      udp.send('x', port, '127.0.0.1', () => udp.close());
+    } else {
+      void get({ host: '127.0.0.1', port }).catch(() => undefined);
+    }
+    expect(
+      await waitUntil(() => f.stderr.join('\n').includes('ERR_GRACEFUL_FD_NOT_LISTENING'), 10_000),
+    ).toBe(true);
+    expect(f.stderr.join('\n')).toMatch(/fd 3 is a socket that does not listen.*ListenStream=/);
+    expect(fixture.events.some((e) => e.event === 'ready')).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HandedOverListener, ManifestListener } from '../protocol.js';
+import { backlogFor } from './backlog.js';
 import {
   bindTcp,
   bindUnix,
@@ -12,7 +13,7 @@ import {
   setPipeName,
 } from './bind.js';
 import { duplicateListeningFds, type HeldHandle, listenOnHeld } from './duplicate.js';
-import { checkListeningFd, serverFd } from './fds.js';
+import { adoptionError, checkSocketFd, serverFd } from './fds.js';
 import type { Inheritance } from './inheritance.js';
 import {
   checkUniqueName,
@@ -40,6 +41,8 @@ interface Acquired {
   unixIno?: number;
   /** Came from socket activation, in this generation or an earlier one. */
   activated?: boolean;
+  /** The listen(2) backlog it listens with, handed on so the next generation keeps it. */
+  backlog: number;
 }
 
 /**
@@ -68,8 +71,12 @@ export class GenerationSockets {
   /** Makes `server` listen for the (validated) `spec`. */
   async acquire(server: NetServer, spec: ListenerSpec): Promise<ListenerInfo> {
     const name = listenerName(spec);
-    const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
-    const acquired: Acquired = { spec, server, info: { name, origin: 'bound', address: '' } };
+    const acquired: Acquired = {
+      spec,
+      server,
+      info: { name, origin: 'bound', address: '' },
+      backlog: backlogFor(spec.backlog),
+    };
     const inherited = this.inheritance.claim(name, spec, this.log);
     if (!inherited && this.inheritance.supervised) {
       const held = this.inheritance.manifestNames().join(', ') || 'none';
@@ -82,16 +89,16 @@ export class GenerationSockets {
     }
     const activatedFd = inherited ? undefined : this.inheritance.claimActivated(name, this.log);
     if (inherited) {
-      checkListeningFd(inherited.fd, kind, name);
-      await adopt(server, inherited.fd, name, spec);
+      // The manifest says what the fd is: no lookup in the machine's socket tables.
+      acquired.backlog = backlogFor(spec.backlog, inherited.backlog);
+      await adopt(server, inherited.fd, name, spec, acquired.backlog);
       if (this.inheritance.acceptingWorkers > 1) spreadAcceptBursts(server);
       if (inherited.kind === 'tcp') checkInheritedAddress(server, inherited, name);
       acquired.info.origin = 'inherited';
       if (inherited.ino !== undefined) acquired.unixIno = inherited.ino;
       if (inherited.activated) acquired.activated = true;
     } else if (activatedFd !== undefined) {
-      checkListeningFd(activatedFd, kind, name);
-      await adopt(server, activatedFd, name, spec);
+      await adopt(server, activatedFd, name, spec, acquired.backlog);
       acquired.info.origin = 'socket-activation';
       acquired.activated = true;
     } else if (isUnixSpec(spec)) {
@@ -133,7 +140,7 @@ export class GenerationSockets {
       const handle = held[i];
       if (!handle) continue;
       if (isUnixSpec(a.spec)) setPipeName(a.server, a.spec.path);
-      await listenOnHeld(a.server, handle);
+      await listenOnHeld(a.server, handle, a.backlog);
     }
   }
 
@@ -149,23 +156,33 @@ export class GenerationSockets {
   }
 }
 
+/**
+ * Listens on a received fd with `backlog`. Every check costs O(1) in the machine's sockets: one
+ * fstat, then listen(2) itself refuses a connected or datagram socket, and the handle node
+ * chose (TCP or pipe) gives the kind.
+ */
 async function adopt(
   server: NetServer,
   fd: number,
   name: string,
   spec: ListenerSpec,
+  backlog: number,
 ): Promise<void> {
+  const kind = isUnixSpec(spec) ? 'unix' : 'tcp';
+  checkSocketFd(fd, name);
   // A Unix socket adopted by fd has no path in node, so server.address() would be null
   // (frameworks log it at 'listening'): name it as a fresh bind would.
-  if (isUnixSpec(spec)) setPipeName(server, spec.path);
+  if (kind === 'unix') setPipeName(server, (spec as { path: string }).path);
   try {
-    await listenAsync(server, { fd });
+    await listenAsync(server, { fd }, backlog);
   } catch (cause) {
-    throw new GracefulRestartError(
-      ErrorCodes.FD_NOT_LISTENING,
-      `Listener "${name}": cannot adopt fd ${fd} (${(cause as Error).message}). It must be a listening socket.`,
-      { listener: name, fd, cause },
-    );
+    throw adoptionError(fd, kind, name, { cause });
+  }
+  const address = server.address();
+  const actual = typeof address === 'object' && address !== null ? 'tcp' : 'unix';
+  if (actual !== kind) {
+    server.close();
+    throw adoptionError(fd, kind, name, { actual });
   }
 }
 
@@ -191,6 +208,7 @@ function manifestEntry(a: Acquired): HandedOverListener {
       path: a.spec.path,
       ...(a.unixIno === undefined ? {} : { ino: a.unixIno }),
       ...activated,
+      backlog: a.backlog,
     };
   }
   const address = boundAddress(a.server);
@@ -200,5 +218,6 @@ function manifestEntry(a: Acquired): HandedOverListener {
     host: address?.host ?? a.spec.host ?? DEFAULTS.host,
     port: address?.port ?? Number(a.spec.port),
     ...activated,
+    backlog: a.backlog,
   };
 }

@@ -3,11 +3,17 @@ import { type Server as NetServer, connect as netConnect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import { backlogFor } from './backlog.js';
 import { describeSpec, type TcpListenerSpec, type UnixListenerSpec } from './spec.js';
 
+/**
+ * server.listen() as a promise. `backlog` goes as listen()'s second argument: node ignores an
+ * options object's `backlog` when it adopts an fd or a handle, and listens with 511.
+ */
 export function listenAsync(
   server: NetServer,
   options: Parameters<NetServer['listen']>[0],
+  backlog?: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
@@ -21,7 +27,8 @@ export function listenAsync(
     server.once('error', onError);
     server.once('listening', onListening);
     try {
-      server.listen(options);
+      if (backlog === undefined) server.listen(options);
+      else server.listen(options, backlog);
     } catch (error) {
       server.off('error', onError);
       server.off('listening', onListening);
@@ -57,11 +64,10 @@ export async function bindTcp(
   const options = {
     port: spec.port,
     host: spec.host ?? DEFAULTS.host,
-    ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
     ...(spec.ipv6Only === undefined ? {} : { ipv6Only: spec.ipv6Only }),
   };
   try {
-    await listenAsync(server, options);
+    await listenAsync(server, options, backlogFor(spec.backlog));
   } catch (cause) {
     throw bindError(name, describeSpec(spec), cause);
   }
@@ -160,11 +166,7 @@ export async function bindUnix(
   const { ino } = await bindUnixRenamed(
     spec,
     name,
-    (temp) =>
-      listenAsync(server, {
-        path: temp,
-        ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }),
-      }),
+    (temp) => listenAsync(server, { path: temp }, backlogFor(spec.backlog)),
     () => {
       if (server.listening) server.close();
     },

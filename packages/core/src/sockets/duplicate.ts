@@ -65,8 +65,12 @@ export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promis
 }
 
 /** Makes `server` listen again on a held duplicate of its socket; the handle is the server's now. */
-export function listenOnHeld(server: NetServer, handle: HeldHandle): Promise<void> {
+export function listenOnHeld(
+  server: NetServer,
+  handle: HeldHandle,
+  backlog: number,
+): Promise<void> {
   // net.Server.listen() adopts a TCP handle object as it is; a Unix socket's by its fd.
   const isTcp = handle.constructor.name === 'TCP';
-  return listenAsync(server, isTcp ? (handle as never) : { fd: handle.fd });
+  return listenAsync(server, isTcp ? (handle as never) : { fd: handle.fd }, backlog);
 }

@@ -1,97 +1,60 @@
-import { closeSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readlinkSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 
 /**
- * What a listening fd is, read from /proc (Linux). `undefined` where /proc is not available:
- * then the fd is checked by adopting it and reading its address.
+ * The check of a received fd before it is adopted: throws a typed error unless it is open and a
+ * socket. One fstat(2), so a handover costs the same however many connections the machine has;
+ * whether it listens, and its kind, show when it is adopted (see `adoptionError`).
  */
-export type FdInfo =
-  | { kind: 'tcp' | 'unix' | 'other'; listening: boolean; path?: string }
-  | undefined;
-
-function socketInode(fd: number, listener: string): string | undefined {
-  let target: string;
+export function checkSocketFd(fd: number, listener: string): void {
+  let isSocket: boolean;
   try {
-    target = readlinkSync(`/proc/self/fd/${fd}`);
+    isSocket = fstatSync(fd).isSocket();
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EBADF') {
-      throw new GracefulRestartError(
-        ErrorCodes.FD_CLOSED,
-        `Listener "${listener}": fd ${fd} is not open in this process. The previous generation or ` +
-          'the service manager must pass it; check the spawn options or the socket unit.',
-        { listener, fd, cause },
-      );
-    }
-    return undefined; // no /proc: cannot tell here
-  }
-  const match = /^socket:\[(\d+)\]$/.exec(target);
-  if (!match) {
     throw new GracefulRestartError(
-      ErrorCodes.FD_NOT_SOCKET,
-      `Listener "${listener}": fd ${fd} is ${target}, not a socket. Pass a listening socket's fd.`,
-      { listener, fd },
+      ErrorCodes.FD_CLOSED,
+      `Listener "${listener}": fd ${fd} is not open in this process. The previous generation or ` +
+        'the service manager must pass it; check the spawn options or the socket unit.',
+      { listener, fd, cause },
     );
   }
-  return match[1];
-}
-
-function readProc(file: string): string {
+  if (isSocket) return;
+  let target = 'not a socket';
   try {
-    return readFileSync(file, 'utf8');
+    target = `${readlinkSync(`/proc/self/fd/${fd}`)}, not a socket`;
   } catch {
-    return '';
+    // no /proc: the plain words do
   }
-}
-
-function inspectFd(fd: number, listener: string): FdInfo {
-  const inode = socketInode(fd, listener);
-  if (inode === undefined) return undefined;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readProc(file).split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[9] === inode) return { kind: 'tcp', listening: cols[3] === '0A' };
-    }
-  }
-  for (const line of readProc('/proc/net/unix').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    // Flags 00010000 is __SO_ACCEPTCON: a listening socket. Type 0001 is SOCK_STREAM.
-    if (cols[6] === inode) {
-      const listening = cols[3] === '00010000' && cols[4] === '0001';
-      return cols[7] ? { kind: 'unix', listening, path: cols[7] } : { kind: 'unix', listening };
-    }
-  }
-  return { kind: 'other', listening: false };
+  throw new GracefulRestartError(
+    ErrorCodes.FD_NOT_SOCKET,
+    `Listener "${listener}": fd ${fd} is ${target}. Pass a listening socket's fd.`,
+    { listener, fd },
+  );
 }
 
 /**
- * The one check of a received fd: throws a typed error unless it is open, a socket, listening,
- * and (when `kind` is given) of that kind. Returns what /proc says of it.
+ * The typed error for a socket fd that cannot serve as a listener of `kind`: listen(2) refused it
+ * (`cause`: a connected or datagram socket), or it is of the other kind (`actual`).
  */
-export function checkListeningFd(
+export function adoptionError(
   fd: number,
   kind: 'tcp' | 'unix' | undefined,
   listener: string,
-): FdInfo {
-  const info = inspectFd(fd, listener);
-  if (info === undefined) return info;
-  if ((kind !== undefined && info.kind !== kind) || !info.listening) {
-    const what =
-      info.kind === 'other'
-        ? 'not a TCP or Unix stream socket'
-        : `a ${info.kind} socket that ${info.listening ? 'listens' : 'does not listen'}`;
-    const expected =
-      kind === undefined ? 'a listening stream socket' : `a listening ${kind} socket`;
-    throw new GracefulRestartError(
-      ErrorCodes.FD_NOT_LISTENING,
-      `Listener "${listener}": fd ${fd} is ${what}; ${expected} was expected. ` +
-        'Declare the listener with the kind the previous generation or socket unit provides ' +
-        '(a socket unit needs ListenStream=).',
-      { listener, fd },
-    );
-  }
-  return info;
+  found: { cause: unknown } | { actual: 'tcp' | 'unix' },
+): GracefulRestartError {
+  const expected = kind === undefined ? 'a listening stream socket' : `a listening ${kind} socket`;
+  const what =
+    'actual' in found
+      ? `a ${found.actual} socket`
+      : `a socket that does not listen (${(found.cause as NodeJS.ErrnoException).code ?? (found.cause as Error).message}: a connected or datagram socket)`;
+  return new GracefulRestartError(
+    ErrorCodes.FD_NOT_LISTENING,
+    `Listener "${listener}": fd ${fd} is ${what}; ${expected} was expected. Declare the ` +
+      'listener with the kind the previous generation or socket unit provides (a socket unit ' +
+      'needs ListenStream= and Accept=no).',
+    { listener, fd, ...('cause' in found ? { cause: found.cause } : {}) },
+  );
 }
 
 /** The fd of a listening server's socket: node keeps it on the handle (undocumented, stable on Unix). */

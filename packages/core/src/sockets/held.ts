@@ -11,8 +11,9 @@ import {
   takeSocketActivation,
   unmatchedActivation,
 } from './activation.js';
+import { backlogFor } from './backlog.js';
 import { bindError, bindUnixRenamed, normalizeHost, removeUnixPath } from './bind.js';
-import { checkListeningFd } from './fds.js';
+import { adoptionError, checkSocketFd } from './fds.js';
 import {
   checkUniqueName,
   describeHandedOver,
@@ -43,7 +44,9 @@ export interface HeldListener {
 
 interface RawHandle {
   fd: number;
+  /** TCP handles only: node wraps a Unix socket in a pipe handle, which has neither. */
   getsockname?(out: Record<string, unknown>): number;
+  getpeername?(out: Record<string, unknown>): number;
   close(): void;
 }
 
@@ -84,7 +87,7 @@ function holdTcp(spec: TcpListenerSpec, name: string): HeldListener {
     name,
     describeSpec(spec),
   );
-  const held = heldTcp(handle, name, 'bound');
+  const held = heldTcp(handle, name, 'bound', backlogFor(spec.backlog));
   // libuv defers a failed bind's EADDRINUSE to listen(), which the helper does on a bare fd:
   // there listen(2) would bind an unbound socket to a random port. An unbound socket has port 0.
   if (held.entry.port === 0 || (spec.port !== 0 && held.entry.port !== spec.port)) {
@@ -99,7 +102,12 @@ function holdTcp(spec: TcpListenerSpec, name: string): HeldListener {
 }
 
 /** A TCP socket held in `handle`, described by the address the kernel gave it. */
-function heldTcp(handle: RawHandle, name: string, origin: HeldListener['origin']): HeldListener {
+function heldTcp(
+  handle: RawHandle,
+  name: string,
+  origin: HeldListener['origin'],
+  backlog: number,
+): HeldListener {
   const address: Record<string, unknown> = {};
   handle.getsockname?.(address);
   return {
@@ -109,6 +117,7 @@ function heldTcp(handle: RawHandle, name: string, origin: HeldListener['origin']
       host: normalizeHost(String(address['address'] ?? '')),
       port: Number(address['port'] ?? 0),
       ...(origin === 'socket-activation' ? { activated: true } : {}),
+      backlog,
     },
     fd: handle.fd,
     origin,
@@ -124,7 +133,7 @@ async function holdUnix(spec: UnixListenerSpec, name: string): Promise<HeldListe
     (handle) => handle.close(),
   );
   return {
-    entry: { name, kind: 'unix', path: spec.path, ino },
+    entry: { name, kind: 'unix', path: spec.path, ino, backlog: backlogFor(spec.backlog) },
     fd: handle.fd,
     origin: 'bound',
     close: () => {
@@ -134,22 +143,38 @@ async function holdUnix(spec: UnixListenerSpec, name: string): Promise<HeldListe
   };
 }
 
-/** A socket-activated fd, named by LISTEN_FDNAMES or else by the next `--listen` name. */
-function holdActivated(fd: number, name: string): HeldListener {
-  const info = checkListeningFd(fd, undefined, name);
-  if (info?.kind === 'unix') {
+/**
+ * A socket-activated fd, named by LISTEN_FDNAMES or else by the next `--listen` name. Checked
+ * in O(1) of the machine's sockets: fstat, the handle node picks for it (TCP, pipe, or none for
+ * a datagram socket), and for TCP its addresses (a connected socket has a peer, an unbound one
+ * port 0). A Unix socket's path is the same-named `--listen`'s, when one names it.
+ */
+function holdActivated(fd: number, name: string, spec: ListenerSpec | undefined): HeldListener {
+  checkSocketFd(fd, name);
+  const handle = handleFactory()(null, 0, 0, fd);
+  if (typeof handle === 'number') {
+    throw adoptionError(fd, undefined, name, {
+      cause: Object.assign(new Error('not a stream socket'), { code: getSystemErrorName(handle) }),
+    });
+  }
+  const backlog = backlogFor(spec?.backlog);
+  if (typeof handle.getsockname !== 'function') {
+    const path = spec && isUnixSpec(spec) ? spec.path : '';
     return {
-      entry: { name, kind: 'unix', path: info.path ?? '', activated: true },
+      entry: { name, kind: 'unix', path, activated: true, backlog },
       fd,
       origin: 'socket-activation',
-      close: () => undefined,
+      close: () => handle.close(),
     };
   }
-  return heldTcp(
-    created(handleFactory()(null, 0, 0, fd), name, `fd ${fd}`),
-    name,
-    'socket-activation',
-  );
+  const held = heldTcp(handle, name, 'socket-activation', backlog);
+  if (held.entry.port === 0 || handle.getpeername?.({}) === 0) {
+    handle.close();
+    throw adoptionError(fd, undefined, name, {
+      cause: Object.assign(new Error('connected or unbound'), { code: 'EINVAL' }),
+    });
+  }
+  return held;
 }
 
 /**
@@ -177,15 +202,21 @@ export async function holdListeners(
       );
     }
     for (const [fd, name] of nameActivated(activated, names, log)) {
-      held.push(holdActivated(fd.fd, name));
+      held.push(
+        holdActivated(
+          fd.fd,
+          name,
+          specs.find((spec) => listenerName(spec) === name),
+        ),
+      );
     }
-    const toListen: { listener: HeldListener; backlog: number }[] = [];
+    const toListen: HeldListener[] = [];
     for (const spec of specs) {
       const name = listenerName(spec);
       if (held.some((h) => h.entry.name === name)) continue;
       const listener = isUnixSpec(spec) ? await holdUnix(spec, name) : holdTcp(spec, name);
       held.push(listener);
-      toListen.push({ listener, backlog: spec.backlog ?? DEFAULTS.backlog });
+      toListen.push(listener);
     }
     listenWithoutAccepting(toListen);
     for (const h of held) {
@@ -234,16 +265,17 @@ function nameActivated(
 }
 
 /** listen(2) on bound sockets from a helper process that exits before it could accept. */
-function listenWithoutAccepting(sockets: { listener: HeldListener; backlog: number }[]): void {
+function listenWithoutAccepting(sockets: HeldListener[]): void {
   if (sockets.length === 0) return;
   // server.listen({ fd }) calls listen(2) synchronously; process.exit() runs before the loop polls.
   const script =
     "const net = require('node:net'); const backlogs = JSON.parse(process.argv[1]);" +
-    'backlogs.forEach((backlog, i) => net.createServer().listen({ fd: 3 + i, backlog }));' +
+    // The backlog goes as the second argument: listen({ fd, backlog }) ignores it.
+    'backlogs.forEach((backlog, i) => net.createServer().listen({ fd: 3 + i }, backlog));' +
     'process.exit(0);';
-  const backlogs = JSON.stringify(sockets.map((s) => s.backlog));
+  const backlogs = JSON.stringify(sockets.map((s) => s.entry.backlog));
   const result = spawnSync(process.execPath, ['-e', script, backlogs], {
-    stdio: ['ignore', 'ignore', 'pipe', ...sockets.map((s) => s.listener.fd)],
+    stdio: ['ignore', 'ignore', 'pipe', ...sockets.map((s) => s.fd)],
     encoding: 'utf8',
     timeout: 30_000,
   });

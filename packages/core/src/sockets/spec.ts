@@ -11,6 +11,7 @@ export interface TcpListenerSpec {
   port: number | string;
   /** Default `127.0.0.1`. Use `::` or `0.0.0.0` for all addresses. */
   host?: string;
+  /** listen(2) queue length, kept across restarts. Default: net.core.somaxconn, at least 1024. */
   backlog?: number;
   ipv6Only?: boolean;
 }
@@ -21,6 +22,7 @@ export interface UnixListenerSpec {
   path: string;
   /** File mode of the socket file, e.g. 0o660. Default: as the umask makes it. */
   mode?: number;
+  /** listen(2) queue length, kept across restarts. Default: net.core.somaxconn, at least 1024. */
   backlog?: number;
 }
 
@@ -49,6 +51,15 @@ export function validateSpec(spec: ListenerSpec, declaredIn: DeclaredIn = 'code'
   };
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
     fail('the name must be 1-64 characters of letters, digits, "_", "." or "-".');
+  }
+  const { backlog } = spec;
+  if (
+    backlog !== undefined &&
+    (!Number.isInteger(backlog) || (backlog as number) < 1 || (backlog as number) > 65_535)
+  ) {
+    fail(
+      `backlog must be an integer from 1 to 65535 (got ${describeValue(backlog)}); leave it out for net.core.somaxconn.`,
+    );
   }
   if (isUnixSpec(spec)) {
     if (spec.path.length === 0) fail('the Unix socket path is empty; give an absolute path.');
@@ -126,7 +137,9 @@ export function describeSpec(spec: ListenerSpec): string {
 /** A listener as handed over (manifest entry or held socket): `host:port` or `unix:/path`. */
 export function describeHandedOver(listener: HandedOverListener): string {
   return listener.kind === 'unix'
-    ? `unix:${listener.path}`
+    ? listener.path
+      ? `unix:${listener.path}`
+      : "the socket unit's Unix socket"
     : describeSpec({ host: listener.host ?? '', port: listener.port ?? 0 });
 }
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach } from 'vitest';
@@ -260,4 +260,34 @@ export async function poll<T>(
     if (value !== undefined || Date.now() >= end) return value;
     await sleep(stepMs);
   }
+}
+
+/**
+ * The listen queue length (backlog) of the socket listening on `port` or Unix `path`, as
+ * `ss -l` shows it (Send-Q of a listening socket). Undefined when nothing listens there.
+ */
+export function listenBacklog(where: { port: number } | { path: string }): number | undefined {
+  const args = 'port' in where ? ['-ltnH', `sport = :${where.port}`] : ['-lxH'];
+  const out = spawnSync('ss', args, { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`ss ${args.join(' ')} failed: ${out.stderr}`);
+  const rows = out.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
+  if ('port' in where) return rows[0]?.[2] === undefined ? undefined : Number(rows[0][2]);
+  // A Unix socket is bound at a temporary name and renamed into place: the kernel (and ss)
+  // knows it by the name it was bound at, `.<name>.<pid>.tmp` beside the path.
+  const slash = where.path.lastIndexOf('/');
+  const temp = `${where.path.slice(0, slash)}/.${where.path.slice(slash + 1)}.`;
+  const row = rows.find((cols) => cols[4] === where.path || cols[4]?.startsWith(temp));
+  return row?.[3] === undefined ? undefined : Number(row[3]);
+}
+
+/**
+ * The backlog `ss` shows for a listener that asked for `asked` (undefined: none, so the
+ * library's default of net.core.somaxconn, at least 1024): the kernel caps it at somaxconn.
+ */
+export function shownBacklog(asked?: number): number {
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
+  return Math.min(asked ?? Math.min(Math.max(somaxconn, 1024), 65_535), somaxconn);
 }
