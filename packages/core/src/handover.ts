@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LineChannel } from './channel.js';
 import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
@@ -77,6 +79,19 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
+ * `env` with V8's compile cache on, in node's own default directory, unless the user set
+ * NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE. node >= 22.1 then reuses the code compiled by
+ * an earlier generation of the same files (keyed by their content), so a successor is ready
+ * sooner; older versions ignore the variable.
+ */
+export function withCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env['NODE_COMPILE_CACHE'] !== undefined || env['NODE_DISABLE_COMPILE_CACHE'] !== undefined) {
+    return env;
+  }
+  return { ...env, NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') };
+}
+
+/**
  * Spawns the next generation with the listening fds and waits for its ready byte. Rejects (and
  * stops the child) when it exits first, is not ready in time, or the restart is aborted.
  */
@@ -87,7 +102,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
     fd: listenerFd(i),
   }));
   const env = {
-    ...(command.env ?? startEnvironment()),
+    ...withCompileCache(command.env ?? startEnvironment()),
     [MANIFEST_ENV]: encodeManifest({
       version: 1,
       parentPid: process.pid,

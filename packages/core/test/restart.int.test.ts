@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HttpLoad, stopAllOk } from './helpers/load.js';
 import {
@@ -230,5 +233,32 @@ describe('restart handshake', () => {
     expect(fixture.events.filter((e) => e.event === 'drained' && e.pid === first.pid)).toHaveLength(
       1,
     );
+  });
+});
+
+describe("V8's compile cache", () => {
+  const environ = (pid: number) =>
+    Object.fromEntries(
+      readFileSync(`/proc/${pid}/environ`, 'latin1')
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    );
+
+  it("a successor gets it in node's default directory; a directory the user chose, or a disabled cache, is kept", async () => {
+    const fixture = new Fixture(SERVER);
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    expect(environ(first.pid)['NODE_COMPILE_CACHE']).toBeUndefined();
+    const next = await fixture.restart(first.pid);
+    expect(environ(next.pid)['NODE_COMPILE_CACHE']).toBe(join(tmpdir(), 'node-compile-cache'));
+
+    const own = tempDir('gr-ncc-');
+    for (const env of [{ NODE_COMPILE_CACHE: own }, { NODE_DISABLE_COMPILE_CACHE: '1' }]) {
+      const configured = new Fixture(SERVER, env);
+      const before = await configured.waitFor((e) => e.event === 'ready');
+      const after = environ((await configured.restart(before.pid)).pid);
+      expect(after['NODE_COMPILE_CACHE']).toBe(env.NODE_COMPILE_CACHE);
+      expect(after['NODE_DISABLE_COMPILE_CACHE']).toBe(env.NODE_DISABLE_COMPILE_CACHE);
+    }
   });
 });
