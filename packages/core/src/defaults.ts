@@ -12,6 +12,8 @@ export const DEFAULTS = {
   deadlineMs: 8_000,
   /** An idle keep-alive socket is closed this long into a drain. */
   idleGraceMs: 1_500,
+  /** A drain tells busy keep-alive connections to close one by one over at most this long. */
+  paceMs: 1_000,
   /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
   keepAliveHint: true,
   /**

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { Http2Session, ServerHttp2Stream } from 'node:http2';
+import { type Http2Session, constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import * as https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -24,7 +24,17 @@ export interface DrainOptions {
    * their own until the deadline.
    */
   closeConnection?: ((socket: Duplex, kind: OpaqueConnectionKind) => void) | undefined;
+  /**
+   * The longest window over which HTTP/1 keep-alive connections are told `Connection: close`,
+   * one at a time, so that their clients move to the next generation gradually instead of all
+   * reconnecting at once to a process whose code is still cold. The window is 20 ms per
+   * connection, up to this, and at most half the deadline. 0 tells every connection at once.
+   */
+  paceMs?: number | undefined;
 }
+
+/** How long the paced release of one HTTP/1 connection takes in a drain's window. */
+const PACE_PER_CONNECTION_MS = 20;
 
 export interface TrackerOptions {
   /**
@@ -62,6 +72,8 @@ interface Conn {
   responses?: Set<http.ServerResponse>;
   idleSince: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** During a drain: its responses now say `Connection: close` (see DrainOptions.paceMs). */
+  released?: boolean;
 }
 
 interface DrainRun {
@@ -70,6 +82,8 @@ interface DrainRun {
   options: DrainOptions;
   report: DrainReport;
   done: () => void;
+  /** Releases the HTTP/1 connections not yet told to close, a few per tick. */
+  pacer?: NodeJS.Timeout;
 }
 
 const now = () => performance.now();
@@ -172,9 +186,9 @@ export class ConnectionTracker {
       if (!hasNodeFields(req.socket, res)) this.publicApiOnly = true;
     }
     if (this.run || this.publicApiOnly) this.followResponse(conn, res);
-    // During a drain every response closes its connection once written: the client then opens
-    // its next connection to the successor instead of racing a close.
-    if (this.run) res.shouldKeepAlive = false;
+    // During a drain every response of a released connection closes it once written: the client
+    // then opens its next connection to the successor instead of racing a close.
+    if (this.run && conn.released) res.shouldKeepAlive = false;
     else if (this.keepAliveHint !== undefined) this.advertiseHint(res, this.keepAliveHint);
   };
 
@@ -204,13 +218,15 @@ export class ConnectionTracker {
   }
 
   /**
-   * During a drain: follows the response a socket is writing (unless followed already) and makes
-   * every followed response not yet written its connection's last. True when the socket is busy.
+   * During a drain: follows the response a socket is writing (unless followed already) and, once
+   * the connection is released, makes every followed response not yet written its last. True
+   * when the socket is busy.
    */
   private followInFlight(conn: Conn): boolean {
     if (conn.kind !== 'http1') return conn.inflight > 0;
     const res = responseInFlight(conn.handle as Socket);
     if (res && !conn.responses?.has(res)) this.followResponse(conn, res);
+    if (!conn.released) return conn.inflight > 0;
     for (const followed of conn.responses ?? []) {
       if (followed.headersSent) continue;
       // It says `Connection: close`; node then writes no Keep-Alive header of its own.
@@ -273,7 +289,13 @@ export class ConnectionTracker {
     if (!run) return;
     if (conn.kind === 'h2') {
       // GOAWAY: the client opens no new streams here; open streams finish.
-      (conn.handle as Http2Session).close();
+      closeSession(
+        conn.handle as Http2Session,
+        Math.min(GOAWAY_FINAL_AFTER_MS, run.options.deadlineMs / 4),
+      );
+    } else if (conn.kind === 'http1') {
+      // A connection whose first request comes during the drain is released at once.
+      this.release(conn);
     } else if (conn.kind === 'raw' || conn.kind === 'upgraded') {
       run.options.closeConnection?.(conn.handle as Duplex, conn.kind);
     }
@@ -323,15 +345,52 @@ export class ConnectionTracker {
         },
       };
       this.stopAccepting();
+      const http1 = [...this.conns.values()].filter((conn) => conn.kind === 'http1');
+      this.pace(http1, options);
       for (const conn of this.conns.values()) {
         // Unfollowed until now, an idle socket's grace starts with the drain: a client that
         // honours the hint has stopped reusing it before the grace ends either way.
         const busy = this.followInFlight(conn);
         if (!busy && conn.kind === 'http1' && !this.publicApiOnly) conn.idleSince = startedAt;
-        this.onConnDuringDrain(conn);
+        if (conn.kind !== 'http1') this.onConnDuringDrain(conn);
+        else this.scheduleIdleClose(conn);
       }
       this.checkDone();
     });
+  }
+
+  /**
+   * Releases `conns` (tells them to close after their current or next response) spread evenly
+   * over the window DrainOptions.paceMs describes: the first at once, the last at its end.
+   */
+  private pace(conns: Conn[], options: DrainOptions): void {
+    const windowMs = Math.min(
+      options.paceMs ?? 0,
+      (conns.length - 1) * PACE_PER_CONNECTION_MS,
+      options.deadlineMs / 2,
+    );
+    if (!(windowMs > 0)) {
+      for (const conn of conns) this.release(conn);
+      return;
+    }
+    const run = this.run as DrainRun;
+    const stepMs = windowMs / (conns.length - 1);
+    let next = 0;
+    const releaseDue = () => {
+      const due = Math.min(conns.length, Math.floor((now() - run.startedAt) / stepMs) + 1);
+      while (next < due) this.release(conns[next++] as Conn);
+      if (next === conns.length) clearInterval(run.pacer);
+    };
+    run.pacer = setInterval(releaseDue, Math.max(1, stepMs));
+    run.pacer.unref();
+    releaseDue();
+  }
+
+  /** From now on, `conn`'s responses close it: the one being written, else the next. */
+  private release(conn: Conn): void {
+    if (conn.released || !this.conns.has(conn.handle)) return;
+    conn.released = true;
+    this.followInFlight(conn);
   }
 
   /**
@@ -341,6 +400,7 @@ export class ConnectionTracker {
   resume(): void {
     this.finish();
     this.run = undefined;
+    for (const conn of this.conns.values()) conn.released = false;
   }
 
   private forceClose(): void {
@@ -365,6 +425,7 @@ export class ConnectionTracker {
     const run = this.run;
     if (!run || run.finished) return;
     run.finished = true;
+    clearInterval(run.pacer);
     for (const conn of this.conns.values()) {
       if (conn.idleTimer) clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;
@@ -372,6 +433,36 @@ export class ConnectionTracker {
     run.done();
   }
 }
+
+/**
+ * Ends an HTTP/2 session without refusing a stream the client sent before it learnt of the end,
+ * in two phases as Envoy does: a first GOAWAY with the highest stream id announces it (a client
+ * opens no new stream after it, and every stream already on its way is still served), then the
+ * final GOAWAY (node's close()) names the last stream processed. The final one follows after a
+ * fixed wait rather than a PING's answer: node delivers no PING answer once a GOAWAY went out
+ * (measured on Node 20 and 24, with h2load and node's own client).
+ */
+function closeSession(session: Http2Session, finalAfterMs: number): void {
+  if (session.closed || session.destroyed || announced.has(session)) return;
+  announced.add(session);
+  try {
+    session.goaway(http2Constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+  } catch {
+    // destroyed meanwhile: nothing left to end
+    return;
+  }
+  const final = setTimeout(() => {
+    if (!session.closed && !session.destroyed) session.close();
+  }, finalAfterMs);
+  final.unref();
+  session.once('close', () => clearTimeout(final));
+}
+
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/** The wait between an HTTP/2 session's first GOAWAY and its final one; at most a quarter of the deadline. */
+const GOAWAY_FINAL_AFTER_MS = 1000;
+/** Sessions already told of the end. */
+const announced = new WeakSet<Http2Session>();
 
 type NodeSocket = Socket & { _httpMessage?: http.ServerResponse | null };
 type NodeResponse = http.ServerResponse & { _keepAliveTimeout?: number };

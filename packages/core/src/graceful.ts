@@ -573,13 +573,19 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   }
 
   private async drainAndExit(probation?: Probation): Promise<DrainReport> {
-    const { deadlineMs, idleGraceMs, closeConnection } = this.options.drain;
+    const { deadlineMs, idleGraceMs, paceMs, closeConnection } = this.options.drain;
     const started = performance.now();
     // Whoever started this generation learns that its exit will be on purpose.
     this.predecessor?.sendLeaving();
+    // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
+    // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
+    // alive until the drain is over, whatever ends the probation.
+    const alive = setInterval(() => undefined, 60_000);
     const draining = Promise.all(
-      this.trackers.map((tracker) => tracker.drain({ deadlineMs, idleGraceMs, closeConnection })),
-    );
+      this.trackers.map((tracker) =>
+        tracker.drain({ deadlineMs, idleGraceMs, paceMs, closeConnection }),
+      ),
+    ).finally(() => clearInterval(alive));
     let drainMs: number | undefined;
     void draining.then(() => {
       drainMs = performance.now() - started;
@@ -587,12 +593,12 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (probation) {
       // Nothing else may keep this process alive once its connections are gone: a ref'd
       // timer does, until the verdict (a pending promise alone would let node exit).
-      const alive = setInterval(() => undefined, 60_000);
+      const waiting = setInterval(() => undefined, 60_000);
       const verdict = await new Promise<Verdict>((resolve) => {
         this.endProbation = () => resolve({ passed: true });
         void probation.verdict.then(resolve);
       });
-      clearInterval(alive);
+      clearInterval(waiting);
       this.endProbation = undefined;
       if (!verdict.passed && this.currentState === 'draining') {
         await this.rollBack(probation.held, verdict.error, probation.result);

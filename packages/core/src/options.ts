@@ -9,7 +9,10 @@ import type { SignalOptions } from './signals.js';
 /** Every key optional, and undefined taken as not given (for exactOptionalPropertyTypes). */
 type Optional<T> = { [K in keyof T]?: T[K] | undefined };
 
-/** Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks), `idleGraceMs` 1500. */
+/**
+ * Drain options with defaults: `deadlineMs` 8000 (it also bounds the shutdown hooks),
+ * `idleGraceMs` 1500, `paceMs` 1000.
+ */
 export interface DrainSettings extends Optional<DrainOptions> {
   /**
    * Advertise `Keep-Alive: timeout=N` on HTTP/1.1 responses, with N chosen so that clients
@@ -102,7 +105,13 @@ export const GRACEFUL_OPTION_NAMES = [
   'exitProcess',
   'logger',
 ] as const;
-const DRAIN_OPTION_NAMES = ['deadlineMs', 'idleGraceMs', 'closeConnection', 'keepAliveHint'];
+const DRAIN_OPTION_NAMES = [
+  'deadlineMs',
+  'idleGraceMs',
+  'paceMs',
+  'closeConnection',
+  'keepAliveHint',
+];
 
 export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   checkOptionNames(options, GRACEFUL_OPTION_NAMES);
@@ -126,6 +135,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   const probationMs = milliseconds(options.probationMs, 'probationMs', defaultProbationMs());
   const deadlineMs = milliseconds(drain.deadlineMs, 'drain.deadlineMs', DEFAULTS.deadlineMs);
   const idleGraceMs = milliseconds(drain.idleGraceMs, 'drain.idleGraceMs', DEFAULTS.idleGraceMs);
+  const paceMs = milliseconds(drain.paceMs, 'drain.paceMs', DEFAULTS.paceMs);
   const hint = drain.keepAliveHint;
   if (hint !== undefined && typeof hint !== 'boolean') {
     throw new GracefulRestartError(
@@ -159,6 +169,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     drain: {
       deadlineMs,
       idleGraceMs,
+      paceMs,
       closeConnection: drain.closeConnection,
       keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
     },
