@@ -258,3 +258,36 @@ function get(agent: http.Agent, port: number, path: string, closed: number[]): P
       .on('error', reject);
   });
 }
+
+describe('paced drain (drain.paceMs)', () => {
+  const CONNECTIONS = 30;
+  it.each([
+    ['paced (the default)', {}, true],
+    ['paceMs: 0, every connection told at once', { paceMs: 0 }, false],
+  ] as const)('%s: 30 busy keep-alive clients, 3 restarts, 0 failures', async (_, drain, paced) => {
+    const f = start({ FIXTURE_OPTIONS: JSON.stringify({ drain }) });
+    const first = await f.waitFor((e) => e.event === 'ready');
+    const load = new HttpLoad({ port: portOf(first), connections: CONNECTIONS, keepAlive: true });
+    await sleep(300);
+    const generations = [first.pid];
+    for (let i = 0; i < 3; i++) {
+      generations.push((await f.restart(generations.at(-1) as number)).pid);
+      await sleep(1500);
+    }
+    const stats = await load.stop();
+    expect(stats.failureSamples).toEqual([]);
+    for (const pid of generations.slice(0, -1)) {
+      const report = await drainedReport(f, pid);
+      expect(report['socketsAtStart']).toBeGreaterThanOrEqual(CONNECTIONS);
+      expect(report['deadlineReached']).toBe(false);
+      if (paced) {
+        // Connections not yet released stay kept alive and keep being answered here while the
+        // others move: many requests per connection during the drain.
+        expect(report['requestsCompleted']).toBeGreaterThan(3 * CONNECTIONS);
+      } else {
+        // Each connection is told at once: its request in flight (or its next) is its last here.
+        expect(report['requestsCompleted']).toBeLessThanOrEqual(CONNECTIONS);
+      }
+    }
+  });
+});

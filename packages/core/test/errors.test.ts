@@ -1,5 +1,5 @@
 import { openSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
 import { AdminRoute } from '../src/admin.js';
