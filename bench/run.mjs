@@ -11,11 +11,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runAdapterOverhead } from './lib/adapters.mjs';
-import { freePort, servingPid, waitForServing } from './lib/probe.mjs';
+import { runOverhead } from './lib/overhead.mjs';
+import { freePort, waitForServing } from './lib/probe.mjs';
 import { endAll, exitOf, rssOf, sleep, start } from './lib/procs.mjs';
 import { percentiles, summarize } from './lib/stats.mjs';
 import { STRATEGIES } from './lib/strategies.mjs';
-import { restartsUnderLoad } from './lib/timeline.mjs';
+import { restartSeenByProbe, restartsUnderLoad } from './lib/timeline.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -49,14 +50,7 @@ async function runStrategy(strategy, keepAlive) {
       intervalMs,
       warmupMs,
       sample: (t) => rss.push([t, app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]),
-      restartOnce: async () => {
-        const oldPid = await servingPid(port);
-        const trigger = app.restart(oldPid);
-        const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
-        app.served(newPid);
-        await trigger;
-        return { servedAt, exitedAt: await exitOf(oldPid) };
-      },
+      restartOnce: () => restartSeenByProbe(app, port),
     });
     return summarize({ responses, errors, rss, windows, warmupMs });
   } finally {
@@ -64,52 +58,12 @@ async function runStrategy(strategy, keepAlive) {
   }
 }
 
-/**
- * The library's own cost: SIGHUP -> the successor accepts, against a cold start of the same app
- * -> it accepts. Both are timed by the app's own "listening" line (printed once it accepts; a
- * successor writes to the same stdout), not by a probe: probing every 2 ms would load the old
- * generation and the CPU while the successor starts, and not while a cold start does.
- */
-async function runOverhead(k = 30) {
-  const port = await freePort();
-  const coldPort = await freePort();
-  const first = start([APP], { MODE: 'graceful', PORT: String(port) });
-  const seen = [first.child.pid];
-  const handovers = [];
-  const colds = [];
-  const listening = (proc, fresh) =>
-    proc.waitFor((e) => e.event === 'listening' && fresh(e.pid), 20_000);
-  try {
-    await listening(first, () => true);
-    let pid = first.child.pid;
-    for (let i = 0; i < k; i++) {
-      // Interleaved: one handover, then one cold start of the same app on another port.
-      const begin = performance.now();
-      process.kill(pid, 'SIGHUP');
-      const next = (await listening(first, (p) => !seen.includes(p))).pid;
-      handovers.push(performance.now() - begin);
-      seen.push(next);
-      await exitOf(pid);
-      pid = next;
-      const coldBegin = performance.now();
-      const cold = start([APP], { MODE: 'graceful', PORT: String(coldPort) });
-      await listening(cold, () => true);
-      colds.push(performance.now() - coldBegin);
-      await endAll([cold.child.pid]);
-    }
-  } finally {
-    await endAll(seen);
-  }
-  const handover = percentiles(handovers);
-  const cold = percentiles(colds);
-  return { k, handover, cold, overheadMedianMs: handover.p50 - cold.p50 };
-}
-
 /** An old generation with only idle keep-alive clients: exit time after the handover. */
 async function runIdleExit(k = 5, idleClients = 20) {
   const http = await import('node:http');
   const port = await freePort();
-  const first = start([APP], { MODE: 'graceful', PORT: String(port) });
+  // Without the probation, which would hold the old generation 2 s whatever its drain took.
+  const first = start([APP], { MODE: 'graceful', PORT: String(port), PROBATION_MS: '0' });
   const seen = [first.child.pid];
   const after = [];
   try {

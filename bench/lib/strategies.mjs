@@ -1,7 +1,7 @@
 // The restart strategies compared, each running servers/app.mjs on the same port and load.
 // launch(port) resolves once it serves; restart(oldPid) starts one restart (the harness watches
 // the probe for the new pid); pids() lists the processes whose memory counts; stop() ends them.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,28 @@ const hasReusePort = major > 22 || (major === 22 && minor >= 12);
  * Processes of a strategy that spawns generations itself: every one seen, while alive. `served`,
  * `pids` and `stop` are the strategy handle's; it adds its own `restart`.
  */
+/** Why the Go anchor row cannot run here, or undefined: it needs `go` (Debian's golang-go). */
+const goMissing =
+  spawnSync('go', ['version']).status === 0
+    ? undefined
+    : 'needs the go toolchain (apt-get install golang-go) to build servers/seed-go';
+
+let seedGoBinary;
+/** servers/seed-go built once per run, into a temporary directory. */
+function buildSeedGo() {
+  if (seedGoBinary) return seedGoBinary;
+  const dir = mkdtempSync(join(tmpdir(), 'gr-bench-go-'));
+  const source = new URL('../servers/seed-go/main.go', import.meta.url).pathname;
+  const out = join(dir, 'seed-go');
+  const built = spawnSync('go', ['build', '-o', out, source], {
+    encoding: 'utf8',
+    env: { ...process.env, GOCACHE: join(dir, 'cache'), GO111MODULE: 'off' },
+  });
+  if (built.status !== 0) throw new Error(`go build failed: ${built.stderr}`);
+  seedGoBinary = out;
+  return out;
+}
+
 function generations() {
   const seen = new Set();
   const pids = () => [...seen].filter(isAlive);
@@ -66,20 +88,25 @@ function reloadedOnHangup(root, cleanup = () => {}) {
   };
 }
 
+/** The app in graceful mode (direct): each SIGHUP starts the next generation. */
+async function launchGraceful(port, env) {
+  const gens = generations();
+  const first = start([APP], { MODE: 'graceful', PORT: String(port), ...env });
+  gens.served(first.child.pid);
+  await waitForServing(port, () => true);
+  return { ...gens, restart: async (oldPid) => process.kill(oldPid, 'SIGHUP') };
+}
+
 export const STRATEGIES = [
   {
     name: 'graceful',
     label: 'graceful-restart (SIGHUP, direct mode)',
-    async launch(port) {
-      const gens = generations();
-      const first = start([APP], { MODE: 'graceful', PORT: String(port) });
-      gens.served(first.child.pid);
-      await waitForServing(port, () => true);
-      return {
-        ...gens,
-        restart: async (oldPid) => process.kill(oldPid, 'SIGHUP'),
-      };
-    },
+    launch: (port, env = {}) => launchGraceful(port, env),
+  },
+  {
+    name: 'graceful-unpaced',
+    label: 'graceful-restart, drain.paceMs 0 (every connection told to close at once)',
+    launch: (port) => launchGraceful(port, { PACE_MS: '0' }),
   },
   {
     name: 'supervisor',
@@ -155,6 +182,23 @@ export const STRATEGIES = [
           await spawnApp().waitFor((e) => e.event === 'listening');
           process.kill(oldPid, 'SIGTERM');
         },
+      };
+    },
+  },
+  {
+    name: 'go-seed',
+    label: "the seeds' Go program (fd to a forked child, then http.Server.Shutdown; SIGUSR2)",
+    skip: goMissing,
+    async launch(port) {
+      const binary = buildSeedGo();
+      const gens = generations();
+      const first = start([], { PORT: String(port) }, { execPath: binary });
+      gens.served(first.child.pid);
+      await waitForServing(port, () => true);
+      return {
+        ...gens,
+        // The new process is the old one's child: its pid is known once it answers.
+        restart: async (oldPid) => process.kill(oldPid, 'SIGUSR2'),
       };
     },
   },

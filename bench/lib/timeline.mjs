@@ -1,7 +1,22 @@
 // Restarts under load on one timeline (ms from the start), shared by bench/run.mjs (one process
 // per generation) and bench/workers.mjs (a set of workers).
 import { keepAliveLoad, newConnectionLoad } from './loads.mjs';
-import { sleep } from './procs.mjs';
+import { servingPid, waitForServing } from './probe.mjs';
+import { exitOf, sleep } from './procs.mjs';
+
+/**
+ * One restart of a launched strategy (see strategies.mjs), as restartsUnderLoad's restartOnce:
+ * the probe names the serving pid, the strategy restarts, then the probe waits for another pid
+ * to answer and for the old one to exit.
+ */
+export async function restartSeenByProbe(app, port) {
+  const oldPid = await servingPid(port);
+  const trigger = app.restart(oldPid);
+  const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
+  app.served(newPid);
+  await trigger;
+  return { servedAt, exitedAt: await exitOf(oldPid) };
+}
 
 /**
  * `restarts` restarts `intervalMs` apart after `warmupMs`, under a closed-loop load of

@@ -8,7 +8,9 @@
 //              per worker, and disconnects each old one once its replacement listens (what pm2
 //              reload does in cluster mode, here for all workers at once)
 // Prints {"event":"listening","pid":N} on stdout once it accepts. PROBATION_MS sets the graceful
-// mode's probationMs; CRASH_SUCCESSOR_MS makes every successor die that long after ready.
+// mode's probationMs, PACE_MS its drain.paceMs, LISTENERS the number of listeners (default 1),
+// KEEPALIVE_TIMEOUT_MS its server's keepAliveTimeout;
+// CRASH_SUCCESSOR_MS makes every successor die that long after ready.
 import cluster from 'node:cluster';
 import http from 'node:http';
 
@@ -27,11 +29,22 @@ const say = (event) => process.stdout.write(`${JSON.stringify({ event, pid: proc
 if (mode === 'graceful') {
   const { createGraceful } = await import('@graceful-restart/core');
   const probation = process.env.PROBATION_MS;
+  const pace = process.env.PACE_MS;
   const graceful = createGraceful({
     logger: false,
     ...(probation === undefined ? {} : { probationMs: Number(probation) }),
+    ...(pace === undefined ? {} : { drain: { paceMs: Number(pace) } }),
   });
-  await graceful.listen(http.createServer(handler), { name: 'web', host: '127.0.0.1', port });
+  const server = http.createServer(handler);
+  // KEEPALIVE_TIMEOUT_MS: keep idle clients longer than node's 5 s (bench/scale.mjs's idle ones).
+  if (process.env.KEEPALIVE_TIMEOUT_MS) {
+    server.keepAliveTimeout = Number(process.env.KEEPALIVE_TIMEOUT_MS);
+  }
+  await graceful.listen(server, { name: 'web', host: '127.0.0.1', port });
+  // LISTENERS=N: N - 1 more listeners on ephemeral ports (bench/scale.mjs's handover cost).
+  for (let i = 1; i < Number(process.env.LISTENERS ?? 1); i++) {
+    await graceful.listen(http.createServer(handler), { name: `extra${i}`, port: 0 });
+  }
   await graceful.ready();
   say('listening');
   // A bad release, for the probation benchmark: every successor dies this long after ready.

@@ -110,8 +110,22 @@ function watchProbation(
       settle({ passed: true });
     });
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (leaving) return;
       const after = Math.round(performance.now() - readyAt);
+      // 'exit' may be handled before the channel's last lines are read (a busy loop sees both
+      // at once): judge once the channel has closed, so a `leaving` sent just before the exit
+      // counts. A second at most, should a process the successor started hold the pipe open.
+      const channel = successor.channel;
+      if (channel.destroyed) judge(code, signal, after);
+      else {
+        const late = setTimeout(() => judge(code, signal, after), 1000);
+        channel.once('close', () => {
+          clearTimeout(late);
+          judge(code, signal, after);
+        });
+      }
+    };
+    const judge = (code: number | null, signal: NodeJS.Signals | null, after: number) => {
+      if (leaving) return;
       settle({
         passed: false,
         error: new GracefulRestartError(
@@ -137,8 +151,6 @@ export interface SupervisorHooks {
   restartFailed(error: GracefulRestartError): void;
   /** It is gone (EOF on fd 3): nothing would restart this worker or take its listeners on. */
   gone(): void;
-  /** It starts a reload: take what a rollback would need. */
-  prepare(): void;
 }
 
 /** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
@@ -152,7 +164,6 @@ export class AskSupervisor implements RestartStrategy {
   ) {
     link.onUnrequestedHandover = (handover) => hooks.handedOver(handover);
     link.onRestartFailed = (error) => hooks.restartFailed(error);
-    link.onPrepare = () => hooks.prepare();
     link.onClose(() => hooks.gone());
   }
 
