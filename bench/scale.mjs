@@ -6,7 +6,8 @@
 //     TcpExtListenDrops, machine-wide, read before and after);
 //   - the handover overhead over a cold start with 1, 10 and 50 listeners, while 5,000 other
 //     connections are open on the machine (the successor no longer reads /proc/net per listener).
-// Loopback only; every run stops by itself. Writes bench/results/scale-node<major>.json, which
+// Dropped handshakes are counted from the end of each warm-up. Loopback only; every run stops
+// by itself. Writes bench/results/scale-node<major>.json, which
 // bench/report.mjs renders.
 //
 //   node bench/scale.mjs
@@ -63,16 +64,43 @@ async function openConnections(port, count, ready) {
   };
 }
 
-/** `count` keep-alive connections that each send one request, read its answer, then stay idle. */
+/**
+ * `count` keep-alive clients that each send one request, read its answer, then stay idle. One
+ * whose connection the server closes (a drain's idle grace) connects again after a random wait
+ * of up to a second and sends its one request, as a pool refills: every restart meets them.
+ */
 function idleConnections(port, count) {
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-  return openConnections(port, count, (socket, settled) => {
+  let stopped = false;
+  const later = new Set();
+  const converse = (socket, settled) => {
     socket.once('connect', () => socket.write(request));
     socket.once('data', () => {
       socket.setTimeout(0);
       settled();
     });
-  });
+    socket.once('close', () => {
+      if (stopped) return;
+      const timer = setTimeout(() => {
+        later.delete(timer);
+        if (stopped) return;
+        const next = net.connect({ port, host: '127.0.0.1' });
+        next.on('error', () => undefined);
+        converse(next, () => undefined);
+        reopened.add(next);
+      }, Math.random() * 1000);
+      later.add(timer);
+    });
+  };
+  const reopened = new Set();
+  return openConnections(port, count, converse).then((open) => ({
+    close: () => {
+      stopped = true;
+      for (const timer of later) clearTimeout(timer);
+      open.close();
+      for (const socket of reopened) socket.destroy();
+    },
+  }));
 }
 
 async function scenario({ active, idle = 0 }) {
@@ -80,8 +108,9 @@ async function scenario({ active, idle = 0 }) {
   // Idle clients stay open across the run (node's own keepAliveTimeout is 5 s).
   const app = await graceful.launch(port, idle > 0 ? { KEEPALIVE_TIMEOUT_MS: '120000' } : {});
   const rss = [];
-  const before = droppedHandshakes();
   const idlers = idle > 0 ? await idleConnections(port, idle) : undefined;
+  // Counted from the end of the warm-up: the restarts' drops, not the load's first connects.
+  let before;
   try {
     const { responses, errors, windows } = await restartsUnderLoad({
       port,
@@ -90,7 +119,10 @@ async function scenario({ active, idle = 0 }) {
       restarts: RESTARTS,
       intervalMs: INTERVAL_MS,
       warmupMs: WARMUP_MS,
-      sample: (t) => rss.push([t, app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]),
+      sample: (t) => {
+        rss.push([t, app.pids().reduce((sum, pid) => sum + rssOf(pid), 0)]);
+        if (before === undefined && t >= WARMUP_MS - 500) before = droppedHandshakes() ?? null;
+      },
       restartOnce: () => restartSeenByProbe(app, port),
     });
     const after = droppedHandshakes();

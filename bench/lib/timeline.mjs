@@ -1,7 +1,7 @@
 // Restarts under load on one timeline (ms from the start), shared by bench/run.mjs (one process
 // per generation) and bench/workers.mjs (a set of workers).
 import { keepAliveLoad, newConnectionLoad } from './loads.mjs';
-import { servingPid, waitForServing } from './probe.mjs';
+import { waitForServing } from './probe.mjs';
 import { exitOf, sleep } from './procs.mjs';
 
 /**
@@ -10,7 +10,8 @@ import { exitOf, sleep } from './procs.mjs';
  * to answer and for the old one to exit.
  */
 export async function restartSeenByProbe(app, port) {
-  const oldPid = await servingPid(port);
+  // Polled: under thousands of clients a single probe can time out.
+  const [oldPid] = await waitForServing(port, () => true);
   const trigger = app.restart(oldPid);
   const [newPid, servedAt] = await waitForServing(port, (pid) => pid !== oldPid);
   app.served(newPid);
