@@ -29,11 +29,21 @@ export function classify(error) {
 /** The pid an answer of servers/app.mjs names (`pid=N`). */
 const pidOf = (text) => Number(/pid=(\d+)/.exec(text)?.[1]) || undefined;
 
-export function keepAliveLoad({ port, connections, seconds, onResponse, onError, onPid }) {
+/** `ratePerConnection`, if given: each client sends that many requests a second, no more. */
+export function keepAliveLoad({
+  port,
+  connections,
+  seconds,
+  onResponse,
+  onError,
+  onPid,
+  ratePerConnection,
+}) {
   const instance = autocannon({
     url: `http://127.0.0.1:${port}/`,
     connections,
     duration: seconds,
+    ...(ratePerConnection ? { connectionRate: ratePerConnection } : {}),
     timeout: TIMEOUT_MS / 1000,
     ...(onPid
       ? { setupClient: (client) => client.on('body', (body) => onPid(pidOf(String(body)))) }

@@ -35,6 +35,7 @@ export async function restartsUnderLoad({
   warmupMs,
   restartOnce,
   sample,
+  ratePerConnection,
 }) {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -48,6 +49,7 @@ export async function restartsUnderLoad({
     seconds: durationS,
     onResponse: (latency, status) => responses.push([now(), latency, status]),
     onError: (kind) => errors.push([now(), kind]),
+    ratePerConnection,
   });
   const windows = [];
   try {
