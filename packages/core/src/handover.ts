@@ -223,6 +223,8 @@ export class PredecessorLink {
   private settleProbation: ((verdict: Verdict) => void) | undefined;
   /** Set by the generation: a handover the supervisor decided (its own SIGHUP or `reload`). */
   onUnrequestedHandover: ((handover: Handover) => void) | undefined;
+  /** Set by the generation: the supervisor starts a reload (take what a rollback needs). */
+  onPrepare: (() => void) | undefined;
   /** Set by the generation: a supervisor's reload failed; this worker keeps serving. */
   onRestartFailed: ((error: GracefulRestartError) => void) | undefined;
   /** Set by the generation: the supervisor stops; drain and exit. */
@@ -259,6 +261,7 @@ export class PredecessorLink {
       else if (message.type === 'predecessor-drained') this.onPredecessorDrained?.(message.report);
       else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
+      else if (message.type === 'prepare') this.onPrepare?.();
       else if (message.type === 'shutdown') this.onShutdown?.();
       else if (message.type === 'took-over') this.onTookOver?.(message.result);
       else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });

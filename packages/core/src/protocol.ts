@@ -226,6 +226,8 @@ export type SupervisorMessage =
    * `rollback`.
    */
   | { type: 'handover'; result: RestartResult; probationMs?: number }
+  /** A reload starts: take what a rollback would need, before the handover comes. */
+  | { type: 'prepare' }
   /** The next worker survived its probation: this one may let go and exit. */
   | { type: 'probation-passed' }
   /** The next worker died on probation: this one serves again. */

@@ -151,6 +151,8 @@ export interface SupervisorHooks {
   restartFailed(error: GracefulRestartError): void;
   /** It is gone (EOF on fd 3): nothing would restart this worker or take its listeners on. */
   gone(): void;
+  /** It starts a reload: take what a rollback would need. */
+  prepare(): void;
 }
 
 /** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
@@ -164,6 +166,7 @@ export class AskSupervisor implements RestartStrategy {
   ) {
     link.onUnrequestedHandover = (handover) => hooks.handedOver(handover);
     link.onRestartFailed = (error) => hooks.restartFailed(error);
+    link.onPrepare = () => hooks.prepare();
     link.onClose(() => hooks.gone());
   }
 

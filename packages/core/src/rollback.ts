@@ -2,9 +2,9 @@ import type { Logger } from './logger.js';
 import type { HeldHandle } from './sockets/duplicate.js';
 
 /**
- * The duplicates of its listening sockets a generation keeps for a rollback: taken at the
- * handover, once the next generation is ready (a helper process passes them back, node having
- * no dup(2)), claimed by the drain, dropped when no probation needs them.
+ * The duplicates of its listening sockets a generation keeps for a rollback: taken while the
+ * next generation starts (a helper process passes them back, node having no dup(2)), claimed
+ * by the drain at the handover, dropped when the restart fails.
  */
 export class RollbackReserve {
   private pending: Promise<HeldHandle[] | undefined> | undefined;

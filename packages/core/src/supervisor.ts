@@ -264,6 +264,8 @@ export class Supervisor {
     this.log.info(
       `reload: starting ${this.workerCount === 1 ? 'a worker' : `${this.workerCount} workers`} to replace ${pids(old)} in ${nextDirectory(this.options.cwd)}: ${this.commandLine}`,
     );
+    // The serving workers take what a rollback needs while the new ones start.
+    if (this.probationMs > 0) for (const w of old) w.channel.send({ type: 'prepare' });
     let next: Worker[];
     try {
       next = await this.startSet(this.slots.map((_, slot) => slot));
