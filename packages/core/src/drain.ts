@@ -74,6 +74,8 @@ interface Conn {
   idleTimer: NodeJS.Timeout | undefined;
   /** During a drain: its responses now say `Connection: close` (see DrainOptions.paceMs). */
   released?: boolean;
+  /** HTTP/2: when its last stream arrived (closeSession's quiet period). */
+  lastStreamAt?: number;
 }
 
 interface DrainRun {
@@ -246,6 +248,7 @@ export class ConnectionTracker {
     const conn = this.addConn(session, 'h2');
     session.on('stream', (stream: ServerHttp2Stream) => {
       conn.inflight++;
+      conn.lastStreamAt = now();
       if (conn.idleTimer) {
         clearTimeout(conn.idleTimer);
         conn.idleTimer = undefined;
@@ -289,10 +292,7 @@ export class ConnectionTracker {
     if (!run) return;
     if (conn.kind === 'h2') {
       // GOAWAY: the client opens no new streams here; open streams finish.
-      closeSession(
-        conn.handle as Http2Session,
-        Math.min(GOAWAY_FINAL_AFTER_MS, run.options.deadlineMs / 4),
-      );
+      closeSession(conn, Math.min(GOAWAY_FINAL_LATEST_MS, run.options.deadlineMs / 4));
     } else if (conn.kind === 'http1') {
       // A connection whose first request comes during the drain is released at once.
       this.release(conn);
@@ -438,11 +438,13 @@ export class ConnectionTracker {
  * Ends an HTTP/2 session without refusing a stream the client sent before it learnt of the end,
  * in two phases as Envoy does: a first GOAWAY with the highest stream id announces it (a client
  * opens no new stream after it, and every stream already on its way is still served), then the
- * final GOAWAY (node's close()) names the last stream processed. The final one follows after a
- * fixed wait rather than a PING's answer: node delivers no PING answer once a GOAWAY went out
- * (measured on Node 20 and 24, with h2load and node's own client).
+ * final GOAWAY (node's close()) names the last stream processed. The final one follows once no
+ * new stream has come for GOAWAY_QUIET_MS (the client has read the first one: a busy client
+ * reads it late), at the latest after `latestMs`. Not after a PING's answer: node delivers no
+ * PING answer once a GOAWAY went out (measured on Node 20 and 24, with h2load and node's client).
  */
-function closeSession(session: Http2Session, finalAfterMs: number): void {
+function closeSession(conn: Conn, latestMs: number): void {
+  const session = conn.handle as Http2Session;
   if (session.closed || session.destroyed || announced.has(session)) return;
   announced.add(session);
   try {
@@ -451,16 +453,23 @@ function closeSession(session: Http2Session, finalAfterMs: number): void {
     // destroyed meanwhile: nothing left to end
     return;
   }
-  const final = setTimeout(() => {
+  const announcedAt = now();
+  const check = setInterval(() => {
+    const quietSince = Math.max(announcedAt, conn.lastStreamAt ?? 0);
+    const t = now();
+    if (t - quietSince < GOAWAY_QUIET_MS && t - announcedAt < latestMs) return;
+    clearInterval(check);
     if (!session.closed && !session.destroyed) session.close();
-  }, finalAfterMs);
-  final.unref();
-  session.once('close', () => clearTimeout(final));
+  }, GOAWAY_QUIET_MS / 4);
+  check.unref();
+  session.once('close', () => clearInterval(check));
 }
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
-/** The wait between an HTTP/2 session's first GOAWAY and its final one; at most a quarter of the deadline. */
-const GOAWAY_FINAL_AFTER_MS = 1000;
+/** No new stream for this long after the first GOAWAY: the client has read it. */
+const GOAWAY_QUIET_MS = 1000;
+/** The final GOAWAY comes at the latest this long after the first; at most a quarter of the deadline. */
+const GOAWAY_FINAL_LATEST_MS = 2000;
 /** Sessions already told of the end. */
 const announced = new WeakSet<Http2Session>();
 
