@@ -154,6 +154,16 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
     /Cannot write the PID file \/nonexistent-dir\/app.pid: .*directory exists/,
   ],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ name: 'bad name!', port: 1 }), /name must be/],
+  [
+    ErrorCodes.INVALID_LISTENER,
+    () => validateSpec({ port: 1, backlog: 0 }),
+    /backlog must be an integer from 1 to 65535/,
+  ],
+  [
+    ErrorCodes.INVALID_LISTENER,
+    () => validateSpec({ path: '/tmp/a.sock', backlog: 1.5 }),
+    /backlog must be/,
+  ],
   [ErrorCodes.INVALID_LISTENER, () => validateSpec({ path: '' }), /path is empty/],
   [
     ErrorCodes.INVALID_LISTENER,
