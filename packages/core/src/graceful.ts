@@ -103,7 +103,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private restartInFlight: { abort: AbortController; attempt: Promise<RestartResult> } | undefined;
   /** The one drain of this generation, after a handover or for shutdown; a shutdown joins it. */
   private drainPromise: Promise<DrainReport> | undefined;
-  /** Duplicates of the listening sockets, taken while the next generation starts: a rollback's. */
+  /** Duplicates of the listening sockets, held from ready() on: what a rollback listens on. */
   private readonly reserve: RollbackReserve;
   /** Ends a probation early: a shutdown does not wait for it (nor rolls back). */
   private endProbation: (() => void) | undefined;
@@ -316,6 +316,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         ? ', took over from the previous generation'
         : '';
     this.logger.info(`ready (pid ${process.pid}${from})`, { event: 'ready', pid: process.pid });
+    // Taken now, while nothing starts beside this generation, so that a restart need not.
+    if (this.currentState === 'serving') this.prepareRollback();
     const deferred = this.restartRequestedWhileStarting;
     this.restartRequestedWhileStarting = undefined;
     if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
@@ -391,14 +393,17 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     }
   }
 
-  /** Starts taking what a rollback needs (direct mode with a probation, or supervised). */
+  /**
+   * Takes what a rollback needs (direct mode with a probation, or supervised), unless it is
+   * held already: after ready(), after a rollback, and again at a restart if taking it failed.
+   */
   private prepareRollback(): void {
+    if (this.strategy instanceof RefuseRestart) return;
     if (this.strategy.supervised || this.options.probationMs > 0) this.reserve.prepare();
   }
 
   /** The next generation did not come: this one serves on (unless a shutdown moved it on). */
   private restartFailed(error: GracefulRestartError, by: 'restart' | 'the supervisor'): void {
-    this.reserve.drop();
     this.lastRestart = { ok: false, error: errorToWire(error) };
     if (this.currentState === 'restarting') {
       this.apply('restart-failed');
@@ -415,7 +420,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /**
    * The next generation serves: record it, tell listeners, drain this one. With a probation,
-   * this generation first takes duplicates of its sockets (before the drain closes them), and
+   * this generation keeps the duplicates of its sockets it holds (the drain closes its own), and
    * rolls back if the next one dies on probation. Resolves with the probation's verdict.
    */
   private async handedOver({
@@ -465,6 +470,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     // New connections first: they wait in the listen backlog until this listens again.
     await this.sockets.listenAgain(held);
     for (const tracker of this.trackers) tracker.resume();
+    // The held duplicates are the listeners now: new ones for the next rollback.
+    this.prepareRollback();
     this.drainPromise = undefined;
     this.lastRestart = { ok: false, error: errorToWire(error) };
     this.logger.error(`rollback: ${error.message}`, {
@@ -577,6 +584,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const started = performance.now();
     // Whoever started this generation learns that its exit will be on purpose.
     this.predecessor?.sendLeaving();
+    // A probation has claimed its duplicates already; any other drain needs none.
+    this.reserve.drop();
     // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
     // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
     // alive until the drain is over, whatever ends the probation.

@@ -2,9 +2,11 @@ import type { Logger } from './logger.js';
 import type { HeldHandle } from './sockets/duplicate.js';
 
 /**
- * The duplicates of its listening sockets a generation keeps for a rollback: taken while the
- * next generation starts (a helper process passes them back, node having no dup(2)), claimed
- * by the drain at the handover, dropped when the restart fails.
+ * The duplicates of its listening sockets a generation keeps for a rollback (a helper process
+ * passes them back, node having no dup(2)). They are taken once, right after this generation's
+ * own ready(), and held while it serves: a restart then claims them at once, and no helper
+ * starts beside the next generation, where it would slow that one's startup on a busy machine.
+ * A failed restart keeps them; a rollback uses them up, and new ones are taken after it.
  */
 export class RollbackReserve {
   private pending: Promise<HeldHandle[] | undefined> | undefined;
@@ -14,12 +16,16 @@ export class RollbackReserve {
     private readonly log: Logger,
   ) {}
 
-  /** Starts taking the duplicates, unless that is under way already. */
+  /** Starts taking the duplicates, unless they are held or being taken (again after a failure). */
   prepare(): void {
-    this.pending ??= this.duplicate().catch((error: Error) => {
-      this.log.warn(`no rollback possible for this restart: ${error.message}`);
+    if (this.pending) return;
+    const taking: Promise<HeldHandle[] | undefined> = this.duplicate().catch((error: Error) => {
+      this.log.warn(`no rollback possible until the sockets are held: ${error.message}`);
+      // The next restart tries again.
+      if (this.pending === taking) this.pending = undefined;
       return undefined;
     });
+    this.pending = taking;
   }
 
   /** The duplicates, now the caller's (undefined when taking them failed or never began). */
@@ -29,7 +35,7 @@ export class RollbackReserve {
     return pending;
   }
 
-  /** Closes the duplicates: no rollback will need them. */
+  /** Closes the duplicates: this generation will not roll back (it drains without probation). */
   drop(): void {
     void this.claim().then((handles) => {
       for (const handle of handles ?? []) handle.close();

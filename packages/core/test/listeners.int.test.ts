@@ -11,6 +11,7 @@ import {
   failingSuccessorEntry,
   isAlive,
   listenBacklog,
+  liveChildren,
   openFds,
   shownBacklog,
   sleep,
@@ -44,7 +45,9 @@ describe('listeners across re-execs', () => {
     const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     expect(listenersOf(first).map((l) => l.origin)).toEqual(['bound', 'bound', 'bound', 'bound']);
-    // Counted before any client connects: listeners and node's own fds only.
+    // Counted before any client connects, once the rollback duplicates are held (their helper
+    // has exited): listeners, their duplicates and node's own fds only.
+    expect(await waitUntil(() => liveChildren(first.pid).length === 0, 5000)).toBe(true);
     const fdsOfFirst = openFds(first.pid).length;
     const ephemeral = listenersOf(first)[2]?.port as number;
     const endpoints: Endpoint[] = [

@@ -7,6 +7,7 @@ import {
   Fixture,
   failingSuccessorEntry,
   isAlive,
+  liveChildren,
   openFds,
   sleep,
   tempDir,
@@ -77,6 +78,39 @@ describe('restart handshake', () => {
     const third = await fixture.restart(first.pid);
     expect(await waitUntil(() => !isAlive(first.pid), 15_000)).toBe(true);
     expect(third.pid).not.toBe(next.pid);
+  });
+
+  it('a generation holds its rollback duplicates from ready on: a restart starts the successor and nothing beside it, and each rollback renews them', async () => {
+    const fixture = new Fixture(SERVER, { FIXTURE_OPTIONS: JSON.stringify({ probationMs: 8000 }) });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    for (let round = 0; round < 2; round++) {
+      // The duplicates' helper has come and gone after ready (or after the last rollback).
+      expect(await waitUntil(() => liveChildren(first.pid).length === 0, 5000)).toBe(true);
+      // Every child the old generation has between SIGHUP and the successor's ready, seen from
+      // /proc every 2 ms (a node helper lives for tens of ms).
+      const seen = new Set<number>();
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          for (const child of liveChildren(first.pid)) seen.add(child);
+          await sleep(2);
+        }
+      })();
+      const next = await fixture.restart(first.pid);
+      watching = false;
+      await watch;
+      expect([...seen]).toEqual([next.pid]);
+      // It dies on probation: the old generation listens again on its duplicates.
+      const from = fixture.events.length;
+      process.kill(next.pid, 'SIGKILL');
+      const rollback = await fixture.waitFor((e) => e.event === 'rollback', 5000, from);
+      expect(rollback.pid).toBe(first.pid);
+      const load = new HttpLoad({ port, connections: 5, keepAlive: true });
+      await sleep(200);
+      const stats = await stopAllOk(load);
+      expect([...stats.pids.keys()]).toEqual([first.pid]);
+    }
   });
 
   it('a successor that throws at startup is refused with its exit code; the old generation keeps serving', async () => {

@@ -146,8 +146,8 @@ export class Fixture {
   }
 }
 
-/** `roots` and every live process below them, from the parent pids in /proc. */
-function withDescendants(roots: Iterable<number>): Set<number> {
+/** Child pids by parent pid, from /proc. */
+function childrenByParent(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -160,6 +160,12 @@ function withDescendants(roots: Iterable<number>): Set<number> {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
   }
+  return children;
+}
+
+/** `roots` and every live process below them, from the parent pids in /proc. */
+function withDescendants(roots: Iterable<number>): Set<number> {
+  const children = childrenByParent();
   const found = new Set(roots);
   for (const pid of found) for (const child of children.get(pid) ?? []) found.add(child);
   return found;
@@ -175,6 +181,11 @@ export function isAlive(pid: number): boolean {
   }
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
+}
+
+/** The children of `pid` that have not exited. */
+export function liveChildren(pid: number): number[] {
+  return (childrenByParent().get(pid) ?? []).filter(isAlive);
 }
 
 export function openFds(pid: number): string[] {
