@@ -31,6 +31,26 @@ type ReadyListener = { name: string; origin: string; port?: number };
 const listenersOf = (ready: FixtureEvent) => ready['listeners'] as ReadyListener[];
 
 describe('listeners across re-execs', () => {
+  it('a rollback listens again on every one of 10 listeners, then again after a second rollback', async () => {
+    const specs = Array.from({ length: 10 }, (_, i) => ({ name: `l${i}`, port: 0 }));
+    const fixture = new Fixture(SERVER, {
+      FIXTURE_OPTIONS: JSON.stringify({ probationMs: 8000 }),
+      FIXTURE_LISTENERS: JSON.stringify(specs),
+    });
+    const first = await fixture.waitFor((e) => e.event === 'ready');
+    const ports = listenersOf(first).map((l) => l.port as number);
+    expect(ports).toHaveLength(10);
+    for (let round = 0; round < 2; round++) {
+      const next = await fixture.restart(first.pid);
+      for (const port of ports) expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
+      const from = fixture.events.length;
+      process.kill(next.pid, 'SIGKILL');
+      await fixture.waitFor((e) => e.event === 'rollback', 5000, from);
+      for (const port of ports) expect(await pidAt({ host: '127.0.0.1', port })).toBe(first.pid);
+    }
+    expect(fixture.stderr.filter((line) => line.includes('no rollback possible'))).toEqual([]);
+  });
+
   it('20 generations adopt a v4, a ::1, a port-0 and a Unix listener by name; fds stay flat; no generation survives', async () => {
     const dir = tempDir('gr-l-');
     const v4 = await freePort('127.0.0.1');

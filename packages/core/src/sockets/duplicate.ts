@@ -12,17 +12,19 @@ export interface HeldHandle {
 /**
  * The helper: it receives the fds at 3.. and sends each back over its IPC channel, where the
  * kernel duplicates it (SCM_RIGHTS), as node's cluster module passes listening handles. The
- * handles only wrap the fds: nothing listens or accepts in the helper.
+ * handles only wrap the fds: nothing listens or accepts in the helper. It lives (its channel
+ * ref'd) until this process has every handle and disconnects: node sends one handle at a time,
+ * each after the previous one's acknowledgement, so a helper that left once its sends were
+ * queued took the last ones along (all but one or two of 10 listeners).
  */
 const HELPER = `const net = require('node:net');
 const count = Number(process.argv[1]);
-const send = (i) => {
-  if (i === count) return process.disconnect();
+process.channel.ref();
+for (let i = 0; i < count; i++) {
   const handle = net._createServerHandle(null, 0, -1, 3 + i);
   if (typeof handle === 'number') process.exit(2);
-  process.send({ i }, handle, {}, () => { handle.close(); send(i + 1); });
-};
-send(0);`;
+  process.send({ i }, handle);
+}`;
 
 /**
  * Duplicates of listening fds, held by this process without accepting, so that it can listen
@@ -38,7 +40,7 @@ export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promis
     });
     const fail = (why: string) => {
       clearTimeout(timer);
-      for (const handle of received) handle.close();
+      for (const handle of received) handle?.close();
       child.kill('SIGKILL');
       reject(
         new GracefulRestartError(
@@ -51,15 +53,18 @@ export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promis
       () => fail(`the helper did not answer within ${timeoutMs} ms`),
       timeoutMs,
     );
+    const count = () => received.filter(Boolean).length;
     child.on('message', (message: { i: number }, handle: HeldHandle | undefined) => {
       if (handle) received[message.i] = handle;
+      if (count() < fds.length) return;
+      clearTimeout(timer);
+      child.disconnect();
+      resolve(received);
     });
     child.once('error', (error) => fail(error.message));
     child.once('exit', (code) => {
-      if (received.length === fds.length && received.every(Boolean)) {
-        clearTimeout(timer);
-        resolve(received);
-      } else fail(`the helper exited with code ${code}`);
+      if (count() < fds.length)
+        fail(`the helper exited with code ${code} after passing ${count()} of ${fds.length}`);
     });
   });
 }
