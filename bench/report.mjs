@@ -80,6 +80,11 @@ function misses(r, rows) {
       `- **p99 inside restart windows.** Missed by up to ${(worst / 1.5).toFixed(2)}x the target (worst ratio ${worst.toFixed(2)}x). One run per Node version on 2 shared virtual CPUs: the steady p99 itself moves from ${Math.min(...steadies)} to ${Math.max(...steadies)} ms between this library's rows of this run, so one ratio moves by about 0.4x; the keep-alive off rows show it, where pacing cannot act and paced and unpaced still differ.${pacing} What every window still holds is the successor's startup: 150-400 ms of one core for node and the app's imports (the handover median), while the load keeps both cores busy (the serving process one, the load generator the other), so requests queue behind it; the other strategies' windows, which start a process too, show p99s of the same order or worse.`,
     );
   }
+  if (r.overhead && r.overhead.overheadMedianMs > 15) {
+    notes.push(
+      `- **Handover overhead.** Missed by ${(r.overhead.overheadMedianMs - 15).toFixed(1)} ms. A phase trace of 12 interleaved handovers and cold starts of a minimal app (no load, Node 20, 2026-11-29; bench/README.md) put the library's own extra work at about 4 ms from SIGHUP to the successor's first instruction (the old generation's restart path and the spawn) and 3 ms more in ready() (the ready byte to the old generation): about 7 ms. The rest is the spread of a median of ${r.overhead.k} here: the scale tables' overhead rows, the same measurement, span 1.4 to 30.1 ms across listener counts and the two Node versions.`,
+    );
+  }
   const adapters = (r.adapters ?? []).filter((a) => a.throughputRatio < 0.97);
   for (const a of adapters) {
     const floor =
