@@ -1,3 +1,4 @@
+import net from 'node:net';
 // The express, koa and hono middleware, one suite over supertest: exports, the health route,
 // the listen helper and option errors behave the same in all.
 
@@ -223,6 +224,34 @@ describe.each(Object.keys(adapters))('@graceful-restart/%s middleware', (name) =
     await expect(adapter.make(false).listen(undefined as never)).rejects.toThrow(
       /port must be an integer from 0 to 65535, or a string of its digits \(got undefined\)/,
     );
+  });
+
+  it('a server its owner closes lets go of its port at once, with the rollback duplicates held since ready', async () => {
+    const app = adapter.make(false);
+    const server = await app.listen({ port: 0 });
+    const { port } = app.graceful.endpoints[0] as { port: number };
+    // The duplicates are taken after ready (a helper passes them back): let them arrive.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Nothing listens on the port any more: a connection is refused, a new server may bind it.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    const again = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => again.close(resolve));
+    await app.graceful.shutdown();
+    app.graceful.uninstall();
   });
 
   it('listen() with several targets: http and https through one generation, ready once both listen', async () => {

@@ -275,6 +275,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         keepAliveHintSeconds: drain.keepAliveHint ? keepAliveHintFor(drain.idleGraceMs) : undefined,
       }),
     );
+    // A server closed by its owner (not by a handover) lets go of its port: so do the duplicates.
+    server.on('close', () => {
+      if (this.currentState === 'serving') void this.reserve.drop();
+    });
     return this.sockets.acquire(server, spec);
   }
 
@@ -445,8 +449,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       },
     );
     this.emit('restart', result);
+    // Without a probation the drain closes them.
     if (probation) this.reserve.prepare();
-    else this.reserve.drop();
     const held = probation ? await this.reserve.claim() : undefined;
     // Without the duplicates no rollback is possible: no probation then.
     const watched = held && probation ? probation : undefined;
@@ -585,7 +589,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     // Whoever started this generation learns that its exit will be on purpose.
     this.predecessor?.sendLeaving();
     // A probation has claimed its duplicates already; any other drain needs none.
-    this.reserve.drop();
+    const dropped = this.reserve.drop();
     // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
     // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
     // alive until the drain is over, whatever ends the probation.
@@ -616,6 +620,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       for (const handle of probation.held) handle.close();
     }
     const reports = await draining;
+    // Closed before the drain reports: a port this process lets go of is free again.
+    await dropped;
     const report = mergeDrainReports(reports, Math.round(drainMs ?? performance.now() - started));
     // Only a final shutdown removes what the service owns; after a handover the next
     // generation does, and a successor stopped before ready never owned them.
@@ -657,6 +663,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   uninstall(): void {
     this.signals?.uninstall();
+    void this.reserve.drop();
     releaseProcess(this);
   }
 }

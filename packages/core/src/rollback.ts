@@ -36,9 +36,8 @@ export class RollbackReserve {
   }
 
   /** Closes the duplicates: this generation will not roll back (it drains without probation). */
-  drop(): void {
-    void this.claim().then((handles) => {
-      for (const handle of handles ?? []) handle.close();
-    });
+  async drop(): Promise<void> {
+    const handles = await this.claim();
+    for (const handle of handles ?? []) handle.close();
   }
 }

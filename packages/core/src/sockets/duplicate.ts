@@ -56,15 +56,18 @@ export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promis
     const count = () => received.filter(Boolean).length;
     child.on('message', (message: { i: number }, handle: HeldHandle | undefined) => {
       if (handle) received[message.i] = handle;
-      if (count() < fds.length) return;
-      clearTimeout(timer);
-      child.disconnect();
-      resolve(received);
+      if (count() === fds.length) child.disconnect();
     });
     child.once('error', (error) => fail(error.message));
+    // Resolved once the helper is gone too: until then it holds the sockets open, and a port a
+    // shutdown let go of must be free again.
     child.once('exit', (code) => {
       if (count() < fds.length)
         fail(`the helper exited with code ${code} after passing ${count()} of ${fds.length}`);
+      else {
+        clearTimeout(timer);
+        resolve(received);
+      }
     });
   });
 }
