@@ -6,7 +6,8 @@ import type { HeldHandle } from './sockets/duplicate.js';
  * passes them back, node having no dup(2)). They are taken once, right after this generation's
  * own ready(), and held while it serves: a restart then claims them at once, and no helper
  * starts beside the next generation, where it would slow that one's startup on a busy machine.
- * A failed restart keeps them; a rollback uses them up, and new ones are taken after it.
+ * A failed restart keeps them; a rollback uses them up, and new ones are taken after it; a
+ * drain, a server its owner closes and uninstall() close them.
  */
 export class RollbackReserve {
   private pending: Promise<HeldHandle[] | undefined> | undefined;
@@ -35,7 +36,7 @@ export class RollbackReserve {
     return pending;
   }
 
-  /** Closes the duplicates: this generation will not roll back (it drains without probation). */
+  /** Closes the duplicates no rollback will use: a drain's, a server its owner closed, uninstall(). */
   async drop(): Promise<void> {
     const handles = await this.claim();
     for (const handle of handles ?? []) handle.close();
