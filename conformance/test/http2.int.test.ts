@@ -72,28 +72,29 @@ describe.skipIf(!hasH2load && !process.env['CI'])(
       const first = await fixture.waitFor((e) => e.event === 'ready');
       const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
       const url = `${transport === 'TLS' ? 'https' : 'http'}://127.0.0.1:${port}/`;
-      const load = h2load(url, 2 + RESTARTS * 2);
-      load.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
-      await sleep(1000);
+      // h2load does not reconnect an HTTP/2 connection that got a GOAWAY: one run per restart,
+      // so every restart meets 50 busy connections.
       const generations = [first.pid];
       for (let i = 0; i < RESTARTS; i++) {
-        const next = await fixture.restart(generations.at(-1) as number);
+        const load = h2load(url, 3);
+        load.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
+        await sleep(700);
+        const old = generations.at(-1) as number;
+        const next = await fixture.restart(old);
         generations.push(next.pid);
-        await sleep(1200);
-      }
-      const result = await load;
-      expect(result.errored, result.output).toBe(0);
-      expect(result.failed, result.output).toBe(0);
-      expect(result.timeout, result.output).toBe(0);
-      expect(result.succeeded).toBe(result.total);
-      // Load ran throughout (a busy CI machine answers far fewer than the 10,000+ seen idle).
-      expect(result.total).toBeGreaterThan(RESTARTS * 100);
-      // Every old generation drained within its deadline and exited.
-      const old = generations.slice(0, -1);
-      for (const pid of old) {
-        const drained = await fixture.waitFor((e) => e.event === 'drained' && e.pid === pid);
+        const result = await load;
+        expect(result.errored, result.output).toBe(0);
+        expect(result.failed, result.output).toBe(0);
+        expect(result.timeout, result.output).toBe(0);
+        expect(result.succeeded).toBe(result.total);
+        // Load ran throughout (a busy CI machine answers far fewer than the thousands seen idle).
+        expect(result.total).toBeGreaterThan(100);
+        const drained = await fixture.waitFor((e) => e.event === 'drained' && e.pid === old);
+        // The old generation drained within its deadline, with streams still running at its start.
         expect(drained['deadlineReached']).toBe(false);
+        expect(drained['requestsCompleted']).toBeGreaterThan(0);
       }
+      const old = generations.slice(0, -1);
       expect(await waitUntil(() => old.every((pid) => !isAlive(pid)), 5000)).toBe(true);
     });
   },
