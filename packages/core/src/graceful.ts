@@ -320,8 +320,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         ? ', took over from the previous generation'
         : '';
     this.logger.info(`ready (pid ${process.pid}${from})`, { event: 'ready', pid: process.pid });
-    // Taken now, while nothing starts beside this generation, so that a restart need not.
-    if (this.currentState === 'serving') this.prepareRollback();
+    // Taken once the previous generation has gone (a first one: at once), so that a restart need
+    // not start the helper beside its successor, and not while this one takes over: the helper's
+    // spawn blocks this loop for about 10 ms, right when the clients move here. A restart sooner
+    // takes them itself. Not for listeners their owner has closed meanwhile.
+    void this.waitForParent().then(() =>
+      setImmediate(() => {
+        if (this.currentState === 'serving' && this.sockets.allListening()) this.prepareRollback();
+      }),
+    );
     const deferred = this.restartRequestedWhileStarting;
     this.restartRequestedWhileStarting = undefined;
     if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);

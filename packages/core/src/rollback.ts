@@ -3,9 +3,10 @@ import type { HeldHandle } from './sockets/duplicate.js';
 
 /**
  * The duplicates of its listening sockets a generation keeps for a rollback (a helper process
- * passes them back, node having no dup(2)). They are taken once, right after this generation's
- * own ready(), and held while it serves: a restart then claims them at once, and no helper
- * starts beside the next generation, where it would slow that one's startup on a busy machine.
+ * passes them back, node having no dup(2)). They are taken once this generation is ready and
+ * its predecessor has gone, and held while it serves: a restart then claims them at once, and no
+ * helper starts beside the next generation, where it would slow that one's startup on a busy
+ * machine (a restart before they are held takes them itself).
  * A failed restart keeps them; a rollback uses them up, and new ones are taken after it; a
  * drain, a server its owner closes and uninstall() close them.
  */

@@ -15,6 +15,7 @@ import {
   openFds,
   shownBacklog,
   sleep,
+  socketsHeldTwice,
   tempDir,
   waitForExit,
   waitUntil,
@@ -67,7 +68,8 @@ describe('listeners across re-execs', () => {
     expect(listenersOf(first).map((l) => l.origin)).toEqual(['bound', 'bound', 'bound', 'bound']);
     // Counted before any client connects, once the rollback duplicates are held (their helper
     // has exited): listeners, their duplicates and node's own fds only.
-    expect(await waitUntil(() => liveChildren(first.pid).length === 0, 5000)).toBe(true);
+    const held = (pid: number) => socketsHeldTwice(pid) === 4 && liveChildren(pid).length === 0;
+    expect(await waitUntil(() => held(first.pid), 5000)).toBe(true);
     const fdsOfFirst = openFds(first.pid).length;
     const ephemeral = listenersOf(first)[2]?.port as number;
     const endpoints: Endpoint[] = [
@@ -97,6 +99,8 @@ describe('listeners across re-execs', () => {
     const last = generations.at(-1) as number;
     // The ready pipe to the predecessor closes once it has exited; the connections above close
     // after their answers (no keep-alive).
+    // The last generation takes its duplicates once its predecessor has exited.
+    expect(await waitUntil(() => held(last), 5000)).toBe(true);
     expect(await waitUntil(() => openFds(last).length === fdsOfFirst, 3000)).toBe(true);
     expect(generations.slice(0, -1).filter(isAlive)).toEqual([]);
     expect(statSync(socketPath).mode & 0o777).toBe(0o660);

@@ -10,6 +10,7 @@ import {
   liveChildren,
   openFds,
   sleep,
+  socketsHeldTwice,
   tempDir,
   waitForExit,
   waitUntil,
@@ -85,8 +86,13 @@ describe('restart handshake', () => {
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
     for (let round = 0; round < 2; round++) {
-      // The duplicates' helper has come and gone after ready (or after the last rollback).
-      expect(await waitUntil(() => liveChildren(first.pid).length === 0, 5000)).toBe(true);
+      // The duplicates are held (taken after ready, or after the last rollback), their helper gone.
+      expect(
+        await waitUntil(
+          () => socketsHeldTwice(first.pid) === 1 && liveChildren(first.pid).length === 0,
+          5000,
+        ),
+      ).toBe(true);
       // Every child the old generation has between SIGHUP and the successor's ready, seen from
       // /proc every 2 ms (a node helper lives for tens of ms).
       const seen = new Set<number>();

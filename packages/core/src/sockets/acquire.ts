@@ -129,6 +129,11 @@ export class GenerationSockets {
     }));
   }
 
+  /** True while every acquired server listens (none closed by its owner). */
+  allListening(): boolean {
+    return [...this.acquired.values()].every((a) => a.server.listening);
+  }
+
   /** Duplicates of every listener's socket, held without accepting: what a rollback needs. */
   holdDuplicates(): Promise<HeldHandle[]> {
     return duplicateListeningFds([...this.acquired.values()].map((a) => serverFd(a.server)));

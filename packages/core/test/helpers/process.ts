@@ -1,5 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach } from 'vitest';
 
@@ -190,6 +197,24 @@ export function liveChildren(pid: number): number[] {
 
 export function openFds(pid: number): string[] {
   return readdirSync(`/proc/${pid}/fd`);
+}
+
+/**
+ * How many sockets `pid` has more than one fd of: its listeners while it holds their rollback
+ * duplicates (a duplicate passed back by the helper is the same socket, so the same inode).
+ */
+export function socketsHeldTwice(pid: number): number {
+  const fdsPerSocket = new Map<string, number>();
+  for (const fd of openFds(pid)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (target.startsWith('socket:')) fdsPerSocket.set(target, (fdsPerSocket.get(target) ?? 0) + 1);
+  }
+  return [...fdsPerSocket.values()].filter((n) => n > 1).length;
 }
 
 export async function waitUntil(
