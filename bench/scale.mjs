@@ -209,7 +209,7 @@ const others = await otherConnections(5000);
 try {
   for (const listeners of [1, 10, 50]) {
     process.stdout.write(`overhead, ${listeners} listener(s), 5000 other connections ... `);
-    const o = await runOverhead({ k: 15, env: { LISTENERS: String(listeners) } });
+    const o = await runOverhead({ k: 60, env: { LISTENERS: String(listeners) } });
     results.overhead.push({ listeners, otherConnections: 5000, ...o });
     console.log(
       `handover ${o.handover.p50} ms, cold ${o.cold.p50} ms: ${o.overheadMedianMs.toFixed(1)} ms`,
