@@ -103,6 +103,28 @@ function misses(r, rows) {
   return notes.length ? ['Missed targets:', '', ...notes, ''] : [];
 }
 
+/** How far the window ratio can be trusted: one run, a steady p99 that moves between runs. */
+function howFirm(r) {
+  const ours = r.strategies.filter((x) =>
+    ['graceful', 'graceful-unpaced', 'supervisor'].includes(x.name),
+  );
+  if (ours.length === 0) return [];
+  const steadies = ours.map((x) => x.latency.steady.p99);
+  // The committed run before this one (cb957c6, 2026-11-29): its steady p99 range and ratios.
+  const before = {
+    20: { range: '22.3 to 26 ms, and its ratios were 1.46 to 1.95x', go: 20.8 },
+    24: { range: '19.1 to 36.7 ms, and its ratios were 1.19 to 1.76x', go: 28.5 },
+  }[major(r)];
+  const go = r.strategies.find((x) => x.name === 'go-seed' && x.keepAlive);
+  return [
+    'How firm the window ratio is:',
+    '',
+    `- One run per Node version on 2 shared virtual CPUs. The steady p99 of this library's rows spans ${Math.min(...steadies)} to ${Math.max(...steadies)} ms in this run; ${before ? `the run of the same morning before the rollback helper moved (below) spanned ${before.range}. The machine moved most: the Go program's steady p99 (keep-alive on), which no change here touches, went from ${before.go} to ${go?.latency.steady.p99 ?? 'n/a'} ms between the two runs. ` : ''}A ratio moves by about 0.4x from run to run.`,
+    "- Since that run, a generation takes its rollback duplicates once the previous generation has exited rather than at its ready(): the helper's spawn (about 10 ms of the new generation's event loop) no longer falls on the moment the clients move over, but right after the old generation exits, which this bench counts as steady time.",
+    '',
+  ];
+}
+
 function strategyTable(r) {
   const lines = [
     '| strategy | keep-alive | requests | failed: refused / reset / timeout / 5xx / other | p50 / p99 / max overall (ms) | p99 steady (ms) | p99 / max in restart windows (ms) | handover median (ms) | old exits after handover, median (ms) | RSS steady / peak overlap (MB) |',
@@ -234,6 +256,7 @@ for (const r of results) {
     ...rows.map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? 'yes' : '**no**'} |`),
     '',
     ...misses(r, rows),
+    ...howFirm(r),
     '### Restart strategies',
     '',
     strategyTable(r),
