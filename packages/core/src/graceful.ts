@@ -129,7 +129,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (this.options.pidFile) checkPidFileDirectory(this.options.pidFile);
     const log = this.options.logger;
     this.sockets = new GenerationSockets(inheritance, log);
-    this.reserve = new RollbackReserve(() => this.sockets.holdDuplicates(), log);
+    this.reserve = new RollbackReserve((signal) => this.sockets.holdDuplicates(signal), log);
     const manifest = inheritance.manifest;
     this.predecessor = manifest
       ? new PredecessorLink(manifest.readyFd, manifest.supervised === true)

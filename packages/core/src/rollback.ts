@@ -12,33 +12,45 @@ import type { HeldHandle } from './sockets/duplicate.js';
  */
 export class RollbackReserve {
   private pending: Promise<HeldHandle[] | undefined> | undefined;
+  /** Stops the take in progress (its helper still holds the sockets open). */
+  private letGo: AbortController | undefined;
 
   constructor(
-    private readonly duplicate: () => Promise<HeldHandle[]>,
+    private readonly duplicate: (signal: AbortSignal) => Promise<HeldHandle[]>,
     private readonly log: Logger,
   ) {}
 
   /** Starts taking the duplicates, unless they are held or being taken (again after a failure). */
   prepare(): void {
     if (this.pending) return;
-    const taking: Promise<HeldHandle[] | undefined> = this.duplicate().catch((error: Error) => {
-      this.log.warn(`no rollback possible until the sockets are held: ${error.message}`);
-      // The next restart tries again.
-      if (this.pending === taking) this.pending = undefined;
-      return undefined;
-    });
+    const letGo = new AbortController();
+    const taking: Promise<HeldHandle[] | undefined> = this.duplicate(letGo.signal).catch(
+      (error: Error) => {
+        this.log.warn(`no rollback possible until the sockets are held: ${error.message}`);
+        // The next restart tries again.
+        if (this.pending === taking) this.pending = undefined;
+        return undefined;
+      },
+    );
     this.pending = taking;
+    this.letGo = letGo;
   }
 
   /** The duplicates, now the caller's (undefined when taking them failed or never began). */
   claim(): Promise<HeldHandle[] | undefined> {
     const pending = this.pending ?? Promise.resolve(undefined);
     this.pending = undefined;
+    this.letGo = undefined;
     return pending;
   }
 
-  /** Closes the duplicates no rollback will use: a drain's, a server its owner closed, uninstall(). */
+  /**
+   * Closes the duplicates no rollback will use: a drain's, a server its owner closed,
+   * uninstall(). A take still in progress stops at once: its helper would keep the port
+   * listening, and the connections queued meanwhile would be reset when it goes.
+   */
   async drop(): Promise<void> {
+    this.letGo?.abort();
     const handles = await this.claim();
     for (const handle of handles ?? []) handle.close();
   }

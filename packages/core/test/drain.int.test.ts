@@ -5,6 +5,7 @@ import {
   Fixture,
   type FixtureEvent,
   isAlive,
+  liveChildren,
   sleep,
   waitForExit,
   waitUntil,
@@ -210,6 +211,26 @@ describe('drain timing and report', () => {
     expect(report['requestsCompleted'] as number).toBeGreaterThanOrEqual(5 + 20);
     expect(report['deadlineReached']).toBe(false);
     // Keep-alive clients were answered during the drain: nothing was reset mid-response.
+    expect(stats.failures.reset).toBe(0);
+    expect(stats.failures['5xx']).toBe(0);
+  });
+
+  it('SIGTERM while the rollback duplicates are still being taken: the helper goes at once, no connection is reset', async () => {
+    const f = start();
+    const first = await f.waitFor((e) => e.event === 'ready');
+    const port = portOf(first);
+    // The helper that passes the duplicates back boots a node process (100 ms and more): it
+    // still holds the listening socket when the signal comes.
+    const load = new HttpLoad({ port, connections: 20, keepAlive: true });
+    // Every client connected and answered first: no connect races the listener's close.
+    expect(await waitUntil(() => load.stats.ok >= 40, 1000, 1)).toBe(true);
+    expect(liveChildren(first.pid).length).toBeGreaterThan(0);
+    process.kill(first.pid, 'SIGTERM');
+    const exit = await waitForExit(f.first);
+    const stats = await load.stop();
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Clients told to close reconnect: refused once the port is closed, never queued on a
+    // socket the helper kept listening and then reset when it went.
     expect(stats.failures.reset).toBe(0);
     expect(stats.failures['5xx']).toBe(0);
   });

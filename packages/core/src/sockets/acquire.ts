@@ -135,8 +135,9 @@ export class GenerationSockets {
   }
 
   /** Duplicates of every listener's socket, held without accepting: what a rollback needs. */
-  holdDuplicates(): Promise<HeldHandle[]> {
-    return duplicateListeningFds([...this.acquired.values()].map((a) => serverFd(a.server)));
+  holdDuplicates(signal?: AbortSignal): Promise<HeldHandle[]> {
+    const fds = [...this.acquired.values()].map((a) => serverFd(a.server));
+    return duplicateListeningFds(fds, undefined, signal);
   }
 
   /** A rollback: every listener listens again on its held duplicate, in declaration order. */

@@ -31,7 +31,11 @@ for (let i = 0; i < count; i++) {
  * on the same sockets again after it closed its own (node has no dup(2)): what a generation
  * keeps through its probation to take over again.
  */
-export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promise<HeldHandle[]> {
+export function duplicateListeningFds(
+  fds: number[],
+  timeoutMs = 10_000,
+  signal?: AbortSignal,
+): Promise<HeldHandle[]> {
   if (fds.length === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const received: HeldHandle[] = [];
@@ -54,14 +58,30 @@ export function duplicateListeningFds(fds: number[], timeoutMs = 10_000): Promis
       timeoutMs,
     );
     const count = () => received.filter(Boolean).length;
+    let aborted = false;
     child.on('message', (message: { i: number }, handle: HeldHandle | undefined) => {
+      if (aborted) return handle?.close();
       if (handle) received[message.i] = handle;
       if (count() === fds.length) child.disconnect();
     });
     child.once('error', (error) => fail(error.message));
+    // Let go of (a shutdown, a closed server): the helper goes at once, and with it the port's
+    // last fds; settled once it has exited.
+    signal?.addEventListener(
+      'abort',
+      () => {
+        aborted = true;
+        clearTimeout(timer);
+        for (const handle of received) handle?.close();
+        received.length = 0;
+        child.kill('SIGKILL');
+      },
+      { once: true },
+    );
     // Resolved once the helper is gone too: until then it holds the sockets open, and a port a
     // shutdown let go of must be free again.
     child.once('exit', (code) => {
+      if (aborted) return resolve([]);
       if (count() < fds.length)
         fail(`the helper exited with code ${code} after passing ${count()} of ${fds.length}`);
       else {
