@@ -70,6 +70,7 @@ export function duplicateListeningFds(
     signal?.addEventListener(
       'abort',
       () => {
+        if (child.exitCode !== null || child.signalCode !== null) return; // settled already
         aborted = true;
         clearTimeout(timer);
         for (const handle of received) handle?.close();
