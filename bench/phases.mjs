@@ -2,13 +2,13 @@
 // bench/phases.mjs [pairs=20] [listeners=1]`. Each pair is one SIGHUP handover and one cold start
 // (alternating which comes first, each after a pause), timed from inside the processes
 // (bench/servers/phases-app.mjs). Prints the medians per phase; writes nothing.
+import { inPairs } from './lib/overhead.mjs';
 import { freePort } from './lib/probe.mjs';
 import { endAll, exitOf, start } from './lib/procs.mjs';
 
 const APP = new URL('./servers/phases-app.mjs', import.meta.url).pathname;
 const pairs = Number(process.argv[2] ?? 20);
 const listeners = process.argv[3] ?? '1';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => performance.timeOrigin + performance.now();
 
 const port = await freePort();
@@ -34,7 +34,6 @@ const handovers = [];
 const colds = [];
 const oldSide = [];
 const handover = async () => {
-  await sleep(300);
   const begin = now();
   process.kill(pid, 'SIGHUP');
   const e = await first.waitFor((e) => e.event === 'listening' && !seen.includes(e.pid), 20_000);
@@ -57,7 +56,6 @@ const handover = async () => {
   pid = e.pid;
 };
 const cold = async () => {
-  await sleep(300);
   const begin = now();
   const c = start([APP], { PORT: String(coldPort), LISTENERS: listeners });
   const e = await c.waitFor((e) => e.event === 'listening', 20_000);
@@ -65,15 +63,7 @@ const cold = async () => {
   await endAll([c.child.pid]);
 };
 try {
-  for (let i = 0; i < pairs; i++) {
-    if (i % 2 === 0) {
-      await handover();
-      await cold();
-    } else {
-      await cold();
-      await handover();
-    }
-  }
+  await inPairs(pairs, handover, cold);
 } finally {
   await endAll(seen);
 }

@@ -30,12 +30,10 @@ export async function runOverhead({ k = 80, env = {} } = {}) {
   const seen = [first.child.pid];
   const handovers = [];
   const colds = [];
-  const differences = [];
   const listening = (proc, fresh) =>
     proc.waitFor((e) => e.event === 'listening' && fresh(e.pid), 20_000);
   let pid = first.child.pid;
-  const handover = async () => {
-    await sleep(SETTLE_MS);
+  const timeHandover = async () => {
     const begin = performance.now();
     process.kill(pid, 'SIGHUP');
     const next = (await listening(first, (p) => !seen.includes(p))).pid;
@@ -45,8 +43,7 @@ export async function runOverhead({ k = 80, env = {} } = {}) {
     pid = next;
     return ms;
   };
-  const coldStart = async () => {
-    await sleep(SETTLE_MS);
+  const timeColdStart = async () => {
     const begin = performance.now();
     const cold = start([APP], { MODE: 'graceful', PORT: String(coldPort), ...env });
     await listening(cold, () => true);
@@ -56,34 +53,45 @@ export async function runOverhead({ k = 80, env = {} } = {}) {
   };
   try {
     await listening(first, () => true);
-    for (let i = 0; i < k; i++) {
-      let h;
-      let c;
-      if (i % 2 === 0) {
-        h = await handover();
-        c = await coldStart();
-      } else {
-        c = await coldStart();
-        h = await handover();
-      }
-      handovers.push(h);
-      colds.push(c);
-      differences.push(h - c);
-    }
+    await inPairs(
+      k,
+      async () => handovers.push(await timeHandover()),
+      async () => colds.push(await timeColdStart()),
+    );
   } finally {
     await endAll(seen);
   }
-  const sorted = [...differences].sort((a, b) => a - b);
-  const quantile = (q) => Math.round(sorted[Math.floor(q * (sorted.length - 1))] * 10) / 10;
+  const differences = handovers.map((h, i) => h - colds[i]).sort((a, b) => a - b);
+  const quantile = (q) =>
+    Math.round(differences[Math.floor(q * (differences.length - 1))] * 10) / 10;
+  const handover = percentiles(handovers);
+  const cold = percentiles(colds);
   return {
     k,
-    handover: percentiles(handovers),
-    cold: percentiles(colds),
+    handover,
+    cold,
     /** The figure: the median of the paired differences. */
     overheadMedianMs: quantile(0.5),
     /** Their interquartile range: how far one pair's difference spreads. */
     overheadIqrMs: [quantile(0.25), quantile(0.75)],
     /** The difference of the two series' medians (the figure before pairing). */
-    medianDifferenceMs: Math.round((percentiles(handovers).p50 - percentiles(colds).p50) * 10) / 10,
+    medianDifferenceMs: Math.round((handover.p50 - cold.p50) * 10) / 10,
   };
+}
+
+/**
+ * Runs `k` pairs of `handover` and `cold`, alternating which comes first, each after a pause so
+ * that the machine has settled from the process that ended before it (shared with phases.mjs).
+ */
+export async function inPairs(k, handover, cold) {
+  const settled = (run) => sleep(SETTLE_MS).then(run);
+  for (let i = 0; i < k; i++) {
+    if (i % 2 === 0) {
+      await settled(handover);
+      await settled(cold);
+    } else {
+      await settled(cold);
+      await settled(handover);
+    }
+  }
 }

@@ -595,8 +595,10 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const started = performance.now();
     // Whoever started this generation learns that its exit will be on purpose.
     this.predecessor?.sendLeaving();
-    // A probation has claimed its duplicates already; any other drain needs none.
-    const dropped = this.reserve.drop();
+    // A probation has claimed its duplicates already; any other drain needs none. Gone before
+    // the listeners close, so that theirs is the socket's last fd: a client connecting after is
+    // refused, not queued on a socket a duplicate keeps listening and reset when it closes.
+    await this.reserve.drop();
     // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
     // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
     // alive until the drain is over, whatever ends the probation.
@@ -627,8 +629,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       for (const handle of probation.held) handle.close();
     }
     const reports = await draining;
-    // Closed before the drain reports: a port this process lets go of is free again.
-    await dropped;
     const report = mergeDrainReports(reports, Math.round(drainMs ?? performance.now() - started));
     // Only a final shutdown removes what the service owns; after a handover the next
     // generation does, and a successor stopped before ready never owned them.

@@ -42,10 +42,15 @@ export function duplicateListeningFds(
     const child = spawn(process.execPath, ['-e', HELPER, String(fds.length)], {
       stdio: ['ignore', 'ignore', 'inherit', ...fds, 'ipc'],
     });
-    const fail = (why: string) => {
+    /** Closes what came and ends the helper (its exit closes the fds it holds). */
+    const giveUp = () => {
       clearTimeout(timer);
       for (const handle of received) handle?.close();
+      received.length = 0;
       child.kill('SIGKILL');
+    };
+    const fail = (why: string) => {
+      giveUp();
       reject(
         new GracefulRestartError(
           ErrorCodes.INTERNAL,
@@ -72,10 +77,7 @@ export function duplicateListeningFds(
       () => {
         if (child.exitCode !== null || child.signalCode !== null) return; // settled already
         aborted = true;
-        clearTimeout(timer);
-        for (const handle of received) handle?.close();
-        received.length = 0;
-        child.kill('SIGKILL');
+        giveUp();
       },
       { once: true },
     );
