@@ -82,12 +82,13 @@ interface Conn {
 
 interface DrainRun {
   finished: boolean;
-  startedAt: number;
   options: DrainOptions;
   report: DrainReport;
   done: () => void;
   /** Releases the HTTP/1 connections not yet told to close, a few per tick. */
   pacer?: NodeJS.Timeout;
+  /** The listening socket is still open (see drain()'s `closeListenerAfter`). */
+  accepting: boolean;
 }
 
 const now = () => performance.now();
@@ -165,7 +166,8 @@ export class ConnectionTracker {
       this.conns.delete(handle);
       this.checkDone();
     });
-    if (this.run) this.onConnDuringDrain(conn);
+    // One accepted while the listener is still open waits with the others (see drain()).
+    if (this.run && !this.run.accepting) this.onConnDuringDrain(conn);
     return conn;
   }
 
@@ -316,8 +318,13 @@ export class ConnectionTracker {
   /**
    * Drains this server: stop accepting, let in-flight requests finish with `Connection: close`,
    * close idle sockets after the grace, destroy what is left at the deadline.
+   * With `closeListenerAfter` the listening socket closes once that settles, and the drain is not
+   * over before: other fds of the socket must be gone first, so that its close is the last (a
+   * client connecting after is refused, not queued on a socket still listening and reset when it
+   * goes). Meanwhile the drain's clock runs and its requests count, but no connection is told to
+   * close yet: its client would reconnect while the port still listens.
    */
-  drain(options: DrainOptions): Promise<DrainReport> {
+  drain(options: DrainOptions, closeListenerAfter?: Promise<unknown>): Promise<DrainReport> {
     if (this.run) {
       return Promise.reject(
         new GracefulRestartError(ErrorCodes.INVALID_STATE, 'This server is already draining.'),
@@ -336,9 +343,8 @@ export class ConnectionTracker {
     return new Promise<DrainReport>((resolve) => {
       const deadline = setTimeout(() => this.forceClose(), options.deadlineMs);
       deadline.unref();
-      this.run = {
+      const run: DrainRun = {
         finished: false,
-        startedAt,
         options,
         report,
         done: () => {
@@ -346,19 +352,30 @@ export class ConnectionTracker {
           report.durationMs = Math.round(now() - startedAt);
           resolve(report);
         },
+        accepting: true,
       };
-      this.stopAccepting();
-      const http1 = [...this.conns.values()].filter((conn) => conn.kind === 'http1');
-      this.pace(http1, options);
+      this.run = run;
       for (const conn of this.conns.values()) {
         // Unfollowed until now, an idle socket's grace starts with the drain: a client that
         // honours the hint has stopped reusing it before the grace ends either way.
         const busy = this.followInFlight(conn);
         if (!busy && conn.kind === 'http1' && !this.publicApiOnly) conn.idleSince = startedAt;
-        if (conn.kind !== 'http1') this.onConnDuringDrain(conn);
-        else this.scheduleIdleClose(conn);
       }
-      this.checkDone();
+      const closeListener = () => {
+        // A rollback (resume()) may have ended this drain meanwhile: the server serves again.
+        if (this.run !== run) return;
+        run.accepting = false;
+        this.stopAccepting();
+        const http1 = [...this.conns.values()].filter((conn) => conn.kind === 'http1');
+        this.pace(http1, options);
+        for (const conn of this.conns.values()) {
+          if (conn.kind !== 'http1') this.onConnDuringDrain(conn);
+          else this.scheduleIdleClose(conn);
+        }
+        this.checkDone();
+      };
+      if (closeListenerAfter) void closeListenerAfter.then(closeListener, closeListener);
+      else closeListener();
     });
   }
 
@@ -378,9 +395,10 @@ export class ConnectionTracker {
     }
     const run = this.run as DrainRun;
     const stepMs = windowMs / (conns.length - 1);
+    const pacedFrom = now();
     let next = 0;
     const releaseDue = () => {
-      const due = Math.min(conns.length, Math.floor((now() - run.startedAt) / stepMs) + 1);
+      const due = Math.min(conns.length, Math.floor((now() - pacedFrom) / stepMs) + 1);
       while (next < due) this.release(conns[next++] as Conn);
       if (next === conns.length) clearInterval(run.pacer);
     };
@@ -421,7 +439,9 @@ export class ConnectionTracker {
   }
 
   private checkDone(): void {
-    if (this.run && this.sockets.size === 0 && this.conns.size === 0) this.finish();
+    if (this.run && !this.run.accepting && this.sockets.size === 0 && this.conns.size === 0) {
+      this.finish();
+    }
   }
 
   private finish(): void {

@@ -595,17 +595,16 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const started = performance.now();
     // Whoever started this generation learns that its exit will be on purpose.
     this.predecessor?.sendLeaving();
-    // A probation has claimed its duplicates already; any other drain needs none. Gone before
-    // the listeners close, so that theirs is the socket's last fd: a client connecting after is
-    // refused, not queued on a socket a duplicate keeps listening and reset when it closes.
-    await this.reserve.drop();
     // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
     // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
     // alive until the drain is over, whatever ends the probation.
     const alive = setInterval(() => undefined, 60_000);
+    // A probation has claimed its duplicates already; any other drain needs none. The drain
+    // starts now; the listeners close once the duplicates are gone (ConnectionTracker.drain()).
+    const dropped = this.reserve.drop();
     const draining = Promise.all(
       this.trackers.map((tracker) =>
-        tracker.drain({ deadlineMs, idleGraceMs, paceMs, closeConnection }),
+        tracker.drain({ deadlineMs, idleGraceMs, paceMs, closeConnection }, dropped),
       ),
     ).finally(() => clearInterval(alive));
     let drainMs: number | undefined;

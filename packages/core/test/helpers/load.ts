@@ -68,6 +68,8 @@ export abstract class Load {
     failureSamples: [],
     pids: new Map(),
   };
+  /** The connection slots answered at least once: each has connected (and, kept alive, stays). */
+  readonly answeredSlots = new Set<number>();
   protected running = true;
   private loops: Promise<void>[] = [];
 
@@ -101,6 +103,7 @@ export abstract class Load {
         const { status, body } = await this.attempt(slot);
         if (status >= 500) return this.fail('5xx', `${status} ${body.slice(0, 80)}`);
         this.stats.ok++;
+        this.answeredSlots.add(slot);
         const pid = Number(/pid=(\d+)/.exec(body)?.[1]);
         if (pid) this.stats.pids.set(pid, (this.stats.pids.get(pid) ?? 0) + 1);
         return;
