@@ -137,7 +137,7 @@ export class GenerationSockets {
   /** Duplicates of every listener's socket, held without accepting: what a rollback needs. */
   holdDuplicates(signal?: AbortSignal): Promise<HeldHandle[]> {
     const fds = [...this.acquired.values()].map((a) => serverFd(a.server));
-    return duplicateListeningFds(fds, undefined, signal);
+    return duplicateListeningFds(fds, signal);
   }
 
   /** A rollback: every listener listens again on its held duplicate, in declaration order. */

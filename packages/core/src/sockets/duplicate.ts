@@ -33,8 +33,8 @@ for (let i = 0; i < count; i++) {
  */
 export function duplicateListeningFds(
   fds: number[],
-  timeoutMs = 10_000,
   signal?: AbortSignal,
+  timeoutMs = 10_000,
 ): Promise<HeldHandle[]> {
   if (fds.length === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
