@@ -1,10 +1,10 @@
-import type { TestProjectInlineConfiguration } from 'vitest/config';
+import { configDefaults, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /**
  * Three vitest projects per package: `<name>:unit` (in-process, fast), `<name>:types`
  * (`*.test-d.ts`: the public types, checked by tsc against the built declarations) and
  * `<name>:integration` (`*.int.test.ts`: real processes, sockets and signals). CI runs the
- * integration project again on Node 24.
+ * integration projects again on the other supported Node lines.
  */
 export function packageProjects(
   name: string,
@@ -18,6 +18,7 @@ export function packageProjects(
         root,
         include: ['test/**/*.test.ts'],
         exclude: ['test/**/*.int.test.ts'],
+        maxWorkers: TEST_WORKERS,
       },
     },
     {
@@ -37,18 +38,30 @@ export function packageProjects(
   ];
 }
 
+/**
+ * How many test files run at once (GR_TEST_WORKERS overrides). Integration files spend most
+ * of their time waiting (for restarts, probations, drains), so they run side by side: their
+ * ports come from a range per worker (test/helpers/http.ts freePort) and their files from
+ * temporary directories of their own. `node scripts/test-timings.mjs` shows the waiting.
+ */
+export const TEST_WORKERS = Number(process.env['GR_TEST_WORKERS'] ?? 3);
+
 /** `<name>:integration`: `*.int.test.ts` files with real processes, sockets and signals. */
-export function integrationOnly(name: string, root = name): TestProjectInlineConfiguration {
+export function integrationOnly(
+  name: string,
+  root = name,
+  exclude: string[] = [],
+): TestProjectInlineConfiguration {
   return {
     extends: false,
     test: {
       name: `${name}:integration`,
       root,
       include: ['test/**/*.int.test.ts'],
+      exclude: [...configDefaults.exclude, ...exclude],
       testTimeout: 120_000,
       hookTimeout: 30_000,
-      // Load tests share two cores: one file at a time keeps their timing honest.
-      fileParallelism: false,
+      maxWorkers: TEST_WORKERS,
     },
   };
 }

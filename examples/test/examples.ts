@@ -4,8 +4,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
+import { examplesFrom } from './example-names.js';
 
-export const EXAMPLES = ['http', 'fastify', 'express', 'koa', 'nestjs', 'hono'] as const;
+/**
+ * The examples the suites in test/each/ run for: the one their vitest project names
+ * (`examples-<name>:integration` sets GR_EXAMPLE, see vitest.config.ts), else all of them.
+ */
+export const EXAMPLES = examplesFrom(process.env['GR_EXAMPLE']);
+
+/**
+ * How many times a suite in test/each/ repeats a restart loop for `example`: `long` for
+ * examples/http, `short` for the others. What a long loop adds over a short one (something
+ * that grows from generation to generation, a rare race in the handover) is core's, the same
+ * for every example, and core's own suites repeat it too; what is the example's own (its
+ * adapter's drain, a leaked fd, counted exactly) shows within the short loop.
+ */
+export const loopsFor = (example: string, long: number, short: number) =>
+  example === 'http' ? long : short;
 
 /**
  * The entry file, relative to the example's directory: its start script is `node <entry>`.

@@ -1,9 +1,10 @@
-// The examples, unchanged, under the stable-PID supervisor (`graceful-restart run`).
+// The stable-PID supervisor (`graceful-restart run`) with examples/http: stop signals, a
+// terminal, probation, crashes, listeners and its command line.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
+import { HttpLoad } from '../../packages/core/test/helpers/load.js';
 import {
   Fixture,
   isAlive,
@@ -15,7 +16,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
-import { CLI, cli, EXAMPLES, endAll, entryOf, launchWith, runArgs } from './examples.js';
+import { CLI, cli, endAll, entryOf, launchWith, runArgs } from './examples.js';
 import {
   childrenOf,
   nextServing,
@@ -26,30 +27,6 @@ import {
 } from './supervised.js';
 
 afterEach(endAll);
-
-describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group', (example) => {
-  // systemd's default KillMode=control-group, and Ctrl-C in a terminal, signal the supervisor
-  // and its worker at once: the worker must not take the supervisor's stop as a second signal.
-  it.each(['SIGTERM', 'SIGINT'] as const)(
-    '%s to the group drains as one to the supervisor: the request in flight is answered, every process exits 0',
-    async (signal) => {
-      const s = await supervise(example, { detached: true });
-      const worker = (await status(s)).servingPid;
-      const slow = get(s.endpoint, '/slow?ms=1500');
-      await sleep(400);
-      const group = s.f.first.pid as number;
-      process.kill(-group, signal);
-      const answer = await slow;
-      expect(answer.status).toBe(200);
-      expect(pidIn(answer.body)).toBe(worker);
-      expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
-      expect(await waitUntil(() => !isAlive(worker), 5000)).toBe(true);
-      const lines = s.f.stderr.join('\n');
-      expect(lines).not.toMatch(/again: exiting now/);
-      expect(lines).toMatch(new RegExp(`worker pid ${worker} exited \\(exit code 0\\)`));
-    },
-  );
-});
 
 describe('a second stop signal to the process group', () => {
   it('forces the exit, as a second Ctrl-C should: the request in flight is cut, the supervisor exits 1', async () => {
@@ -105,48 +82,6 @@ describe('graceful-restart run on a terminal', () => {
     expect(existsSync(pidFile)).toBe(false);
     expect(existsSync(control)).toBe(false);
     await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
-  });
-});
-
-describe.each(EXAMPLES)('examples/%s under graceful-restart run', (example) => {
-  it('20 reloads (SIGHUP to the supervisor, `reload`, SIGHUP to the worker) under keep-alive load: 0 failed requests, one supervisor pid, every old worker reaped', async () => {
-    const s = await supervise(example);
-    const { port } = s.endpoint as { port: number };
-    const load = new HttpLoad({ port, connections: 30, keepAlive: true });
-    let serving = (await status(s)).servingPid;
-    const workers = [serving];
-    for (let i = 0; i < 20; i++) {
-      const way = i % 3;
-      if (way === 0) process.kill(s.supervisorPid, 'SIGHUP');
-      if (way === 2) process.kill(serving, 'SIGHUP');
-      if (way === 1) {
-        const reload = await cli(['reload', '--control', s.control]);
-        expect(reload.code, reload.stderr).toBe(0);
-        expect(reload.stdout).toMatch(new RegExp(`replaced ${serving}\\)`));
-      }
-      serving = await nextServing(s, serving);
-      workers.push(serving);
-    }
-    await sleep(300);
-    const stats = await stopAllOk(load);
-    expect(new Set(workers).size).toBe(21);
-    // The last worker answered; the supervisor never changed and is the PID file's pid.
-    expect(stats.pids.get(serving)).toBeGreaterThan(0);
-    expect(stats.pids.has(s.supervisorPid)).toBe(false);
-    expect(readFileSync(s.pidFile, 'utf8')).toBe(`${s.supervisorPid}\n`);
-    const final = await status(s);
-    expect(final.supervisorPid).toBe(s.supervisorPid);
-    expect(final.reloads).toBe(20);
-    // Old workers exited and were reaped by the supervisor: gone from /proc, not zombies.
-    expect(
-      await waitUntil(() => workers.slice(0, -1).every((pid) => procStat(pid) === undefined), 5000),
-    ).toBe(true);
-    expect(childrenOf(s.supervisorPid).map((c) => c.pid)).toEqual([serving]);
-    const stop = await cli(['stop', '--control', s.control]);
-    expect(stop.code, stop.stderr).toBe(0);
-    expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
-    expect(existsSync(s.control)).toBe(false);
-    expect(existsSync(s.pidFile)).toBe(false);
   });
 });
 

@@ -63,7 +63,11 @@ describe('listeners across re-execs', () => {
       { name: 'ephemeral', port: 0 },
       { name: 'unix', path: socketPath, mode: 0o660 },
     ];
-    const fixture = new Fixture(SERVER, { FIXTURE_LISTENERS: JSON.stringify(specs) });
+    // A short probation: each of the 20 sequential restarts waits for the old generation's exit.
+    const fixture = new Fixture(SERVER, {
+      FIXTURE_LISTENERS: JSON.stringify(specs),
+      FIXTURE_OPTIONS: JSON.stringify({ probationMs: 200 }),
+    });
     const first = await fixture.waitFor((e) => e.event === 'ready');
     expect(listenersOf(first).map((l) => l.origin)).toEqual(['bound', 'bound', 'bound', 'bound']);
     // Counted before any client connects, once the rollback duplicates are held (their helper

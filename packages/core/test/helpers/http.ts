@@ -33,13 +33,32 @@ export async function pidAt(endpoint: Endpoint): Promise<number> {
   return pidIn((await get(endpoint)).body);
 }
 
-/** A TCP port that was free a moment ago on `host`. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+/**
+ * A TCP port that was free a moment ago on `host`. Test files run side by side: each vitest
+ * worker takes ports from a range of its own, below the kernel's ephemeral range, so that no
+ * other worker's server, nor any client's outgoing connection, is given the same port before
+ * the test's server binds it.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const worker = Number(process.env['VITEST_POOL_ID'] ?? 0) % PORT_RANGES;
+  const base = FIRST_PORT + worker * PORTS_PER_WORKER;
+  for (let tried = 0; tried < PORTS_PER_WORKER; tried++) {
+    const port = base + (nextPort++ % PORTS_PER_WORKER);
+    if (await canListen(port, host)) return port;
+  }
+  throw new Error(`no free port in ${base}..${base + PORTS_PER_WORKER - 1} on ${host}`);
+}
+
+const FIRST_PORT = 20_000;
+const PORT_RANGES = 12;
+const PORTS_PER_WORKER = 1_000;
+/** Where this worker's next search starts: a port once handed out is not handed out again soon. */
+let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER);
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }

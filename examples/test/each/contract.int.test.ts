@@ -1,8 +1,9 @@
 // Every example keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
+// The example comes from the vitest project (examples/test/examples.ts, EXAMPLES).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, get, pidAt, pidIn } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
+import { freePort, get, pidAt, pidIn } from '../../../packages/core/test/helpers/http.js';
+import { HttpLoad, stopAllOk } from '../../../packages/core/test/helpers/load.js';
 import {
   isAlive,
   poll,
@@ -10,8 +11,8 @@ import {
   tempDir,
   waitForExit,
   waitUntil,
-} from '../../packages/core/test/helpers/process.js';
-import { RawHttpConnection } from '../../packages/core/test/helpers/raw-http.js';
+} from '../../../packages/core/test/helpers/process.js';
+import { RawHttpConnection } from '../../../packages/core/test/helpers/raw-http.js';
 import {
   EXAMPLES,
   endAll,
@@ -20,7 +21,7 @@ import {
   startExample,
   startOnFreePort,
   TOKEN,
-} from './examples.js';
+} from '../examples.js';
 
 afterEach(endAll);
 
