@@ -99,6 +99,9 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
         '--fdname=web',
         '-E',
         'LOG_LEVEL=warn',
+        // A short probation: each restart below waits for the old generation's exit.
+        '-E',
+        'GRACEFUL_RESTART_PROBATION_MS=200',
       ]);
       expect(await waitUntil(() => f.stderr.some((l) => l.startsWith('Listening on')), 5000)).toBe(
         true,
