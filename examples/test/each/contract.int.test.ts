@@ -116,6 +116,11 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     // The refused generation says why on the stderr it shares with the old one.
     const why = `CONFIG_FILE ${config} is not valid JSON`;
     expect(await waitUntil(() => f.stderr.join('\n').includes(why), 5000)).toBe(true);
+    // Once the old generation has seen its restart fail: a SIGHUP before that is ignored, as a
+    // restart still in progress (under load the refused generation may take a while to exit).
+    const failed = () =>
+      [...f.stdout, ...f.stderr].some((line) => line.includes('restart failed: '));
+    expect(await waitUntil(failed, 10_000)).toBe(true);
     expect((await get(endpoint)).body).toBe(`hello one from pid=${first}\n`);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${first}\n`);
 

@@ -1,5 +1,5 @@
-// Each example as it is deployed: restarts in a row (50 for http), behind a real nginx, and started by
-// systemd-socket-activate.
+// Each example as it is deployed: restarts in a row (50 for http), behind a real nginx, and
+// started by systemd-socket-activate.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,8 +8,10 @@ import { HttpLoad } from '../../../packages/core/test/helpers/load.js';
 import {
   Fixture,
   isAlive,
+  liveChildren,
   openFds,
   sleep,
+  socketsHeldTwice,
   waitUntil,
 } from '../../../packages/core/test/helpers/process.js';
 import { EXAMPLES, endAll, entryOf, loopsFor, restart, startOnFreePort } from '../examples.js';
@@ -42,10 +44,13 @@ describe.each(EXAMPLES)('examples/%s deployed', (example) => {
     for (let i = 0; i < restarts; i++) {
       pid = await restart(f, endpoint, pid);
       generations.push(pid);
-      // Measured once the previous generation is gone and this one has settled.
+      // Measured once the previous generation is gone and this one has settled: it holds its
+      // listener's rollback duplicate, taken after that exit, and the helper that passed it
+      // has exited (a sample taken before that counts one fd less, or the helper's pipe).
       const previous = generations.at(-2) as number;
-      await waitUntil(() => !isAlive(previous), 5000);
-      await sleep(30);
+      expect(await waitUntil(() => !isAlive(previous), 5000)).toBe(true);
+      const settled = () => socketsHeldTwice(pid) === 1 && liveChildren(pid).length === 0;
+      expect(await waitUntil(settled, 5000), `pid ${pid} holds its duplicate`).toBe(true);
       samples.push({ fds: openFds(pid).length, rss: rssKb(pid) });
     }
     expect(new Set(generations).size).toBe(restarts + 1);
