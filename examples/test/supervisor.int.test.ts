@@ -16,6 +16,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../packages/core/test/helpers/process.js';
+import { requestInFlight } from '../../packages/core/test/helpers/raw-http.js';
 import { CLI, cli, endAll, entryOf, launchWith, runArgs } from './examples.js';
 import {
   childrenOf,
@@ -69,11 +70,10 @@ describe('graceful-restart run on a terminal', () => {
     await waitUntil(() => existsSync(pidFile), 5000);
     const supervisorPid = Number(readFileSync(pidFile, 'utf8'));
     f.pids.add(supervisorPid);
-    const slow = get(endpoint, '/slow?ms=1500');
-    await sleep(300);
+    const slow = await requestInFlight(port, '/slow?ms=1500');
     // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
     f.first.kill('SIGKILL');
-    const answer = await slow;
+    const answer = await slow.answer;
     expect([answer.status, pidIn(answer.body)]).toEqual([200, worker]);
     expect(
       await waitUntil(() => !isAlive(supervisorPid) && !isAlive(worker as number), 10_000),

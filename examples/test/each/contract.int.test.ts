@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from '../../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../../packages/core/test/helpers/load.js';
 import {
+  acceptQueue,
   isAlive,
   poll,
   sleep,
@@ -75,14 +76,19 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
 
   it('SIGTERM under load: in-flight requests complete, exit 0, PID_FILE removed', async () => {
     const pidFile = `${tempDir('gr-ex-')}/app.pid`;
-    const { f, port, endpoint } = await startOnFreePort(example, { PID_FILE: pidFile });
+    const { f, port } = await startOnFreePort(example, { PID_FILE: pidFile });
     const pid = f.first.pid as number;
     expect(await waitUntil(() => existsSync(pidFile), 2000)).toBe(true);
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
-    const slow = Array.from({ length: 5 }, () => get(endpoint, '/slow?ms=700'));
-    // Time for the server to accept them under load: a connection still in the accept queue
-    // when the listener closes is reset by the kernel, and would not be in flight.
-    await sleep(400);
+    const connections = await Promise.all(
+      Array.from({ length: 5 }, () => RawHttpConnection.open(port)),
+    );
+    const slow = connections.map((connection) =>
+      connection.get('/slow?ms=700').then(({ status, body }) => ({ status, body })),
+    );
+    // Once the server has accepted them: a connection still in the accept queue when the
+    // listener closes is reset by the kernel, and would not be in flight.
+    expect(await waitUntil(() => acceptQueue(port) === 0, 5000)).toBe(true);
     const signalled = performance.now();
     process.kill(pid, 'SIGTERM');
     expect(await Promise.all(slow)).toEqual(

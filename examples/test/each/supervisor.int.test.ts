@@ -1,7 +1,7 @@
 // Each example, unchanged, under the stable-PID supervisor (`graceful-restart run`).
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { get, pidIn } from '../../../packages/core/test/helpers/http.js';
+import { pidIn } from '../../../packages/core/test/helpers/http.js';
 import { HttpLoad, stopAllOk } from '../../../packages/core/test/helpers/load.js';
 import {
   isAlive,
@@ -9,6 +9,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../../packages/core/test/helpers/process.js';
+import { requestInFlight } from '../../../packages/core/test/helpers/raw-http.js';
 import { cli, EXAMPLES, endAll, loopsFor } from '../examples.js';
 import { childrenOf, nextServing, procStat, status, supervise } from '../supervised.js';
 
@@ -22,11 +23,11 @@ describe.each(EXAMPLES)('examples/%s: a stop signal to the whole process group',
     async (signal) => {
       const s = await supervise(example, { detached: true });
       const worker = (await status(s)).servingPid;
-      const slow = get(s.endpoint, '/slow?ms=1500');
-      await sleep(400);
+      const { port } = s.endpoint as { port: number };
+      const slow = await requestInFlight(port, '/slow?ms=1500');
       const group = s.f.first.pid as number;
       process.kill(-group, signal);
-      const answer = await slow;
+      const answer = await slow.answer;
       expect(answer.status).toBe(200);
       expect(pidIn(answer.body)).toBe(worker);
       expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });

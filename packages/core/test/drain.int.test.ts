@@ -10,6 +10,7 @@ import {
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
+import { requestInFlight } from './helpers/raw-http.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 const SLOW_HELPER = new URL('./fixtures/slow-helper.cjs', import.meta.url).pathname;
@@ -193,12 +194,13 @@ describe('drain timing and report', () => {
     const first = await f.waitFor((e) => e.event === 'ready');
     const port = portOf(first);
     const load = new HttpLoad({ port, connections: 20, keepAlive: true });
-    const slow = Array.from({ length: 5 }, () =>
-      fetch(`http://127.0.0.1:${port}/slow?ms=800`).then(async (r) => [r.status, await r.text()]),
+    const slow = await Promise.all(
+      Array.from({ length: 5 }, () => requestInFlight(port, '/slow?ms=800')),
     );
-    await sleep(200);
     process.kill(first.pid, 'SIGTERM');
-    const results = await Promise.all(slow);
+    const results = await Promise.all(
+      slow.map(({ answer }) => answer.then(({ status, body }) => [status, body])),
+    );
     const exit = await waitForExit(f.first);
     const stats = await load.stop();
     expect(results).toEqual(

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from './helpers/http.js';
 import { Fixture, isAlive, poll, sleep, tempDir, waitUntil } from './helpers/process.js';
+import { requestInFlight } from './helpers/raw-http.js';
 
 const APP = new URL('./fixtures/operator-app.mjs', import.meta.url).pathname;
 const cmdline = (pid: number) =>
@@ -88,10 +89,9 @@ describe('on a terminal', () => {
     const next = await nextPid(endpoint, pid, f);
     expect(await waitUntil(() => !isAlive(pid), 10_000)).toBe(true);
     // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
-    const slow = get(endpoint, '/slow?ms=1500');
-    await sleep(300);
+    const slow = await requestInFlight(endpoint.port, '/slow?ms=1500');
     f.first.kill('SIGKILL');
-    const answer = await slow;
+    const answer = await slow.answer;
     expect([answer.status, pidIn(answer.body)]).toEqual([200, next]);
     expect(await waitUntil(() => !isAlive(next), 10_000)).toBe(true);
     // It drained and ran its shutdown hook (its log line to the dead terminal did not crash it).
@@ -110,10 +110,9 @@ describe('on a terminal', () => {
 
   it('Ctrl-C (SIGINT at the keyboard) says that a second one exits at once, drains and exits 0', async () => {
     const { f, endpoint, pid } = await onPty({});
-    const slow = get(endpoint, '/slow?ms=800');
-    await sleep(200);
+    const slow = await requestInFlight(endpoint.port, '/slow?ms=800');
     process.kill(pid, 'SIGINT');
-    expect((await slow).status).toBe(200);
+    expect((await slow.answer).status).toBe(200);
     expect(await waitUntil(() => !isAlive(pid), 10_000)).toBe(true);
     // script(1) relays the pty's output on its own time: the last lines may follow the exit.
     const said = () => f.stdout.join('\n');

@@ -15,6 +15,7 @@ import {
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
+import { requestInFlight } from './helpers/raw-http.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
@@ -257,10 +258,8 @@ describe('restart handshake', () => {
     const fixture = new Fixture(SERVER);
     const first = await fixture.waitFor((e) => e.event === 'ready');
     const port = (first['listeners'] as Array<{ port: number }>)[0]?.port as number;
-    const slow = fetch(`http://127.0.0.1:${port}/slow?ms=1500`).then(
-      async (r) => [r.status, await r.text()] as const,
-    );
-    await sleep(100);
+    const { answer } = await requestInFlight(port, '/slow?ms=1500');
+    const slow = answer.then(({ status, body }) => [status, body] as const);
     const from = fixture.events.length;
     process.kill(first.pid, 'SIGHUP');
     await fixture.nextReady(first.pid, from);

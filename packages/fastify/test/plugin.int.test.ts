@@ -8,7 +8,7 @@ import {
   waitForExit,
   waitUntil,
 } from '../../core/test/helpers/process.js';
-import { RawHttpConnection } from '../../core/test/helpers/raw-http.js';
+import { RawHttpConnection, requestInFlight } from '../../core/test/helpers/raw-http.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
@@ -78,8 +78,7 @@ describe('fastify plugin across processes', () => {
 
     const toNext = await RawHttpConnection.open(port);
     expect((await toNext.get('/')).body).toBe(`pid=${next.pid} path=/\n`);
-    const slowNext = fetch(`http://127.0.0.1:${port}/slow?ms=1500`);
-    await sleep(100);
+    const slowNext = (await requestInFlight(port, '/slow?ms=1500')).answer;
     process.kill(next.pid, 'SIGTERM');
     await sleep(100);
     const duringShutdown = await toNext.get('/status');

@@ -320,6 +320,17 @@ export function listenBacklog(where: { port: number } | { path: string }): numbe
 }
 
 /**
+ * How many connections wait in the accept queue of the TCP socket listening on `port` (Recv-Q
+ * of a listening socket in `ss -l`): handshaken by the kernel, not yet accepted by the server.
+ */
+export function acceptQueue(port: number): number | undefined {
+  const out = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`ss -ltnH failed: ${out.stderr}`);
+  const queued = out.stdout.trim().split(/\s+/)[1];
+  return queued === undefined ? undefined : Number(queued);
+}
+
+/**
  * The backlog `ss` shows for a listener that asked for `asked` (undefined: none, so the
  * library's default of net.core.somaxconn, at least 1024): the kernel caps it at somaxconn.
  */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { acceptQueue, waitUntil } from './process.js';
 
 export interface RawResponse {
   status: number;
@@ -93,4 +94,25 @@ function decodeChunked(data: string): [string, string] | undefined {
     body += data.slice(start, start + size);
     at = start + size + 2;
   }
+}
+
+/**
+ * GET `path` on a connection of its own to 127.0.0.1:`port`, resolved once the server has
+ * accepted that connection (nothing waits in the listener's accept queue): from then on the
+ * request is the server's, in flight, whatever the test does next. Closing a listener resets
+ * the connections still in its queue, so a test that stops a server right after sending a
+ * request sends it this way, not with a sleep. `answer` settles with the response.
+ */
+export async function requestInFlight(
+  port: number,
+  path: string,
+): Promise<{ answer: Promise<RawResponse> }> {
+  const connection = await RawHttpConnection.open(port);
+  const answer = connection.get(path);
+  // Awaited by the caller; not an unhandled rejection meanwhile.
+  answer.catch(() => undefined);
+  if (!(await waitUntil(() => acceptQueue(port) === 0, 5000))) {
+    throw new Error(`port ${port}: connections still wait to be accepted after 5 s`);
+  }
+  return { answer };
 }
