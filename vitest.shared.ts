@@ -39,12 +39,22 @@ export function packageProjects(
 }
 
 /**
- * How many test files run at once (GR_TEST_WORKERS overrides). Integration files spend most
- * of their time waiting (for restarts, probations, drains), so they run side by side: their
- * ports come from a range per worker (test/helpers/http.ts freePort) and their files from
- * temporary directories of their own. `node scripts/test-timings.mjs` shows the waiting.
+ * How many test files run at once (GR_TEST_WORKERS overrides). One integration file at a time
+ * left the cores idle while it waited for restarts, probations and drains; three at a time
+ * keep two cores mostly busy (`node scripts/test-timings.mjs` shows both). Each file's ports
+ * come from a range of its worker's own (test/helpers/http.ts freePort), its files from
+ * temporary directories of its own.
  */
-export const TEST_WORKERS = Number(process.env['GR_TEST_WORKERS'] ?? 3);
+export const TEST_WORKERS = testWorkers(process.env['GR_TEST_WORKERS']);
+
+function testWorkers(value: string | undefined): number {
+  if (value === undefined) return 3;
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new Error(`GR_TEST_WORKERS must be a whole number of 1 or more (got "${value}")`);
+  }
+  return workers;
+}
 
 /** `<name>:integration`: `*.int.test.ts` files with real processes, sockets and signals. */
 export function integrationOnly(

@@ -21,20 +21,25 @@ function busySeconds() {
   }
 }
 
+/** Where a measurement starts: now, in wall milliseconds and machine busy seconds. */
+const mark = () => ({ wall: performance.now(), busy: busySeconds() });
+/** Wall and busy CPU seconds since `start`. */
+const since = (start) => ({
+  wallS: round((performance.now() - start.wall) / 1000),
+  cpuS: round(busySeconds() - start.busy),
+});
+
 export default class TimingReporter {
   files = new Map();
   tests = new Map();
-  started = 0;
-  startedBusy = 0;
 
   onInit(vitest) {
     this.root = vitest.config.root;
-    this.started = performance.now();
-    this.startedBusy = busySeconds();
+    this.start = mark();
   }
 
   onTestModuleStart(module) {
-    this.files.set(module.id, { wall: performance.now(), busy: busySeconds() });
+    this.files.set(module.id, mark());
   }
 
   onTestModuleEnd(module) {
@@ -43,14 +48,13 @@ export default class TimingReporter {
     this.files.set(module.id, {
       project: module.project.name,
       file: relative(this.root, module.moduleId),
-      wallS: round((performance.now() - start.wall) / 1000),
-      cpuS: round(busySeconds() - start.busy),
       tests: [...module.children.allTests()].length,
+      ...since(start),
     });
   }
 
   onTestCaseReady(test) {
-    this.tests.set(test.id, { wall: performance.now(), busy: busySeconds() });
+    this.tests.set(test.id, mark());
   }
 
   onTestCaseResult(test) {
@@ -61,8 +65,7 @@ export default class TimingReporter {
       file: relative(this.root, test.module.moduleId),
       name: test.fullName,
       state: test.result().state,
-      wallS: round((performance.now() - start.wall) / 1000),
-      cpuS: round(busySeconds() - start.busy),
+      ...since(start),
     });
   }
 
@@ -70,8 +73,7 @@ export default class TimingReporter {
     const report = {
       node: process.version,
       cores: availableParallelism(),
-      wallS: round((performance.now() - this.started) / 1000),
-      cpuS: round(busySeconds() - this.startedBusy),
+      ...since(this.start),
       files: [...this.files.values()].filter((f) => f.file),
       tests: [...this.tests.values()].filter((t) => t.file),
     };
