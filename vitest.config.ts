@@ -1,5 +1,5 @@
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
-import { examplesFrom } from './examples/test/example-names.js';
+import { examplesFrom } from './examples/test/test-selection.js';
 import { integrationOnly, packageProjects, TEST_WORKERS } from './vitest.shared.js';
 
 // GR_EXAMPLES=fastify,http limits the per-example projects (CI's other Node lines run one).
@@ -13,6 +13,17 @@ export default defineConfig({
       // The example servers, driven through the examples contract (real processes): the suites
       // about one example, or none in particular, once...
       integrationOnly('examples', 'examples', ['test/each/**']),
+      // The checks on the variables that choose examples and workers.
+      {
+        extends: false,
+        test: {
+          name: 'examples:unit',
+          root: 'examples',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.int.test.ts'],
+          maxWorkers: TEST_WORKERS,
+        },
+      },
       // ...and the suites every example keeps, one project per example, so that they run side
       // by side and a Node line can run some of them.
       ...examples.map((example) => exampleProject(example)),

@@ -1,4 +1,5 @@
 import { configDefaults, type TestProjectInlineConfiguration } from 'vitest/config';
+import { testWorkers } from './examples/test/test-selection.js';
 
 /**
  * Three vitest projects per package: `<name>:unit` (in-process, fast), `<name>:types`
@@ -46,15 +47,6 @@ export function packageProjects(
  * temporary directories of its own.
  */
 export const TEST_WORKERS = testWorkers(process.env['GR_TEST_WORKERS']);
-
-function testWorkers(value: string | undefined): number {
-  if (value === undefined) return 3;
-  const workers = Number(value);
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw new Error(`GR_TEST_WORKERS must be a whole number of 1 or more (got "${value}")`);
-  }
-  return workers;
-}
 
 /** `<name>:integration`: `*.int.test.ts` files with real processes, sockets and signals. */
 export function integrationOnly(

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { Fixture, poll } from '../../packages/core/test/helpers/process.js';
-import { examplesFrom } from './example-names.js';
+import { examplesFrom } from './test-selection.js';
 
 /**
  * The examples the suites in test/each/ run for: the one their vitest project names

@@ -303,14 +303,8 @@ export async function poll<T>(
  * `ss -l` shows it (Send-Q of a listening socket). Undefined when nothing listens there.
  */
 export function listenBacklog(where: { port: number } | { path: string }): number | undefined {
-  const args = 'port' in where ? ['-ltnH', `sport = :${where.port}`] : ['-lxH'];
-  const out = spawnSync('ss', args, { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`ss ${args.join(' ')} failed: ${out.stderr}`);
-  const rows = out.stdout
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/));
-  if ('port' in where) return rows[0]?.[2] === undefined ? undefined : Number(rows[0][2]);
+  if ('port' in where) return listeningColumn(where.port, 2);
+  const rows = ssRows(['-lxH']);
   // A Unix socket is bound at a temporary name and renamed into place: the kernel (and ss)
   // knows it by the name it was bound at, `.<name>.<pid>.tmp` beside the path.
   const slash = where.path.lastIndexOf('/');
@@ -319,15 +313,28 @@ export function listenBacklog(where: { port: number } | { path: string }): numbe
   return row?.[3] === undefined ? undefined : Number(row[3]);
 }
 
+/** `ss ARGS`, one array of columns per row. */
+function ssRows(args: string[]): string[][] {
+  const out = spawnSync('ss', args, { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`ss ${args.join(' ')} failed: ${out.stderr}`);
+  return out.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
+}
+
+/** Column `column` of the TCP socket listening on `port` in `ss -ltn`, as a number. */
+function listeningColumn(port: number, column: number): number | undefined {
+  const value = ssRows(['-ltnH', `sport = :${port}`])[0]?.[column];
+  return value === undefined || value === '' ? undefined : Number(value);
+}
+
 /**
  * How many connections wait in the accept queue of the TCP socket listening on `port` (Recv-Q
  * of a listening socket in `ss -l`): handshaken by the kernel, not yet accepted by the server.
  */
 export function acceptQueue(port: number): number | undefined {
-  const out = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`ss -ltnH failed: ${out.stderr}`);
-  const queued = out.stdout.trim().split(/\s+/)[1];
-  return queued === undefined ? undefined : Number(queued);
+  return listeningColumn(port, 1);
 }
 
 /**
