@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cli, runArgs } from '../../../examples/test/examples.js';
 import { freePort } from './helpers/http.js';
-import { Fixture, type FixtureEvent, tempDir } from './helpers/process.js';
+import { Fixture, type FixtureEvent, tempDir, waitUntil } from './helpers/process.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 const OPTIONS = JSON.stringify({ probationMs: 200 });
@@ -48,8 +48,11 @@ describe('hand-off between generations', () => {
       const first = (await f.waitFor((e) => e.event === 'ready')).pid;
       const second = (await f.restart(first)).pid;
       expect((await from(f, 'handed-off', second))['data']).toBeNull();
-      const warning = f.stderr.find((line) => line.includes('onHandOff: nothing handed'));
-      expect(warning).toContain(kind === 'throw' ? 'no state today' : 'over 49152');
+      // The warning is the old generation's stderr; the event above the new one's stdout: two
+      // pipes, so either may be read first.
+      const warned = (line: string) => line.includes('onHandOff: nothing handed');
+      expect(await waitUntil(() => f.stderr.some(warned), 5000)).toBe(true);
+      expect(f.stderr.find(warned)).toContain(kind === 'throw' ? 'no state today' : 'over 49152');
       await f.kill();
     },
   );
