@@ -7,7 +7,7 @@ import {
   fromNode,
 } from './admin.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import { createGraceful, type Graceful } from './graceful.js';
+import { createGraceful, type Graceful } from './generation/graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';
 import { checkOptionNames } from './option-names.js';
 import { GRACEFUL_OPTION_NAMES, type GracefulOptions } from './options.js';

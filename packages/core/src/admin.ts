@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from './errors.js';
-import type { Graceful } from './graceful.js';
+import type { Graceful } from './generation/graceful.js';
 import type { Logger } from './logger.js';
 import { checkOptionNames } from './option-names.js';
 import { normalizeHost } from './sockets/bind.js';

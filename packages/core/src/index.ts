@@ -18,9 +18,9 @@ export {
   TOKEN_ENV,
 } from './admin.js';
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
-export { defaultControlPath, sendControl } from './control.js';
+export { defaultControlPath, sendControl } from './supervisor/control.js';
 export { DEFAULTS } from './defaults.js';
-export type { OpaqueConnectionKind, ServerProtocol } from './drain.js';
+export type { OpaqueConnectionKind, ServerProtocol } from './drain/tracker.js';
 // Errors.
 export {
   type ErrorCode,
@@ -35,7 +35,7 @@ export {
   ExitCodes,
   Graceful,
   type GracefulEvents,
-} from './graceful.js';
+} from './generation/graceful.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
 export type { Logger } from './logger.js';
 export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './options.js';
@@ -47,7 +47,7 @@ export type {
   RestartResult,
   SupervisorStatus,
   WireError,
-} from './protocol.js';
+} from './handover/protocol.js';
 // Building an adapter or a plain server on core.
 export {
   type AddressesListenerSpec,
@@ -66,7 +66,7 @@ export type {
   TcpListenerSpec,
   UnixListenerSpec,
 } from './sockets/spec.js';
-export type { State } from './state.js';
+export type { State } from './generation/state.js';
 // The stable-PID supervisor (`graceful-restart run`) and its control socket.
-export { Supervisor, SupervisorExitCodes, type SupervisorOptions } from './supervisor.js';
-export type { SupervisorState, WorkerRole } from './supervisor-state.js';
+export { Supervisor, SupervisorExitCodes, type SupervisorOptions } from './supervisor/supervisor.js';
+export type { SupervisorState, WorkerRole } from './supervisor/state.js';

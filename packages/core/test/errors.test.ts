@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
 import { AdminRoute } from '../src/admin.js';
-import { sendControl } from '../src/control.js';
+import { sendControl } from '../src/supervisor/control.js';
 import {
   type ErrorCode,
   ErrorCodes,
@@ -11,18 +11,18 @@ import {
   isGracefulRestartError,
   toGracefulError,
 } from '../src/errors.js';
-import { createGraceful as create, type Graceful } from '../src/graceful.js';
+import { createGraceful as create, type Graceful } from '../src/generation/graceful.js';
 import type { GracefulOptions } from '../src/options.js';
 import { defaultProbationMs } from '../src/options.js';
 import { refuseUnsupportedPlatform } from '../src/platform.js';
-import { type ControlCommand, decodeManifest, errorFromWire } from '../src/protocol.js';
+import { type ControlCommand, decodeManifest, errorFromWire } from '../src/handover/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
 import { takeSocketActivation } from '../src/sockets/activation.js';
 import { bindUnix } from '../src/sockets/bind.js';
 import { checkSocketFd } from '../src/sockets/fds.js';
 import { handleFactory, holdListeners } from '../src/sockets/held.js';
 import { validateSpec } from '../src/sockets/spec.js';
-import { Supervisor } from '../src/supervisor.js';
+import { Supervisor } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -392,7 +392,7 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
         controlPath: path,
         logger: false,
       });
-      const { ControlServer } = await import('../src/control.js');
+      const { ControlServer } = await import('../src/supervisor/control.js');
       const control = await ControlServer.open(path, {
         reload: () => supervisor.reload(),
         status: () => supervisor.status(),

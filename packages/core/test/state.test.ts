@@ -8,7 +8,7 @@ import {
   type StateEvent,
   States,
   transition,
-} from '../src/state.js';
+} from '../src/generation/state.js';
 
 // Every (state, event) pair and its one outcome. A change to the machine must change this table.
 const outgoing = {

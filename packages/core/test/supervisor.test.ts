@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, Supervisor } from '../src/supervisor.js';
+import { backoffMs, Supervisor } from '../src/supervisor/supervisor.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -8,7 +8,7 @@ import {
   type SupervisorState,
   SupervisorStates,
   supervisorTransition,
-} from '../src/supervisor-state.js';
+} from '../src/supervisor/state.js';
 
 describe('supervisor backoff', () => {
   it('waits 100 ms before the first restart, doubling up to 10 s', () => {

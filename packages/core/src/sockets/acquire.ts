@@ -2,7 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { HandedOverListener, ManifestListener } from '../protocol.js';
+import type { HandedOverListener, ManifestListener } from '../handover/protocol.js';
 import { backlogFor } from './backlog.js';
 import {
   bindTcp,

@@ -4,7 +4,7 @@ import { getSystemErrorName } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { HandedOverListener } from '../protocol.js';
+import type { HandedOverListener } from '../handover/protocol.js';
 import {
   type ActivatedFd,
   hasDefaultName,

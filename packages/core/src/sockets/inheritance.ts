@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { decodeManifest, MANIFEST_ENV, type Manifest, type ManifestListener } from '../protocol.js';
+import { decodeManifest, MANIFEST_ENV, type Manifest, type ManifestListener } from '../handover/protocol.js';
 import {
   type ActivatedFd,
   hasDefaultName,

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import { describeValue } from '../option-names.js';
-import type { HandedOverListener } from '../protocol.js';
+import type { HandedOverListener } from '../handover/protocol.js';
 
 /** A TCP listener. `port: 0` picks an ephemeral port once; later generations keep it. */
 export interface TcpListenerSpec {

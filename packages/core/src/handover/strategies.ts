@@ -4,17 +4,17 @@ import {
   describeCommand,
   nextDirectory,
   type SuccessorCommand,
-} from './command.js';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
+} from '../command.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import {
   type Handover,
   type PredecessorLink,
   type Successor,
   startSuccessor,
   type Verdict,
-} from './handover.js';
-import type { Logger } from './logger.js';
-import type { RestartHazard } from './parent.js';
+} from './spawn.js';
+import type { Logger } from '../logger.js';
+import type { RestartHazard } from '../parent.js';
 import type { HandedOverListener, SupervisorMessage, WorkerMessage } from './protocol.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */

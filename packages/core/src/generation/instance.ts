@@ -1,4 +1,4 @@
-import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
 
 /** What the check needs of a live instance. */
 interface LiveInstance {

@@ -1,17 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LineChannel } from './channel.js';
-import { describeCommand, nextDirectory } from './command.js';
+import { LineChannel } from '../handover/channel.js';
+import { describeCommand, nextDirectory } from '../command.js';
 import { ControlServer } from './control.js';
-import { DEFAULTS } from './defaults.js';
-import { startEnvironment } from './environment.js';
-import { ErrorCodes, GracefulRestartError, toGracefulError } from './errors.js';
-import { type Successor, startSuccessor } from './handover.js';
-import { type Logger, resolveLogger } from './logger.js';
-import { describeValue } from './option-names.js';
-import { defaultProbationMs } from './options.js';
-import { removePidFile, writePidFile } from './pid-file.js';
-import { refuseUnsupportedPlatform } from './platform.js';
+import { DEFAULTS } from '../defaults.js';
+import { startEnvironment } from '../environment.js';
+import { ErrorCodes, GracefulRestartError, toGracefulError } from '../errors.js';
+import { type Successor, startSuccessor } from '../handover/spawn.js';
+import { type Logger, resolveLogger } from '../logger.js';
+import { describeValue } from '../option-names.js';
+import { defaultProbationMs } from '../options.js';
+import { removePidFile, writePidFile } from '../pid-file.js';
+import { refuseUnsupportedPlatform } from '../platform.js';
 import {
   errorToWire,
   type RestartOutcome,
@@ -20,10 +20,10 @@ import {
   type SupervisorStatus,
   type WorkerLoad,
   type WorkerMessage,
-} from './protocol.js';
-import { SignalHandlers } from './signals.js';
-import { type HeldListener, holdListeners } from './sockets/held.js';
-import { describeHandedOver, type ListenerSpec, normalizeSpec } from './sockets/spec.js';
+} from '../handover/protocol.js';
+import { SignalHandlers } from '../signals.js';
+import { type HeldListener, holdListeners } from '../sockets/held.js';
+import { describeHandedOver, type ListenerSpec, normalizeSpec } from '../sockets/spec.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -31,9 +31,9 @@ import {
   type SupervisorState,
   supervisorTransition,
   type WorkerRole,
-} from './supervisor-state.js';
-import { SystemdNotifier } from './systemd.js';
-import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from './terminal.js';
+} from './state.js';
+import { SystemdNotifier } from '../systemd.js';
+import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
 
 export interface SupervisorOptions {
   /** The worker's command line: `['node', 'app.js', ...]`. */

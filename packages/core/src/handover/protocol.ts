@@ -4,8 +4,8 @@
  * messages between a supervisor and its workers and on the control socket, and the wire form of
  * restart outcomes and errors. Pure: no I/O here.
  */
-import { type ErrorCode, ErrorCodes, GracefulRestartError } from './errors.js';
-import type { SupervisorState, WorkerRole } from './supervisor-state.js';
+import { type ErrorCode, ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { SupervisorState, WorkerRole } from '../supervisor/state.js';
 
 // ── The fd layout of a spawned generation ──────────────────────────────────────────────────
 

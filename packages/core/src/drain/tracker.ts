@@ -3,8 +3,8 @@ import { type Http2Session, constants as http2Constants, type ServerHttp2Stream 
 import * as https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { DrainReport, WorkerLoad } from './protocol.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { DrainReport, WorkerLoad } from '../handover/protocol.js';
 
 export type { DrainReport };
 

@@ -1,13 +1,13 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineChannel } from './channel.js';
+import { LineChannel } from '../handover/channel.js';
 import {
   ErrorCodes,
   GracefulRestartError,
   isGracefulRestartError,
   toGracefulError,
-} from './errors.js';
+} from '../errors.js';
 import {
   type ControlCommand,
   ControlCommands,
@@ -16,8 +16,8 @@ import {
   errorToWire,
   type RestartResult,
   type SupervisorStatus,
-} from './protocol.js';
-import { bindUnix, removeUnixPath } from './sockets/bind.js';
+} from '../handover/protocol.js';
+import { bindUnix, removeUnixPath } from '../sockets/bind.js';
 
 /**
  * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line

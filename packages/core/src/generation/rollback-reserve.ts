@@ -1,5 +1,5 @@
-import type { Logger } from './logger.js';
-import type { HeldHandle } from './sockets/duplicate.js';
+import type { Logger } from '../logger.js';
+import type { HeldHandle } from '../sockets/duplicate.js';
 
 /**
  * The duplicates of its listening sockets a generation keeps for a rollback (a helper process

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Runs the app's shutdown hooks in order within `budgetMs`; false when one failed or the

@@ -1,46 +1,46 @@
 import { EventEmitter } from 'node:events';
 import type { Server as NetServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   ConnectionTracker,
   type DrainReport,
   keepAliveHintFor,
   mergeDrainReports,
   type ServerProtocol,
-} from './drain.js';
+} from '../drain/tracker.js';
 import {
   ErrorCodes,
   GracefulRestartError,
   isGracefulRestartError,
   toGracefulError,
-} from './errors.js';
+} from '../errors.js';
 import {
   type Handover,
   PredecessorLink,
   type SuccessorMessenger,
   type Verdict,
-} from './handover.js';
+} from '../handover/spawn.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
-import type { Logger } from './logger.js';
-import { type GracefulOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { directRestartHazard } from './parent.js';
-import { checkPidFileDirectory, removePidFile, writePidFile } from './pid-file.js';
-import { refuseUnsupportedPlatform } from './platform.js';
-import { errorToWire, type RestartOutcome, type RestartResult } from './protocol.js';
+import type { Logger } from '../logger.js';
+import { type GracefulOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import { directRestartHazard } from '../parent.js';
+import { checkPidFileDirectory, removePidFile, writePidFile } from '../pid-file.js';
+import { refuseUnsupportedPlatform } from '../platform.js';
+import { errorToWire, type RestartOutcome, type RestartResult } from '../handover/protocol.js';
 import {
   AskSupervisor,
   RefuseRestart,
   type RestartStrategy,
   SpawnNextGeneration,
-} from './restart.js';
-import { RollbackReserve } from './rollback.js';
+} from '../handover/strategies.js';
+import { RollbackReserve } from './rollback-reserve.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
-import { SignalHandlers } from './signals.js';
-import { GenerationSockets, type ListenerInfo } from './sockets/acquire.js';
-import type { HeldHandle } from './sockets/duplicate.js';
-import { Inheritance } from './sockets/inheritance.js';
-import { type ListenerSpec, listenerName, normalizeSpec } from './sockets/spec.js';
+import { SignalHandlers } from '../signals.js';
+import { GenerationSockets, type ListenerInfo } from '../sockets/acquire.js';
+import type { HeldHandle } from '../sockets/duplicate.js';
+import { Inheritance } from '../sockets/inheritance.js';
+import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
 import {
   isShuttingDown,
   isStarting,
@@ -49,8 +49,8 @@ import {
   type StateEvent,
   transition,
 } from './state.js';
-import { SystemdNotifier } from './systemd.js';
-import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from './terminal.js';
+import { SystemdNotifier } from '../systemd.js';
+import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
 
 export interface GracefulEvents {
   state: [state: State, previous: State];

@@ -3,10 +3,10 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineChannel } from './channel.js';
-import type { SuccessorCommand } from './command.js';
-import { DEFAULTS } from './defaults.js';
-import { startEnvironment } from './environment.js';
-import { ErrorCodes, GracefulRestartError } from './errors.js';
+import type { SuccessorCommand } from '../command.js';
+import { DEFAULTS } from '../defaults.js';
+import { startEnvironment } from '../environment.js';
+import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import {
   type DrainReport,
   encodeManifest,
