@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { sendControl } from '../../packages/core/src/supervisor/control.js';
-import type { SupervisorStatus } from '../../packages/core/src/handover/protocol.js';
+import type { SupervisorStatus } from '../../packages/core/src/supervisor/control-protocol.js';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import {
   type Fixture,

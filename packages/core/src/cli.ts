@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultControlPath, sendControl } from './supervisor/control.js';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { ControlCommand } from './handover/protocol.js';
 import type { ListenerSpec } from './sockets/spec.js';
+import { defaultControlPath, sendControl } from './supervisor/control.js';
+import type { ControlCommand } from './supervisor/control-protocol.js';
 import { Supervisor, SupervisorExitCodes } from './supervisor/supervisor.js';
 
 const USAGE = `Usage:

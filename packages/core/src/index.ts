@@ -1,4 +1,4 @@
-// The public surface of @graceful-restart/core, pinned by test/exports.test.ts. Internals (the
+// The public surface of @graceful-restart/core, pinned by test/architecture.test.ts. Internals (the
 // state tables, the manifest codec, the connection tracker) stay unexported.
 
 export {
@@ -18,7 +18,6 @@ export {
   TOKEN_ENV,
 } from './admin.js';
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
-export { defaultControlPath, sendControl } from './supervisor/control.js';
 export { DEFAULTS } from './defaults.js';
 export type { OpaqueConnectionKind, ServerProtocol } from './drain/tracker.js';
 // Errors.
@@ -30,24 +29,14 @@ export {
   isGracefulRestartError,
 } from './errors.js';
 // A generation: listen, ready, restart, drain, shut down.
-export {
-  createGraceful,
-  ExitCodes,
-  Graceful,
-  type GracefulEvents,
-} from './generation/graceful.js';
+export { ExitCodes } from './generation/drain-and-exit.js';
+export { createGraceful, Graceful, type GracefulEvents } from './generation/graceful.js';
+export type { State } from './generation/state.js';
+export type { DrainReport } from './handover/messages.js';
+export type { RestartOutcome, RestartResult, WireError } from './handover/outcome.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
 export type { Logger } from './logger.js';
 export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './options.js';
-export type {
-  ControlCommand,
-  ControlReply,
-  DrainReport,
-  RestartOutcome,
-  RestartResult,
-  SupervisorStatus,
-  WireError,
-} from './handover/protocol.js';
 // Building an adapter or a plain server on core.
 export {
   type AddressesListenerSpec,
@@ -66,7 +55,16 @@ export type {
   TcpListenerSpec,
   UnixListenerSpec,
 } from './sockets/spec.js';
-export type { State } from './generation/state.js';
-// The stable-PID supervisor (`graceful-restart run`) and its control socket.
-export { Supervisor, SupervisorExitCodes, type SupervisorOptions } from './supervisor/supervisor.js';
+export { defaultControlPath, sendControl } from './supervisor/control.js';
+export type {
+  ControlCommand,
+  ControlReply,
+  SupervisorStatus,
+} from './supervisor/control-protocol.js';
 export type { SupervisorState, WorkerRole } from './supervisor/state.js';
+// The stable-PID supervisor (`graceful-restart run`) and its control socket.
+export {
+  Supervisor,
+  SupervisorExitCodes,
+  type SupervisorOptions,
+} from './supervisor/supervisor.js';

@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
 import { AdminRoute } from '../src/admin.js';
-import { sendControl } from '../src/supervisor/control.js';
 import {
   type ErrorCode,
   ErrorCodes,
@@ -12,16 +11,19 @@ import {
   toGracefulError,
 } from '../src/errors.js';
 import { createGraceful as create, type Graceful } from '../src/generation/graceful.js';
+import { decodeManifest } from '../src/handover/manifest.js';
+import { errorFromWire } from '../src/handover/outcome.js';
 import type { GracefulOptions } from '../src/options.js';
 import { defaultProbationMs } from '../src/options.js';
 import { refuseUnsupportedPlatform } from '../src/platform.js';
-import { type ControlCommand, decodeManifest, errorFromWire } from '../src/handover/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
 import { takeSocketActivation } from '../src/sockets/activation.js';
 import { bindUnix } from '../src/sockets/bind.js';
 import { checkSocketFd } from '../src/sockets/fds.js';
 import { handleFactory, holdListeners } from '../src/sockets/held.js';
 import { validateSpec } from '../src/sockets/spec.js';
+import { sendControl } from '../src/supervisor/control.js';
+import type { ControlCommand } from '../src/supervisor/control-protocol.js';
 import { Supervisor } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/process.js';
 

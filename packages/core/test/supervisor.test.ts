@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, Supervisor } from '../src/supervisor/supervisor.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -9,6 +8,7 @@ import {
   SupervisorStates,
   supervisorTransition,
 } from '../src/supervisor/state.js';
+import { backoffMs, Supervisor } from '../src/supervisor/supervisor.js';
 
 describe('supervisor backoff', () => {
   it('waits 100 ms before the first restart, doubling up to 10 s', () => {

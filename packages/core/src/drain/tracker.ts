@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
-import type { DrainReport, WorkerLoad } from '../handover/protocol.js';
+import type { DrainReport, WorkerLoad } from '../handover/messages.js';
 
 export type { DrainReport };
 

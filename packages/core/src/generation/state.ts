@@ -86,8 +86,8 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: STILL_STARTING,
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
-    // Stopped before it was ready: the serving generation still owns the paths and PID file.
     rollback: NO_PROBATION,
+    // Stopped before it was ready: the serving generation still owns the paths and PID file.
     shutdown: move('leaving'),
     drained: NOT_DRAINING,
   },
@@ -107,8 +107,8 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: refuse('a restart is already in progress'),
     'restart-succeeded': move('draining'),
     'restart-failed': move('serving'),
-    // The successor is stopped and this generation shuts down for good.
     rollback: NO_PROBATION,
+    // The successor is stopped and this generation shuts down for good.
     shutdown: move('stopping'),
     drained: NOT_DRAINING,
   },
@@ -118,8 +118,10 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     restart: refuse('this generation has handed over and is draining'),
     'restart-succeeded': NO_RESTART,
     'restart-failed': NO_RESTART,
-    // The drain continues; from now on a second shutdown request forces the exit.
+    // The next generation died on probation: this one serves again.
     rollback: move('serving'),
+    // The drain under way continues (the probation ends: no rollback); from now on a second
+    // shutdown request forces the exit.
     shutdown: move('leaving'),
     drained: move('stopped'),
   },
@@ -149,4 +151,14 @@ export function isShuttingDown(state: State): boolean {
 /** True before ready(): listeners may be declared, a restart signal waits for ready. */
 export function isStarting(state: State): boolean {
   return state === 'starting' || state === 'taking-over';
+}
+
+/** True when the table would move on `event` now: asked before acting on news that may be stale. */
+export function allows(state: State, event: StateEvent): boolean {
+  return transition(state, event).type === 'move';
+}
+
+/** True once this generation's drain has begun (a handover's or a shutdown's), or is over. */
+export function hasDrainBegun(state: State): boolean {
+  return state === 'draining' || isShuttingDown(state);
 }

@@ -1,45 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineChannel } from './channel.js';
 import type { SuccessorCommand } from '../command.js';
 import { DEFAULTS } from '../defaults.js';
 import { startEnvironment } from '../environment.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import {
-  type DrainReport,
   encodeManifest,
-  errorFromWire,
   type HandedOverListener,
   listenerFd,
   MANIFEST_ENV,
-  READY_BYTE,
   READY_FD,
-  type RestartResult,
-  type SupervisorMessage,
-  type WorkerLoad,
-  type WorkerMessage,
-} from './protocol.js';
-
-/** How a probation ended: the new generation lived through it, or died (then: roll back). */
-export type Verdict = { passed: true } | { passed: false; error: GracefulRestartError };
-
-/** A next generation that serves, and (with a probation) when this one may let go. */
-export interface Handover {
-  result: RestartResult;
-  probation?: Promise<Verdict> | undefined;
-  /** What this generation tells the one that took over (directly, or through the supervisor). */
-  successor?: SuccessorMessenger | undefined;
-}
-
-/** The replaced generation's last words to the one that replaced it. */
-export interface SuccessorMessenger {
-  /** Its onHandOff() data (undefined: none). Sent once, right after the handover. */
-  handOff(data: unknown): void;
-  /** Its drain report, when the drain is done. */
-  reportDrained(report: DrainReport): void;
-}
+} from './manifest.js';
 
 export interface Successor {
   child: ChildProcess;
@@ -205,174 +178,4 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
     child.once('error', onSpawnError);
     readyPipe.on('data', onData);
   });
-}
-
-/**
- * This generation's end of fd 3, towards the process that started it: it says ready there and
- * sees that process exit (EOF). Under the supervisor it also carries restart requests and their
- * outcome, one JSON line each way.
- */
-export class PredecessorLink {
-  private readonly socket: Socket;
-  private readonly channel: LineChannel<SupervisorMessage, WorkerMessage>;
-  private readonly exited: Promise<void>;
-  private pendingRestart:
-    | { resolve: (handover: Handover) => void; reject: (error: GracefulRestartError) => void }
-    | undefined;
-  /** Settles the probation of the handover under way (supervised). */
-  private settleProbation: ((verdict: Verdict) => void) | undefined;
-  /** Set by the generation: a handover the supervisor decided (its own SIGHUP or `reload`). */
-  onUnrequestedHandover: ((handover: Handover) => void) | undefined;
-  /** Set by the generation: the supervisor starts a reload (take what a rollback needs). */
-  onPrepare: (() => void) | undefined;
-  /** Set by the generation: a supervisor's reload failed; this worker keeps serving. */
-  onRestartFailed: ((error: GracefulRestartError) => void) | undefined;
-  /** Set by the generation: the supervisor stops; drain and exit. */
-  onShutdown: (() => void) | undefined;
-  /** Set by the generation: the restart that made it serve, as its predecessor measured it. */
-  onTookOver: ((result: RestartResult) => void) | undefined;
-  /** Set by the generation: the generation it replaced finished draining. */
-  onPredecessorDrained: ((report: DrainReport) => void) | undefined;
-  /** What the replaced generation handed off; undefined once it is gone without a word. */
-  readonly handedOff: Promise<unknown>;
-
-  constructor(
-    fd: number,
-    readonly supervised = false,
-  ) {
-    this.socket = new Socket({ fd, readable: true, writable: true });
-    this.channel = new LineChannel(this.socket);
-    let handedOff: (data: unknown) => void = () => undefined;
-    this.handedOff = new Promise((resolve) => {
-      handedOff = resolve;
-    });
-    let predecessorExited: () => void = () => undefined;
-    this.exited = new Promise((resolve) => {
-      predecessorExited = resolve;
-      // Directly started: the previous generation's exit closes the pipe. Supervised: the
-      // supervisor's exit does, and it also says when the replaced worker is gone.
-      this.channel.once('close', () => resolve());
-    });
-    this.channel.on('message', (message) => {
-      if (message.type === 'predecessor-exited') {
-        predecessorExited();
-        handedOff(undefined);
-      } else if (message.type === 'handed-off') handedOff(message.data);
-      else if (message.type === 'predecessor-drained') this.onPredecessorDrained?.(message.report);
-      else if (message.type === 'handover') this.handover(message);
-      else if (message.type === 'restart-failed') this.restartFailed(message);
-      else if (message.type === 'prepare') this.onPrepare?.();
-      else if (message.type === 'shutdown') this.onShutdown?.();
-      else if (message.type === 'took-over') this.onTookOver?.(message.result);
-      else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });
-      else if (message.type === 'rollback')
-        this.settleProbation?.({ passed: false, error: errorFromWire(message) });
-    });
-    this.channel.once('close', () => {
-      handedOff(undefined);
-      this.pendingRestart?.reject(
-        new GracefulRestartError(
-          ErrorCodes.RESTART_ABORTED,
-          'The supervisor went away during the restart; this worker keeps serving until it stops.',
-        ),
-      );
-      // Nobody is left to roll back for.
-      this.settleProbation?.({ passed: true });
-    });
-    this.socket.unref();
-  }
-
-  sendReady(): Promise<void> {
-    return new Promise((resolve) => this.socket.write(READY_BYTE, () => resolve()));
-  }
-
-  /** This generation drains on purpose: its exit that follows is no crash to roll back from. */
-  sendLeaving(): void {
-    this.channel.send({ type: 'leaving' });
-  }
-
-  /** Tells the supervisor what this worker carries (status shows it). */
-  sendLoad(load: WorkerLoad): void {
-    this.channel.send({ type: 'load', ...load });
-  }
-
-  /** Resolves once the previous generation has exited (its end of the pipe closed). */
-  waitForExit(): Promise<void> {
-    return this.exited;
-  }
-
-  /** Resolves when the process that started this one is gone (EOF on fd 3). */
-  onClose(listener: () => void): void {
-    if (this.channel.isClosed) listener();
-    else this.channel.once('close', listener);
-  }
-
-  /** Supervised: asks the supervisor for a restart; settles when the next worker serves or fails. */
-  requestRestart(signal: AbortSignal): Promise<Handover> {
-    return new Promise((resolve, reject) => {
-      const onAbort = () =>
-        reject(
-          new GracefulRestartError(
-            ErrorCodes.RESTART_ABORTED,
-            'The restart was aborted by a shutdown of this worker; the supervisor carries it on.',
-          ),
-        );
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle = () => {
-        this.pendingRestart = undefined;
-        signal.removeEventListener('abort', onAbort);
-      };
-      this.pendingRestart = {
-        resolve: (result) => {
-          settle();
-          resolve(result);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      };
-      if (this.channel.isClosed) {
-        this.pendingRestart.reject(
-          new GracefulRestartError(
-            ErrorCodes.RESTART_ABORTED,
-            'The supervisor is gone; no restart is possible.',
-          ),
-        );
-        return;
-      }
-      this.channel.send({ type: 'restart' });
-    });
-  }
-
-  private handover(message: Extract<SupervisorMessage, { type: 'handover' }>): void {
-    const probation =
-      (message.probationMs ?? 0) > 0
-        ? new Promise<Verdict>((resolve) => {
-            this.settleProbation = (verdict) => {
-              this.settleProbation = undefined;
-              resolve(verdict);
-            };
-          })
-        : undefined;
-    const handover: Handover = {
-      result: message.result,
-      probation,
-      // Through the supervisor, which passes them on to the worker that took this one's slot.
-      successor: {
-        handOff: (data) =>
-          this.channel.send({ type: 'hand-off', ...(data === undefined ? {} : { data }) }),
-        reportDrained: (report) => this.channel.send({ type: 'drained', report }),
-      },
-    };
-    if (this.pendingRestart) this.pendingRestart.resolve(handover);
-    else this.onUnrequestedHandover?.(handover);
-  }
-
-  private restartFailed(message: Extract<SupervisorMessage, { type: 'restart-failed' }>): void {
-    const error = errorFromWire(message);
-    if (this.pendingRestart) this.pendingRestart.reject(error);
-    else this.onRestartFailed?.(error);
-  }
 }

@@ -1,4 +1,3 @@
-import { LineChannel } from './channel.js';
 import {
   currentCommand,
   describeCommand,
@@ -6,21 +5,22 @@ import {
   type SuccessorCommand,
 } from '../command.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
-import {
-  type Handover,
-  type PredecessorLink,
-  type Successor,
-  startSuccessor,
-  type Verdict,
-} from './spawn.js';
 import type { Logger } from '../logger.js';
-import type { RestartHazard } from '../parent.js';
-import type { HandedOverListener, SupervisorMessage, WorkerMessage } from './protocol.js';
+import { directRestartHazard, type RestartHazard } from '../parent.js';
+import { LineChannel } from './channel.js';
+import type { HandedOverListener } from './manifest.js';
+import type { SupervisorMessage, WorkerMessage } from './messages.js';
+import type { PredecessorLink } from './predecessor-link.js';
+import { startSuccessor } from './spawn.js';
+import type { Handover } from './types.js';
+import { probationVerdict } from './verdict.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */
 export interface RestartStrategy {
   /** True when the stable-PID supervisor starts the next worker. */
   readonly supervised: boolean;
+  /** True when a restart may roll back, so the generation holds duplicates of its sockets. */
+  readonly canRollBack: boolean;
   /**
    * Resolves once the next generation serves; rejects with a typed error (and the next
    * generation stopped) when it fails. `startedAt` is when the restart began.
@@ -31,6 +31,7 @@ export interface RestartStrategy {
 /** Direct mode: spawn this process's command again with the listening fds. */
 export class SpawnNextGeneration implements RestartStrategy {
   readonly supervised = false;
+  readonly canRollBack: boolean;
 
   constructor(
     private readonly options: {
@@ -42,7 +43,9 @@ export class SpawnNextGeneration implements RestartStrategy {
       listeners: () => { listener: HandedOverListener; fd: number }[];
       log: Logger;
     },
-  ) {}
+  ) {
+    this.canRollBack = options.probationMs > 0;
+  }
 
   async next(signal: AbortSignal, startedAt: number): Promise<Handover> {
     const { command: option, cwd: cwdOption, probationMs } = this.options;
@@ -71,9 +74,20 @@ export class SpawnNextGeneration implements RestartStrategy {
     const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
     // The next generation reports this restart as its own `lastRestart`.
     messages.send({ type: 'took-over', result });
+    const leaving = new Promise<void>((resolve) =>
+      messages.on('message', (message) => {
+        if (message.type === 'leaving') resolve();
+      }),
+    );
     return {
       result,
-      probation: probationMs > 0 ? watchProbation(successor, messages, probationMs) : undefined,
+      probation:
+        probationMs > 0
+          ? probationVerdict([{ ...successor, leaving }], probationMs, {
+              what: 'generation',
+              servesAgain: `: pid ${process.pid} serves again`,
+            })
+          : undefined,
       successor: {
         handOff: (data) =>
           messages.send({ type: 'handed-off', ...(data === undefined ? {} : { data }) }),
@@ -83,92 +97,15 @@ export class SpawnNextGeneration implements RestartStrategy {
   }
 }
 
-/**
- * The new generation's probation, from here: it passes after `probationMs`, or as soon as the
- * new generation says it leaves on purpose (its own handover or shutdown). Dying first, without
- * saying so, is a crash: roll back.
- */
-function watchProbation(
-  successor: Successor,
-  messages: LineChannel<WorkerMessage, SupervisorMessage>,
-  probationMs: number,
-): Promise<Verdict> {
-  const { child, pid } = successor;
-  const readyAt = performance.now();
-  return new Promise((resolve) => {
-    let leaving = false;
-    // Ref'd on purpose: this generation lives through the probation even with nothing to do.
-    const timer = setTimeout(() => settle({ passed: true }), probationMs);
-    const settle = (verdict: Verdict) => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      resolve(verdict);
-    };
-    messages.on('message', (message) => {
-      if (message.type !== 'leaving') return;
-      leaving = true;
-      settle({ passed: true });
-    });
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      const after = Math.round(performance.now() - readyAt);
-      // 'exit' may be handled before the channel's last lines are read (a busy loop sees both
-      // at once): judge once the channel has closed, so a `leaving` sent just before the exit
-      // counts. A second at most, should a process the successor started hold the pipe open.
-      const channel = successor.channel;
-      if (channel.destroyed) judge(code, signal, after);
-      else {
-        const late = setTimeout(() => judge(code, signal, after), 1000);
-        channel.once('close', () => {
-          clearTimeout(late);
-          judge(code, signal, after);
-        });
-      }
-    };
-    const judge = (code: number | null, signal: NodeJS.Signals | null, after: number) => {
-      if (leaving) return;
-      settle({
-        passed: false,
-        error: new GracefulRestartError(
-          ErrorCodes.ROLLED_BACK,
-          `The new generation (pid ${pid}) died ${after} ms after it was ready (${
-            signal ? `signal ${signal}` : `exit code ${code}`
-          }), within its ${probationMs} ms probation: pid ${process.pid} serves again. Its own output above says why.`,
-          { exitCode: code, signal },
-        ),
-      });
-    };
-    if (child.exitCode !== null || child.signalCode !== null)
-      onExit(child.exitCode, child.signalCode);
-    else child.once('exit', onExit);
-  });
-}
-
-/** What the supervisor may tell a worker without being asked. */
-export interface SupervisorHooks {
-  /** Its own reload (SIGHUP, `graceful-restart reload`) made a new worker serve: drain. */
-  handedOver(handover: Handover): void;
-  /** Its own reload failed; this worker keeps serving. */
-  restartFailed(error: GracefulRestartError): void;
-  /** It is gone (EOF on fd 3): nothing would restart this worker or take its listeners on. */
-  gone(): void;
-  /** It starts a reload: take what a rollback would need. */
-  prepare(): void;
-}
-
 /** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
 export class AskSupervisor implements RestartStrategy {
   readonly supervised = true;
+  readonly canRollBack = true;
 
   constructor(
     private readonly link: PredecessorLink,
-    hooks: SupervisorHooks,
     private readonly log: Logger,
-  ) {
-    link.onUnrequestedHandover = (handover) => hooks.handedOver(handover);
-    link.onRestartFailed = (error) => hooks.restartFailed(error);
-    link.onPrepare = () => hooks.prepare();
-    link.onClose(() => hooks.gone());
-  }
+  ) {}
 
   next(signal: AbortSignal): Promise<Handover> {
     this.log.info('restart: asking the supervisor for the next worker');
@@ -182,6 +119,7 @@ export class AskSupervisor implements RestartStrategy {
  */
 export class RefuseRestart implements RestartStrategy {
   readonly supervised = false;
+  readonly canRollBack = false;
 
   constructor(private readonly hazard: RestartHazard) {}
 
@@ -191,4 +129,20 @@ export class RefuseRestart implements RestartStrategy {
       `Restart refused: ${this.hazard.reason}. This generation keeps serving. ${this.hazard.fix}`,
     );
   }
+}
+
+/**
+ * The strategy for this generation: the supervisor's when it started this one; else spawning
+ * the next generation, unless a restart would end the whole service here (then refused, with a
+ * warning now).
+ */
+export function restartStrategyFor(
+  link: PredecessorLink | undefined,
+  direct: ConstructorParameters<typeof SpawnNextGeneration>[0],
+): RestartStrategy {
+  if (link?.supervised) return new AskSupervisor(link, direct.log);
+  const hazard = directRestartHazard();
+  if (!hazard) return new SpawnNextGeneration(direct);
+  direct.log.warn(`restarts are refused here: ${hazard.reason}. ${hazard.fix}`);
+  return new RefuseRestart(hazard);
 }

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { HandedOverListener } from '../handover/manifest.js';
 import { describeValue } from '../option-names.js';
-import type { HandedOverListener } from '../handover/protocol.js';
 
 /** A TCP listener. `port: 0` picks an ephemeral port once; later generations keep it. */
 export interface TcpListenerSpec {

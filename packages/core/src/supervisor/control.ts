@@ -1,23 +1,22 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineChannel } from '../handover/channel.js';
 import {
   ErrorCodes,
   GracefulRestartError,
   isGracefulRestartError,
   toGracefulError,
 } from '../errors.js';
+import { LineChannel } from '../handover/channel.js';
+import { errorToWire, type RestartResult } from '../handover/outcome.js';
+import { bindUnix, removeUnixPath } from '../sockets/bind.js';
 import {
   type ControlCommand,
   ControlCommands,
   type ControlReply,
   type ControlRequest,
-  errorToWire,
-  type RestartResult,
   type SupervisorStatus,
-} from '../handover/protocol.js';
-import { bindUnix, removeUnixPath } from '../sockets/bind.js';
+} from './control-protocol.js';
 
 /**
  * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line

@@ -1,29 +1,25 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LineChannel } from '../handover/channel.js';
 import { describeCommand, nextDirectory } from '../command.js';
-import { ControlServer } from './control.js';
 import { DEFAULTS } from '../defaults.js';
 import { startEnvironment } from '../environment.js';
 import { ErrorCodes, GracefulRestartError, toGracefulError } from '../errors.js';
+import { LineChannel } from '../handover/channel.js';
+import type { SupervisorMessage, WorkerLoad, WorkerMessage } from '../handover/messages.js';
+import { errorToWire, type RestartOutcome, type RestartResult } from '../handover/outcome.js';
 import { type Successor, startSuccessor } from '../handover/spawn.js';
 import { type Logger, resolveLogger } from '../logger.js';
 import { describeValue } from '../option-names.js';
 import { defaultProbationMs } from '../options.js';
 import { removePidFile, writePidFile } from '../pid-file.js';
 import { refuseUnsupportedPlatform } from '../platform.js';
-import {
-  errorToWire,
-  type RestartOutcome,
-  type RestartResult,
-  type SupervisorMessage,
-  type SupervisorStatus,
-  type WorkerLoad,
-  type WorkerMessage,
-} from '../handover/protocol.js';
 import { SignalHandlers } from '../signals.js';
 import { type HeldListener, holdListeners } from '../sockets/held.js';
 import { describeHandedOver, type ListenerSpec, normalizeSpec } from '../sockets/spec.js';
+import { SystemdNotifier } from '../systemd.js';
+import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
+import { ControlServer } from './control.js';
+import type { SupervisorStatus } from './control-protocol.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -32,8 +28,6 @@ import {
   supervisorTransition,
   type WorkerRole,
 } from './state.js';
-import { SystemdNotifier } from '../systemd.js';
-import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
 
 export interface SupervisorOptions {
   /** The worker's command line: `['node', 'app.js', ...]`. */
