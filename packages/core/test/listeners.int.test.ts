@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Endpoint, freePort, get, pidAt } from './helpers/http.js';
+import { type Endpoint, freePort, get, pidAt, servedBy } from './helpers/http.js';
 import { HttpLoad } from './helpers/load.js';
 import {
   Fixture,
@@ -43,7 +43,9 @@ describe('listeners across re-execs', () => {
     expect(ports).toHaveLength(10);
     for (let round = 0; round < 2; round++) {
       const next = await fixture.restart(first.pid);
-      for (const port of ports) expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
+      for (const port of ports) {
+        expect(await servedBy({ host: '127.0.0.1', port }, next.pid)).toBe(next.pid);
+      }
       const from = fixture.events.length;
       process.kill(next.pid, 'SIGKILL');
       await fixture.waitFor((e) => e.event === 'rollback', 5000, from);
@@ -225,7 +227,7 @@ describe('bad input in a successor: a typed error, and the old generation keeps 
     // The refused restart changed nothing: the next one succeeds.
     successor.arm('');
     const next = await fixture.restart(first.pid);
-    expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
+    expect(await servedBy({ host: '127.0.0.1', port }, next.pid)).toBe(next.pid);
   });
 
   it('a new Unix listener on a path a live server accepts on -> ERR_GRACEFUL_UNIX_PATH_IN_USE', async () => {
@@ -348,7 +350,7 @@ describe.skipIf(!socketActivate && !process.env['CI'])('systemd socket activatio
     );
     const next = await fixture.restart(first.pid);
     expect(listenersOf(next)).toMatchObject([{ name: 'web', origin: 'inherited', port }]);
-    expect(await pidAt({ host: '127.0.0.1', port })).toBe(next.pid);
+    expect(await servedBy({ host: '127.0.0.1', port }, next.pid)).toBe(next.pid);
   });
 
   it.each([

@@ -34,6 +34,21 @@ export async function pidAt(endpoint: Endpoint): Promise<number> {
 }
 
 /**
+ * The pid that answers at `endpoint`, asked until it is `pid` (or `timeoutMs` passed): right
+ * after a restart's `restart` event the old generation still accepts for a moment, until its
+ * drain closes its listener.
+ */
+export async function servedBy(endpoint: Endpoint, pid: number, timeoutMs = 5000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let served = await pidAt(endpoint);
+  while (served !== pid && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    served = await pidAt(endpoint);
+  }
+  return served;
+}
+
+/**
  * A TCP port that was free a moment ago on `host`. Test files run side by side: each vitest
  * worker takes ports from a range of its own, below the kernel's ephemeral range, so that no
  * other worker's server, nor any client's outgoing connection, is given the same port before

@@ -137,7 +137,6 @@ export class Fixture {
     return next;
   }
 
-  /** Ends every process this fixture started that is still alive. */
   /**
    * Ends every process this fixture started that is still alive: the generations it saw, and
    * their descendants (a successor the test never heard from, started just before it failed).
