@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { backoffMs } from '../src/supervisor/recovery.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -8,7 +9,7 @@ import {
   SupervisorStates,
   supervisorTransition,
 } from '../src/supervisor/state.js';
-import { backoffMs, Supervisor } from '../src/supervisor/supervisor.js';
+import { Supervisor } from '../src/supervisor/supervisor.js';
 
 describe('supervisor backoff', () => {
   it('waits 100 ms before the first restart, doubling up to 10 s', () => {
@@ -22,6 +23,7 @@ describe('supervisor backoff', () => {
 const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   starting: {
     'worker-ready': 'serving',
+    'slot-filled': 'starting',
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'starting',
@@ -32,6 +34,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   serving: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'reloading',
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
@@ -42,6 +45,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   reloading: {
     'worker-ready': 'probation',
+    'slot-filled': 'refuse',
     reload: 'join',
     'reload-failed': 'serving',
     'worker-died': 'recovering',
@@ -52,6 +56,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   probation: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'queue',
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
@@ -62,6 +67,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   recovering: {
     'worker-ready': 'serving',
+    'slot-filled': 'recovering',
     reload: 'refuse',
     'reload-failed': 'recovering',
     'worker-died': 'recovering',
@@ -72,6 +78,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   stopping: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'refuse',
     'reload-failed': 'stopping',
     'worker-died': 'stopping',
@@ -82,6 +89,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   stopped: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'refuse',
@@ -98,7 +106,7 @@ describe('supervisor state machine', () => {
   const pairs = SupervisorStates.flatMap((state) =>
     SupervisorEvents.map((event) => [state, event] as const),
   );
-  it('covers all 56 pairs', () => expect(pairs).toHaveLength(56));
+  it('covers all 63 pairs', () => expect(pairs).toHaveLength(63));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = supervisorTransition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);

@@ -33,7 +33,7 @@ export function defaultControlPath(env: NodeJS.ProcessEnv = process.env): string
   return join(tmpdir(), `graceful-restart-${process.getuid?.() ?? 'user'}.sock`);
 }
 
-interface ControlHandlers {
+export interface ControlHandlers {
   reload(): Promise<RestartResult>;
   status(): SupervisorStatus;
   stop(): void;

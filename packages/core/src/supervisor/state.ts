@@ -11,8 +11,9 @@
  *      │                                              │ worker-ready ──▶ serving
  *   (any live state) ──stop──▶ stopping ──stopped──▶ stopped        stopping ──stop──▶ force
  *
- * With `--workers N` the states describe the set: a reload replaces every worker at once, and
- * `worker-ready` means every slot has a worker that said ready.
+ * With `--workers N` the states describe the set: a reload replaces every worker at once,
+ * `worker-ready` means every slot has a worker that said ready, and `slot-filled` that one more
+ * has while others are still empty (the worker set says which: WorkerSet.place()).
  */
 
 export const SupervisorStates = [
@@ -32,6 +33,8 @@ export const SupervisorEvents = [
    * reload's new set).
    */
   'worker-ready',
+  /** A worker that said ready took its slot, and other slots are still empty (`--workers N`). */
+  'slot-filled',
   /** A reload was asked for (signal, `reload`, or the serving worker's own request). */
   'reload',
   /** The reload's new worker failed; the serving one (if any) keeps serving. */
@@ -75,6 +78,7 @@ const NO_PROBATION = refuse('no reload is on probation');
 const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>> = {
   starting: {
     'worker-ready': move('serving'),
+    'slot-filled': move('starting'),
     reload: NOT_SERVING,
     'reload-failed': NO_RELOAD,
     // One of several workers died before the others were up: the start goes on.
@@ -86,6 +90,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   },
   serving: {
     'worker-ready': refuse('a worker already serves'),
+    'slot-filled': refuse('every slot has a worker'),
     reload: move('reloading'),
     'reload-failed': NO_RELOAD,
     'worker-died': move('recovering'),
@@ -97,6 +102,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   reloading: {
     // The new worker serves; the old one holds on until its probation ends.
     'worker-ready': move('probation'),
+    'slot-filled': refuse('a reload brings a whole set'),
     reload: { type: 'join' },
     // The serving worker keeps serving.
     'reload-failed': move('serving'),
@@ -109,6 +115,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   },
   probation: {
     'worker-ready': refuse('a worker already serves'),
+    'slot-filled': refuse('every slot has a worker'),
     reload: { type: 'queue' },
     'reload-failed': NO_RELOAD,
     // The new worker died on probation, with no old worker left to roll back to.
@@ -120,6 +127,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   },
   recovering: {
     'worker-ready': move('serving'),
+    'slot-filled': move('recovering'),
     reload: NOT_SERVING,
     // The reload that was under way when the serving worker died failed: recovery takes over.
     'reload-failed': move('recovering'),
@@ -132,6 +140,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   },
   stopping: {
     'worker-ready': STOPPING,
+    'slot-filled': STOPPING,
     reload: STOPPING,
     // A start aborted by the stop, and workers ending: the stop goes on.
     'reload-failed': move('stopping'),
@@ -143,6 +152,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
   },
   stopped: {
     'worker-ready': refuse('the supervisor has stopped'),
+    'slot-filled': refuse('the supervisor has stopped'),
     reload: refuse('the supervisor has stopped'),
     'reload-failed': refuse('the supervisor has stopped'),
     'worker-died': refuse('the supervisor has stopped'),
@@ -166,4 +176,9 @@ export function supervisorTransition(
  */
 export function needsWorker(state: SupervisorState): boolean {
   return state === 'starting' || state === 'recovering';
+}
+
+/** True once a stop has begun: a worker that becomes ready now is stopped with the others. */
+export function isStopping(state: SupervisorState): boolean {
+  return state === 'stopping' || state === 'stopped';
 }
