@@ -51,6 +51,7 @@ describe('examples/nestjs: Nest shutdown hooks', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toContain(`pid=${pid}`);
     expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    await waitUntil(() => shutdownHookRuns(f, pid).length > 0, 5000);
     const runs = shutdownHookRuns(f, pid);
     expect(runs).toHaveLength(1);
     // After the last answer (the two clocks are this machine's; a few ms for the client's read).
@@ -70,6 +71,7 @@ describe('examples/nestjs: Nest shutdown hooks', () => {
     const answer = await inFlight;
     expect(answer.body).toContain(`pid=${first}`);
     expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    await waitUntil(() => shutdownHookRuns(f, first).length > 0, 5000);
     const firstRuns = shutdownHookRuns(f, first);
     expect(firstRuns).toHaveLength(1);
     expect(firstRuns[0]).toBeGreaterThanOrEqual(answer.endedAt - 50);
@@ -82,6 +84,8 @@ describe('examples/nestjs: Nest shutdown hooks', () => {
     const secondAnswer = await secondInFlight;
     expect(secondAnswer.body).toContain(`pid=${second}`);
     expect(await waitUntil(() => !isAlive(second), 10_000)).toBe(true);
+    // Its last line may still be in the pipe when it has exited.
+    await waitUntil(() => shutdownHookRuns(f, second).length > 0, 5000);
     const secondRuns = shutdownHookRuns(f, second);
     expect(secondRuns).toHaveLength(1);
     expect(secondRuns[0]).toBeGreaterThanOrEqual(secondAnswer.endedAt - 50);
