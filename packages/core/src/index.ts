@@ -19,7 +19,7 @@ export {
 } from './admin.js';
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
 export { DEFAULTS } from './defaults.js';
-export type { OpaqueConnectionKind, ServerProtocol } from './drain/tracker.js';
+export type { OpaqueConnectionKind, ServerProtocol } from './drain/options.js';
 // Errors.
 export {
   type ErrorCode,

@@ -1,4 +1,6 @@
-import { type ConnectionTracker, type DrainOptions, mergeDrainReports } from '../drain/tracker.js';
+import type { DrainOptions } from '../drain/options.js';
+import { mergeDrainReports } from '../drain/report.js';
+import type { ConnectionTracker } from '../drain/tracker.js';
 import type { DrainReport } from '../handover/messages.js';
 import type { Logger } from '../logger.js';
 import { runShutdownHooks } from './shutdown-hooks.js';

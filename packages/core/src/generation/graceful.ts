@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Server as NetServer } from 'node:net';
-import type { ServerProtocol } from '../drain/tracker.js';
+import type { ServerProtocol } from '../drain/options.js';
 import type { DrainReport } from '../handover/messages.js';
 import type { RestartOutcome, RestartResult } from '../handover/outcome.js';
 import { PredecessorLink } from '../handover/predecessor-link.js';

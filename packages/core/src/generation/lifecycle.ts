@@ -1,6 +1,6 @@
 import type { Server as NetServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import type { ServerProtocol } from '../drain/tracker.js';
+import type { ServerProtocol } from '../drain/options.js';
 import {
   ErrorCodes,
   GracefulRestartError,

@@ -1,5 +1,7 @@
 import type { Server as NetServer } from 'node:net';
-import { ConnectionTracker, keepAliveHintFor, type ServerProtocol } from '../drain/tracker.js';
+import { keepAliveHintFor } from '../drain/node-http.js';
+import type { ServerProtocol } from '../drain/options.js';
+import { ConnectionTracker } from '../drain/tracker.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { DrainReport, WorkerLoad } from '../handover/messages.js';
 import type { Logger } from '../logger.js';
