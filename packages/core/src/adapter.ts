@@ -1,11 +1,11 @@
 import type http from 'node:http';
+import { fromNode } from './admin/request.js';
 import {
   type AdminOptions,
   type AdminResponse,
   type AdminRoute,
   createAdminRoute,
-  fromNode,
-} from './admin.js';
+} from './admin/route.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { createGraceful, type Graceful } from './generation/graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';

@@ -8,15 +8,14 @@ export {
   type MiddlewareOptions,
   type ServeHelper,
 } from './adapter.js';
+export { TOKEN_ENV } from './admin/access.js';
+export { type AdminRequest, fromNode } from './admin/request.js';
 export {
   type AdminOptions,
-  type AdminRequest,
   type AdminResponse,
   AdminRoute,
   createAdminRoute,
-  fromNode,
-  TOKEN_ENV,
-} from './admin.js';
+} from './admin/route.js';
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
 export { DEFAULTS } from './defaults.js';
 export type { OpaqueConnectionKind, ServerProtocol } from './drain/options.js';

@@ -2,7 +2,7 @@ import { openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
-import { AdminRoute } from '../src/admin.js';
+import { AdminRoute } from '../src/admin/route.js';
 import {
   type ErrorCode,
   ErrorCodes,

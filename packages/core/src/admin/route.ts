@@ -1,17 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BlockList, isIP } from 'node:net';
-import { DEFAULTS } from './defaults.js';
-import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from './errors.js';
-import type { Graceful } from './generation/graceful.js';
-import type { Logger } from './logger.js';
-import { checkOptionNames } from './option-names.js';
-import { normalizeHost } from './sockets/bind.js';
+import { DEFAULTS } from '../defaults.js';
+import { ErrorCodes, GracefulRestartError, isGracefulRestartError } from '../errors.js';
+import type { Graceful } from '../generation/graceful.js';
+import type { Logger } from '../logger.js';
+import { checkOptionNames } from '../option-names.js';
+import { type AccessOptions, AdminAccess } from './access.js';
+import { type AdminRequest, fromNode } from './request.js';
 
-export const TOKEN_ENV = 'GRACEFUL_RESTART_TOKEN';
-const MIN_TOKEN_BYTES = 32;
-
-export interface AdminOptions {
+export interface AdminOptions extends AccessOptions {
   /** The bearer secret, at least 32 bytes. Default: the GRACEFUL_RESTART_TOKEN variable. */
   token?: string | undefined;
   /** Where the route is mounted; the status route is `${path}/status`. Default `/graceful`. */
@@ -26,19 +22,6 @@ export interface AdminOptions {
   trustProxy?: boolean | number | undefined;
   /** Failed attempts allowed per address and window; then 429 until the window ends. Default 10 per 60000 ms. */
   rateLimit?: { max: number; windowMs: number } | undefined;
-}
-
-/** What an adapter hands over of a request: no body, which is never read. */
-export interface AdminRequest {
-  method: string;
-  /** The URL's path, without the query. */
-  path: string;
-  /** The value of `wait` in the query string, if any. */
-  wait?: string | null | undefined;
-  /** Several values when the request repeated the header (refused: 400). */
-  authorization?: string | string[] | undefined;
-  forwardedFor?: string | undefined;
-  remoteAddress?: string | undefined;
 }
 
 export interface AdminResponse {
@@ -57,22 +40,15 @@ function failure(
   return { statusCode, headers, body: { error: { code, message } } };
 }
 
-/** Bounds the failure table: the oldest address is forgotten first. */
-const MAX_TRACKED_ADDRESSES = 10_000;
-
 /**
  * The authenticated restart trigger, once for every adapter: `POST <path>` restarts,
  * `GET <path>/status` reports. The secret is compared in constant time and never logged,
- * echoed or put in an error.
+ * echoed or put in an error (admin/access.ts).
  */
 export class AdminRoute {
   readonly path: string;
   readonly statusPath: string;
-  private readonly digest: Buffer;
-  private readonly allow: BlockList;
-  private readonly proxyHops: number;
-  private readonly limit: { max: number; windowMs: number };
-  private readonly failures = new Map<string, { count: number; resetAt: number }>();
+  private readonly access: AdminAccess;
 
   constructor(
     private readonly graceful: Graceful,
@@ -81,33 +57,9 @@ export class AdminRoute {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     checkOptionNames(options, ['token', 'path', 'allow', 'trustProxy', 'rateLimit'], 'admin.');
-    const token = options.token ?? env[TOKEN_ENV];
-    if (typeof token !== 'string' || Buffer.byteLength(token) < MIN_TOKEN_BYTES) {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_OPTION,
-        `The admin route needs a secret of at least ${MIN_TOKEN_BYTES} bytes${token === undefined || token === '' ? '' : ' (the one given is shorter)'}: ` +
-          `set ${TOKEN_ENV} or the admin "token" option, e.g. to the output of \`openssl rand -hex 32\`. Or leave the admin route off.`,
-      );
-    }
-    this.digest = sha256(token);
+    this.access = new AdminAccess(options, env);
     this.path = normalizePath(options.path ?? DEFAULTS.adminPath);
     this.statusPath = `${this.path === '/' ? '' : this.path}/status`;
-    this.allow = allowList(options.allow ?? [...DEFAULTS.adminAllow]);
-    this.proxyHops =
-      options.trustProxy === true ? 1 : options.trustProxy ? Number(options.trustProxy) : 0;
-    if (!Number.isInteger(this.proxyHops) || this.proxyHops < 0) {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_OPTION,
-        'admin.trustProxy must be false, true or a whole number of proxies in front.',
-      );
-    }
-    this.limit = options.rateLimit ?? DEFAULTS.adminRateLimit;
-    if (!Number.isInteger(this.limit.max) || this.limit.max < 1 || !(this.limit.windowMs > 0)) {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_OPTION,
-        'admin.rateLimit needs a whole max >= 1 and a windowMs > 0, e.g. { max: 10, windowMs: 60000 }.',
-      );
-    }
   }
 
   /** True for the paths this route answers (every method: others get 405). */
@@ -116,12 +68,12 @@ export class AdminRoute {
   }
 
   async handle(request: AdminRequest): Promise<AdminResponse> {
-    const client = this.clientAddress(request);
-    if (!client || !this.allowed(client)) {
+    const client = this.access.allowedClient(request);
+    if (!client) {
       return failure(403, 'forbidden', 'This address may not use the admin route.');
     }
     const now = Date.now();
-    const limited = this.limitedFor(client, now);
+    const limited = this.access.limitedFor(client, now);
     if (limited) {
       return failure(429, 'too_many_requests', 'Too many failed attempts from this address.', {
         'retry-after': String(Math.ceil((limited.resetAt - now) / 1000)),
@@ -134,14 +86,14 @@ export class AdminRoute {
     }
     if (Array.isArray(request.authorization)) {
       // node keeps the first of repeated headers: a second one must not ride along unseen.
-      this.recordFailure(client, now);
+      this.access.recordFailure(client, now);
       this.log.warn(
         `admin route: refused a request from ${client} with several Authorization headers`,
       );
       return failure(400, 'bad_request', 'Send exactly one Authorization header.');
     }
-    if (!this.authorized(request.authorization)) {
-      this.recordFailure(client, now);
+    if (!this.access.authorized(request.authorization)) {
+      this.access.recordFailure(client, now);
       this.log.warn(`admin route: refused a request from ${client} without a valid token`);
       return failure(401, 'unauthorized', 'A valid "Authorization: Bearer <token>" is required.', {
         'www-authenticate': 'Bearer',
@@ -209,75 +161,6 @@ export class AdminRoute {
       );
     }
   }
-
-  private authorized(header: string | undefined): boolean {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
-    // Both sides hashed: equal lengths for timingSafeEqual, whatever the length given.
-    return timingSafeEqual(sha256(match?.[1] ?? ''), this.digest) && match !== null;
-  }
-
-  private clientAddress(request: AdminRequest): string | undefined {
-    if (this.proxyHops > 0 && request.forwardedFor) {
-      const hops = request.forwardedFor.split(',').map((entry) => entry.trim());
-      const entry = hops[hops.length - this.proxyHops];
-      if (entry && isIP(entry)) return normalizeHost(entry);
-    }
-    return request.remoteAddress ? normalizeHost(request.remoteAddress) : undefined;
-  }
-
-  private allowed(address: string): boolean {
-    const family = isIP(address);
-    return family !== 0 && this.allow.check(address, family === 6 ? 'ipv6' : 'ipv4');
-  }
-
-  private limitedFor(client: string, now: number) {
-    const entry = this.failures.get(client);
-    if (!entry) return undefined;
-    if (entry.resetAt <= now) {
-      this.failures.delete(client);
-      return undefined;
-    }
-    return entry.count >= this.limit.max ? entry : undefined;
-  }
-
-  private recordFailure(client: string, now: number): void {
-    const entry = this.failures.get(client);
-    if (entry && entry.resetAt > now) {
-      entry.count++;
-      return;
-    }
-    if (this.failures.size >= MAX_TRACKED_ADDRESSES) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
-    }
-    this.failures.set(client, { count: 1, resetAt: now + this.limit.windowMs });
-  }
-}
-
-/** The AdminRequest of a node:http request (express's and koa's are node requests too). */
-/** The Authorization header, or every value of it when the request repeated it. */
-function authorizationOf(req: IncomingMessage): string | string[] | undefined {
-  const values: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]?.toLowerCase() === 'authorization')
-      values.push(req.rawHeaders[i + 1] ?? '');
-  }
-  return values.length > 1 ? values : values[0];
-}
-
-export function fromNode(
-  req: IncomingMessage,
-  url = new URL(req.url ?? '/', 'http://localhost'),
-): AdminRequest {
-  const forwarded = req.headers['x-forwarded-for'];
-  return {
-    method: req.method ?? 'GET',
-    path: url.pathname,
-    wait: url.searchParams.get('wait'),
-    authorization: authorizationOf(req),
-    forwardedFor: Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-    remoteAddress: req.socket.remoteAddress,
-  };
 }
 
 /** The admin route of `graceful`, or undefined when `options` leaves it off. */
@@ -290,10 +173,6 @@ export function createAdminRoute(
   return new AdminRoute(graceful, options === true ? {} : options, log);
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 function normalizePath(path: string): string {
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new GracefulRestartError(
@@ -302,26 +181,4 @@ function normalizePath(path: string): string {
     );
   }
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-}
-
-function allowList(entries: string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefixText] = entry.split('/');
-    const family = isIP(address);
-    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
-    if (
-      family === 0 ||
-      !Number.isInteger(prefix) ||
-      prefix < 0 ||
-      prefix > (family === 6 ? 128 : 32)
-    ) {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_OPTION,
-        `admin.allow: "${entry}" is not an address or CIDR such as "10.0.0.0/8" or "::1/128".`,
-      );
-    }
-    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
-  }
-  return list;
 }
