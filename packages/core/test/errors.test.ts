@@ -1,4 +1,4 @@
-import { openSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
@@ -70,9 +70,9 @@ const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.RESTART_ABORTED]: 'restart.int.test.ts',
   [ErrorCodes.SPAWN_FAILED]: 'restart.int.test.ts',
   [ErrorCodes.FD_ADDRESS_MISMATCH]: 'listeners.int.test.ts',
-  [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'examples/test/supervisor.int.test.ts',
-  [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'examples/test/releases.int.test.ts',
-  [ErrorCodes.ROLLED_BACK]: 'examples/test/releases.int.test.ts',
+  [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'supervisor.int.test.ts',
+  [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'direct-restart-hazards.int.test.ts',
+  [ErrorCodes.ROLLED_BACK]: 'probation-verdict.int.test.ts',
 };
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
@@ -440,6 +440,14 @@ describe('typed errors', () => {
       (code) => !inRows.has(code) && !(code in CROSS_PROCESS) && !others.includes(code),
     );
     expect(missing).toEqual([]);
+    // Each named test exists and asserts its code.
+    for (const [code, file] of Object.entries(CROSS_PROCESS)) {
+      const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      const name = Object.entries(ErrorCodes).find(([, value]) => value === code)?.[0];
+      expect(text.includes(code) || text.includes(`ErrorCodes.${name}`), `${code} in ${file}`).toBe(
+        true,
+      );
+    }
   });
 
   it('every code is distinct and prefixed', () => {

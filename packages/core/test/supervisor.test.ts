@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../src/supervisor/recovery.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -10,14 +9,6 @@ import {
   supervisorTransition,
 } from '../src/supervisor/state.js';
 import { Supervisor } from '../src/supervisor/supervisor.js';
-
-describe('supervisor backoff', () => {
-  it('waits 100 ms before the first restart, doubling up to 10 s', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(backoffMs)).toEqual([
-      100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000,
-    ]);
-  });
-});
 
 // Every (state, event) pair of the supervisor and its one outcome, as for a generation.
 const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {

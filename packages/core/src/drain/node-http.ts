@@ -36,7 +36,7 @@ export function keepAliveHintFor(idleGraceMs: number): number | undefined {
   return seconds >= 2 ? seconds : undefined;
 }
 
-export type NodeSocket = Socket & { _httpMessage?: http.ServerResponse | null };
+type NodeSocket = Socket & { _httpMessage?: http.ServerResponse | null };
 export type NodeResponse = http.ServerResponse & { _keepAliveTimeout?: number };
 
 /** The response node is writing on `socket`, or null when it is idle. */

@@ -14,6 +14,7 @@ import { GenerationSockets, type ListenerInfo } from '../sockets/acquire.js';
 import { Inheritance } from '../sockets/inheritance.js';
 import type { ListenerSpec } from '../sockets/spec.js';
 import { SystemdNotifier } from '../systemd.js';
+import { guardTerminalWrites } from '../terminal.js';
 import type { GracefulEvents } from './events.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import { Lifecycle } from './lifecycle.js';
@@ -40,6 +41,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   constructor(options: GracefulOptions = {}) {
     super();
     refuseUnsupportedPlatform();
+    guardTerminalWrites();
     this.options = resolveOptions(options);
     const inheritance = Inheritance.forProcess();
     const { manifest } = inheritance;

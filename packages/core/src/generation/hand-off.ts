@@ -1,9 +1,9 @@
 import type { Logger } from '../logger.js';
 
 /** The most an onHandOff() value may weigh, as JSON: it travels as one line between processes. */
-export const MAX_HAND_OFF_BYTES = 48 * 1024;
+const MAX_HAND_OFF_BYTES = 48 * 1024;
 /** How long a handover waits for an onHandOff() provider that returns a promise. */
-export const HAND_OFF_TIMEOUT_MS = 1_000;
+const HAND_OFF_TIMEOUT_MS = 1_000;
 
 /**
  * The onHandOff() value as it will travel: JSON, within the size limit. A provider that throws,

@@ -13,7 +13,7 @@ import type { Handover, SuccessorMessenger } from '../handover/types.js';
 import { writePidFile } from '../pid-file.js';
 import type { ListenerInfo } from '../sockets/acquire.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
-import { atKeyboard, ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
+import { atKeyboard, terminalHungUp } from '../terminal.js';
 import { afterDrain } from './drain-and-exit.js';
 import { handOffValue } from './hand-off.js';
 import { reportLoad } from './load-report.js';
@@ -254,7 +254,6 @@ export class Lifecycle {
   restartFromSignal(signal: NodeJS.Signals): void {
     const action = restartSignalAction(this.currentState, signal, terminalHungUp);
     if (action === 'hang-up') {
-      ignoreDeadTerminal();
       if (!isShuttingDown(this.currentState)) this.log.hungUp();
       void this.stop();
     } else if (action === 'defer') {

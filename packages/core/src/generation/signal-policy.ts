@@ -7,7 +7,7 @@
 import { isStarting, type Outcome, type State } from './state.js';
 
 /** How long after the supervisor's stop message a stop signal still counts as the same stop. */
-export const GROUP_SIGNAL_WINDOW_MS = 1_000;
+const GROUP_SIGNAL_WINDOW_MS = 1_000;
 
 /**
  * A restart signal: `hang-up` when it is a SIGHUP from the terminal's hangup (a closed terminal is no deploy:

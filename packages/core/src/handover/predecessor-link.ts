@@ -8,7 +8,7 @@ import { errorFromWire, type RestartResult } from './outcome.js';
 import type { Handover, Verdict } from './types.js';
 
 /** What the process that started this generation says without being asked. */
-export interface PredecessorLinkEvents {
+interface PredecessorLinkEvents {
   /** The restart that made this generation serve, as its predecessor measured it. */
   'took-over': [result: RestartResult];
   /** The generation it replaced finished draining. */

@@ -21,7 +21,7 @@ export interface Successor {
   channel: Socket;
 }
 
-export interface StartSuccessorOptions {
+interface StartSuccessorOptions {
   command: SuccessorCommand;
   listeners: { listener: HandedOverListener; fd: number }[];
   readyTimeoutMs: number;
@@ -57,7 +57,7 @@ function stopChild(child: ChildProcess): Promise<void> {
  * an earlier generation of the same files (keyed by their content), so a successor is ready
  * sooner; older versions ignore the variable.
  */
-export function withCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function withCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (env['NODE_COMPILE_CACHE'] !== undefined || env['NODE_DISABLE_COMPILE_CACHE'] !== undefined) {
     return env;
   }

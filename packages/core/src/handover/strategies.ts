@@ -29,7 +29,7 @@ export interface RestartStrategy {
 }
 
 /** Direct mode: spawn this process's command again with the listening fds. */
-export class SpawnNextGeneration implements RestartStrategy {
+class SpawnNextGeneration implements RestartStrategy {
   readonly supervised = false;
   readonly canRollBack: boolean;
 
@@ -98,7 +98,7 @@ export class SpawnNextGeneration implements RestartStrategy {
 }
 
 /** Supervised mode: the supervisor holds the listeners and starts the next worker with them. */
-export class AskSupervisor implements RestartStrategy {
+class AskSupervisor implements RestartStrategy {
   readonly supervised = true;
   readonly canRollBack = true;
 
@@ -117,7 +117,7 @@ export class AskSupervisor implements RestartStrategy {
  * Direct mode where a restart would end the whole service (PID 1, a package manager's script):
  * every restart is refused with a typed error naming the fix, and this generation serves on.
  */
-export class RefuseRestart implements RestartStrategy {
+class RefuseRestart implements RestartStrategy {
   readonly supervised = false;
   readonly canRollBack = false;
 

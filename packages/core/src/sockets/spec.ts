@@ -40,7 +40,7 @@ export function listenerName(spec: ListenerSpec): string {
 }
 
 /** Where a listener was declared: the fix an error names is spelt the way it was declared. */
-export type DeclaredIn = 'code' | 'cli';
+type DeclaredIn = 'code' | 'cli';
 
 export function validateSpec(spec: ListenerSpec, declaredIn: DeclaredIn = 'code'): void {
   const name = listenerName(spec);

@@ -24,7 +24,7 @@ import {
  * owner (and root) may use it.
  */
 
-export const CONTROL_ENV = 'GRACEFUL_RESTART_CONTROL';
+const CONTROL_ENV = 'GRACEFUL_RESTART_CONTROL';
 
 /** `$GRACEFUL_RESTART_CONTROL`, else `$XDG_RUNTIME_DIR/graceful-restart.sock`, else one per user in the temp dir. */
 export function defaultControlPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -11,7 +11,7 @@ export function backoffMs(n: number): number {
 }
 
 /** What one recovery loop needs from the supervisor. */
-export interface RecoverySteps {
+interface RecoverySteps {
   /** True while a slot is empty and a worker should be brought up for it. */
   needed(): boolean;
   /** Starts workers for the empty slots; each takes its slot once ready. */

@@ -2,7 +2,7 @@ import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, type GracefulRestartError } from '../errors.js';
 import type { RestartResult } from '../handover/outcome.js';
 import { SignalHandlers } from '../signals.js';
-import { ignoreDeadTerminal, terminalHungUp } from '../terminal.js';
+import { terminalHungUp } from '../terminal.js';
 import type { SupervisorLog } from './log-lines.js';
 
 /**
@@ -18,7 +18,6 @@ export function supervisorSignals(
 ): SignalHandlers {
   const reload = (signal: NodeJS.Signals) => {
     if (signal === 'SIGHUP' && terminalHungUp()) {
-      ignoreDeadTerminal();
       void act.stop('the terminal hung up');
       return;
     }

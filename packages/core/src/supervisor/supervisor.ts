@@ -5,7 +5,7 @@ import { resolveLogger } from '../logger.js';
 import { refuseUnsupportedPlatform } from '../platform.js';
 import type { SignalHandlers } from '../signals.js';
 import { SystemdNotifier } from '../systemd.js';
-import { atKeyboard } from '../terminal.js';
+import { atKeyboard, guardTerminalWrites } from '../terminal.js';
 import type { SupervisorStatus } from './control-protocol.js';
 import { SupervisorLog } from './log-lines.js';
 import {
@@ -61,6 +61,7 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     refuseUnsupportedPlatform();
+    guardTerminalWrites();
     this.options = resolveSupervisorOptions(options);
     const logger = resolveLogger(options.logger);
     this.log = new SupervisorLog(logger);

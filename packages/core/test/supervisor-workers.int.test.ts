@@ -1,28 +1,29 @@
 // `graceful-restart run --workers`: the count, and reloads that fail keep every old worker.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
-import { get, pidIn } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
-import { tempDir, waitUntil } from '../../packages/core/test/helpers/process.js';
-import { cli, endAll } from './examples.js';
+import { describe, expect, it } from 'vitest';
+import { get, pidIn } from './helpers/http.js';
+import { HttpLoad, stopAllOk } from './helpers/load.js';
+import { tempDir, waitUntil } from './helpers/process.js';
 import {
   childrenOf,
+  cli,
   everyWorkerAnswers,
   nextServingSet,
   procStat,
   status,
   supervise,
-} from './supervised.js';
+} from './helpers/supervisor.js';
 
-afterEach(endAll);
+const APP = new URL('./fixtures/app/app.mjs', import.meta.url).pathname;
+const START_FAILS_ONCE = new URL('./fixtures/start-fails-once.mjs', import.meta.url).pathname;
 
 const TWO = ['--workers', '2'];
 const sorted = (pids: number[]) => [...pids].sort((a, b) => a - b);
 
 describe('graceful-restart run --workers: the count', () => {
   it('auto starts one worker per available CPU; 0 is a usage error (exit 2) naming the flag', async () => {
-    const s = await supervise('http', { args: ['--workers', 'auto'] });
+    const s = await supervise(APP, { args: ['--workers', 'auto'] });
     const now = await status(s);
     expect(now.workerCount).toBe(availableParallelism());
     await everyWorkerAnswers(s.endpoint, now.servingPids);
@@ -37,7 +38,7 @@ describe('graceful-restart run --workers 2: reloads that fail keep every old wor
     const dir = tempDir('gr-workers-config-');
     const config = `${dir}/config.json`;
     writeFileSync(config, '{"greeting":"hello"}');
-    const s = await supervise('http', { args: TWO, env: { CONFIG_FILE: config } });
+    const s = await supervise(APP, { args: TWO, env: { CONFIG_FILE: config } });
     const before = (await status(s)).servingPids;
     writeFileSync(config, '{"greeting": ');
     const failed = await cli(['reload', '--control', s.control]);
@@ -53,7 +54,7 @@ describe('graceful-restart run --workers 2: reloads that fail keep every old wor
 
   it('one new worker fails after the other said ready: the ready one is stopped with its requests answered, the old set serves on', async () => {
     const dir = tempDir('gr-workers-once-');
-    const s = await supervise('test/fixtures/start-fails-once', {
+    const s = await supervise(START_FAILS_ONCE, {
       args: TWO,
       env: { FAIL_ONCE: `${dir}/fail-once`, FAIL_AFTER_MS: '1500' },
     });

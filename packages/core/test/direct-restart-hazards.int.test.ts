@@ -3,16 +3,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
-import { Fixture, poll, sleep, waitForExit } from '../../packages/core/test/helpers/process.js';
+import { freePort, get, pidIn } from './helpers/http.js';
+import { Fixture, poll, sleep, waitForExit } from './helpers/process.js';
 
-const examples = new URL('../', import.meta.url).pathname;
+const APP_DIR = new URL('./fixtures/app/', import.meta.url).pathname;
 
 describe('a direct-mode restart that would end the service is refused', () => {
   it('as PID 1 of a new pid namespace: a startup warning, SIGHUP refused with the typed error, still serving', async () => {
     const port = await freePort();
     const endpoint = { host: '127.0.0.1', port };
-    const f = new Fixture(`${examples}http/server.mjs`, { PORT: String(port) }, process.execPath, [
+    const f = new Fixture(`${APP_DIR}app.mjs`, { PORT: String(port) }, process.execPath, [
       'unshare',
       '--pid',
       '--fork',
@@ -43,7 +43,7 @@ describe('a direct-mode restart that would end the service is refused', () => {
     const port = await freePort();
     const endpoint = { host: '127.0.0.1', port };
     const npm = spawn('npm', ['start', '--silent'], {
-      cwd: `${examples}http`,
+      cwd: APP_DIR,
       env: { ...process.env, PORT: String(port), npm_lifecycle_event: undefined },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

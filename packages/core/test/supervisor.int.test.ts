@@ -1,10 +1,10 @@
-// The stable-PID supervisor (`graceful-restart run`) with examples/http: stop signals, a
+// The stable-PID supervisor (`graceful-restart run`) with core's small app: stop signals, a
 // terminal, probation, crashes, listeners and its command line.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad } from '../../packages/core/test/helpers/load.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, get, pidIn } from './helpers/http.js';
+import { HttpLoad } from './helpers/load.js';
 import {
   Fixture,
   isAlive,
@@ -15,23 +15,25 @@ import {
   tempDir,
   waitForExit,
   waitUntil,
-} from '../../packages/core/test/helpers/process.js';
-import { requestInFlight } from '../../packages/core/test/helpers/raw-http.js';
-import { CLI, cli, endAll, entryOf, launchWith, runArgs } from './examples.js';
+} from './helpers/process.js';
+import { requestInFlight } from './helpers/raw-http.js';
 import {
+  CLI,
   childrenOf,
+  cli,
   nextServing,
   nextServingSet,
   procStat,
+  runArgs,
   status,
   supervise,
-} from './supervised.js';
+} from './helpers/supervisor.js';
 
-afterEach(endAll);
+const APP = new URL('./fixtures/app/app.mjs', import.meta.url).pathname;
 
 describe('a second stop signal to the process group', () => {
   it('forces the exit, as a second Ctrl-C should: the request in flight is cut, the supervisor exits 1', async () => {
-    const s = await supervise('http', { detached: true });
+    const s = await supervise(APP, { detached: true });
     const worker = (await status(s)).servingPid;
     const slow = get(s.endpoint, '/slow?ms=5000').then(
       (answer) => answer.status,
@@ -61,7 +63,7 @@ describe('graceful-restart run on a terminal', () => {
     const command = [
       ...runArgs(port, control, ['--pid-file', pidFile]),
       process.execPath,
-      entryOf('http'),
+      APP,
     ].join(' ');
     const f = new Fixture('/dev/null', {}, `${command}; sleep 60`, ['script', '-qfec']);
     const worker = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
@@ -87,7 +89,7 @@ describe('graceful-restart run on a terminal', () => {
 
 describe('graceful-restart run', () => {
   it('a new worker stopped on purpose during its probation is no rollback: a worker is brought up, the old one exits', async () => {
-    const s = await supervise('http', { args: ['--probation', '8s'] });
+    const s = await supervise(APP, { args: ['--probation', '8s'] });
     const old = (await status(s)).servingPid;
     process.kill(s.supervisorPid, 'SIGHUP');
     const next = await nextServing(s, old);
@@ -104,7 +106,7 @@ describe('graceful-restart run', () => {
   });
 
   it("the held socket's backlog is the same after 3 reloads of 2 workers (ss -ltn): no worker resets it to node's 511", async () => {
-    const s = await supervise('http', { args: ['--workers', '2'] });
+    const s = await supervise(APP, { args: ['--workers', '2'] });
     const port = (s.endpoint as { port: number }).port;
     expect(listenBacklog({ port })).toBe(shownBacklog());
     let pids = (await status(s)).servingPids;
@@ -116,7 +118,7 @@ describe('graceful-restart run', () => {
   });
 
   it('a worker SIGKILLed under load: 0 refused connections, a new worker serves after the first backoff step', async () => {
-    const s = await supervise('http');
+    const s = await supervise(APP);
     const { port } = s.endpoint as { port: number };
     // New connections all the time: they must queue in the backlog, not be refused.
     const load = new HttpLoad({ port, connections: 20, keepAlive: false });
@@ -144,7 +146,7 @@ describe('graceful-restart run', () => {
     const dir = tempDir('gr-sup-config-');
     const config = `${dir}/config.json`;
     writeFileSync(config, '{"greeting":"hello"}');
-    const s = await supervise('http', { env: { CONFIG_FILE: config } });
+    const s = await supervise(APP, { env: { CONFIG_FILE: config } });
     const before = await status(s);
     writeFileSync(config, '{"greeting": ');
     const failed = await cli(['reload', '--control', s.control]);
@@ -160,7 +162,7 @@ describe('graceful-restart run', () => {
   });
 
   it('as PID 1 of a new pid namespace (unshare): reloads work, no zombie accumulates, stop exits 0', async () => {
-    const s = await supervise('http', { prefix: ['unshare', '--pid', '--fork', '--mount-proc'] });
+    const s = await supervise(APP, { prefix: ['unshare', '--pid', '--fork', '--mount-proc'] });
     // The PID file is written inside the namespace: the supervisor is pid 1 there.
     expect(s.supervisorPid).toBe(1);
     const hostPid = childrenOf(s.f.first.pid as number)[0]?.pid as number;
@@ -192,7 +194,7 @@ describe('graceful-restart run', () => {
   it('a Unix socket listener: the path survives a worker stopped on its own, and is removed when the supervisor stops', async () => {
     const dir = tempDir('gr-sup-unix-');
     const path = `${dir}/app.sock`;
-    const s = await supervise('http', {
+    const s = await supervise(APP, {
       listen: `web=unix:${path},mode=0660`,
       env: { SOCKET_PATH: path },
     });
@@ -214,7 +216,7 @@ describe('graceful-restart run', () => {
     'under systemd-socket-activate --fdname=%s: the activated socket is held and handed to every worker',
     async (fdname) => {
       const port = await freePort();
-      const s = await supervise('http', {
+      const s = await supervise(APP, {
         listen: '',
         port,
         prefix: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, `--fdname=${fdname}`],
@@ -240,9 +242,10 @@ describe('graceful-restart run', () => {
     const config = `${dir}/config.json`;
     writeFileSync(config, 'not json');
     const port = await freePort();
-    const f = launchWith(
-      'http',
+    const f = new Fixture(
+      APP,
       { CONFIG_FILE: config },
+      process.execPath,
       runArgs(port, `${dir}/control.sock`, ['--max-restarts', '3']),
     );
     expect(await waitForExit(f.first, 20_000)).toEqual({ code: 3, signal: null });
@@ -268,7 +271,7 @@ describe('graceful-restart run', () => {
     const dir = tempDir('gr-sup-slow-');
     const port = await freePort();
     // The worker: `node -e <never ready>`, the example's path after it only as an argument.
-    const f = launchWith('http', {}, [
+    const f = new Fixture(APP, {}, process.execPath, [
       ...runArgs(port, `${dir}/control.sock`, ['--ready-timeout', '300ms', '--max-restarts', '0']),
       process.execPath,
       '-e',
@@ -284,7 +287,7 @@ describe('graceful-restart run', () => {
   it('a listener the supervisor does not hold is a typed error in the worker', async () => {
     const dir = tempDir('gr-sup-name-');
     const port = await freePort();
-    const f = launchWith('http', {}, [
+    const f = new Fixture(APP, {}, process.execPath, [
       process.execPath,
       CLI,
       'run',
@@ -300,6 +303,7 @@ describe('graceful-restart run', () => {
     expect(f.stderr.join('\n')).toMatch(
       /Listener "web" is not held by the supervisor \(it holds: api\)\. Add --listen web=127\.0\.0\.1:3000/,
     );
+    expect(f.stderr.join('\n')).toContain('ERR_GRACEFUL_LISTENER_NOT_SUPERVISED');
   });
 
   it('bad command lines exit 2 with the problem and the usage; no supervisor to talk to exits 1', async () => {
@@ -337,7 +341,7 @@ describe('graceful-restart run', () => {
   });
 
   it('a port already taken, or a control socket another supervisor answers on: exit 1, the first one untouched', async () => {
-    const s = await supervise('http');
+    const s = await supervise(APP);
     const { port } = s.endpoint as { port: number };
     const dir = tempDir('gr-sup-clash-');
     const portTaken = await cli([
