@@ -165,6 +165,13 @@ describe('architecture of core', () => {
     expect([...seams].filter((key) => imported.has(key))).toEqual([]);
   });
 
+  it('docs/architecture.md names every source file of core in its module table', () => {
+    const doc = readFileSync(join(packages, '..', 'docs', 'architecture.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## Modules'), doc.indexOf('## A restart'));
+    const missing = [...importGraph().keys()].filter((file) => !table.includes(`\`${file}\``));
+    expect(missing).toEqual([]);
+  });
+
   it('exports exactly the documented public surface', () => {
     expect(Object.keys(core).sort()).toEqual([
       'AdminRoute',

@@ -3,7 +3,7 @@ import type { Server as NetServer } from 'node:net';
 import type { ServerProtocol } from '../drain/options.js';
 import type { DrainReport } from '../handover/messages.js';
 import type { RestartOutcome, RestartResult } from '../handover/outcome.js';
-import { PredecessorLink } from '../handover/predecessor-link.js';
+import { StarterLink } from '../handover/starter-link.js';
 import { restartStrategyFor } from '../handover/strategies.js';
 import type { Logger } from '../logger.js';
 import { type GracefulOptions, resolveOptions } from '../options.js';
@@ -33,7 +33,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly lifecycle: Lifecycle;
   private readonly options: ReturnType<typeof resolveOptions>;
   private readonly servers: GenerationServers;
-  private readonly predecessor: PredecessorLink | undefined;
+  private readonly predecessor: StarterLink | undefined;
   private readonly signals: SignalHandlers | undefined;
   private readonly supervisedByRun: boolean;
   private readonly startedAt = Date.now();
@@ -52,7 +52,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     if (this.options.pidFile) checkPidFileDirectory(this.options.pidFile);
     const { command, cwd, env, probationMs, readyTimeoutMs, logger: log } = this.options;
     const sockets = new GenerationSockets(inheritance, log);
-    const link = manifest && new PredecessorLink(manifest.readyFd, manifest.supervised === true);
+    const link = manifest && new StarterLink(manifest.readyFd, manifest.supervised === true);
     this.predecessor = link;
     const strategy = restartStrategyFor(link, {
       ...{ command, cwd, env, probationMs, readyTimeoutMs, log },

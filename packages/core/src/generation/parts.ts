@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { RestartResult } from '../handover/outcome.js';
-import type { PredecessorLink } from '../handover/predecessor-link.js';
+import type { StarterLink } from '../handover/starter-link.js';
 import type { RestartStrategy } from '../handover/strategies.js';
 import type { Verdict } from '../handover/types.js';
 import type { ResolvedOptions } from '../options.js';
@@ -15,7 +15,7 @@ import type { GenerationServers } from './servers.js';
 export interface GenerationParts {
   options: ResolvedOptions;
   servers: GenerationServers;
-  predecessor: PredecessorLink | undefined;
+  predecessor: StarterLink | undefined;
   strategy: RestartStrategy;
   signals: SignalHandlers | undefined;
   notifier: SystemdNotifier | undefined;

@@ -13,7 +13,7 @@ import type { HeldHandle } from '../sockets/duplicate.js';
 export class RollbackReserve {
   private pending: Promise<HeldHandle[] | undefined> | undefined;
   /** Stops the take in progress (its helper still holds the sockets open). */
-  private letGo: AbortController | undefined;
+  private stopTaking: AbortController | undefined;
 
   constructor(
     private readonly duplicate: (signal: AbortSignal) => Promise<HeldHandle[]>,
@@ -23,8 +23,8 @@ export class RollbackReserve {
   /** Starts taking the duplicates, unless they are held or being taken (again after a failure). */
   prepare(): void {
     if (this.pending) return;
-    const letGo = new AbortController();
-    const taking: Promise<HeldHandle[] | undefined> = this.duplicate(letGo.signal).catch(
+    const stopTaking = new AbortController();
+    const taking: Promise<HeldHandle[] | undefined> = this.duplicate(stopTaking.signal).catch(
       (error: Error) => {
         this.log.warn(`no rollback possible until the sockets are held: ${error.message}`);
         // The next restart tries again.
@@ -33,14 +33,14 @@ export class RollbackReserve {
       },
     );
     this.pending = taking;
-    this.letGo = letGo;
+    this.stopTaking = stopTaking;
   }
 
   /** The duplicates, now the caller's (undefined when taking them failed or never began). */
   claim(): Promise<HeldHandle[] | undefined> {
     const pending = this.pending ?? Promise.resolve(undefined);
     this.pending = undefined;
-    this.letGo = undefined;
+    this.stopTaking = undefined;
     return pending;
   }
 
@@ -50,7 +50,7 @@ export class RollbackReserve {
    * listening, and the connections queued meanwhile would be reset when it goes.
    */
   async drop(): Promise<void> {
-    this.letGo?.abort();
+    this.stopTaking?.abort();
     const handles = await this.claim();
     for (const handle of handles ?? []) handle.close();
   }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 const MAX_LINE = 64 * 1024;
 
 /**
- * The transport of every message between processes (protocol.ts says which): JSON lines over a
+ * The transport of every message between processes (messages.ts says which): JSON lines over a
  * stream socket: `message` for each well-formed object, `close` at EOF.
  */
 export class LineChannel<In, Out> extends EventEmitter<{ message: [In]; close: [] }> {

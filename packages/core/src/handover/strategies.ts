@@ -10,8 +10,8 @@ import { directRestartHazard, type RestartHazard } from '../parent.js';
 import { LineChannel } from './channel.js';
 import type { HandedOverListener } from './manifest.js';
 import type { SupervisorMessage, WorkerMessage } from './messages.js';
-import type { PredecessorLink } from './predecessor-link.js';
 import { startSuccessor } from './spawn.js';
+import type { StarterLink } from './starter-link.js';
 import type { Handover } from './types.js';
 import { probationVerdict } from './verdict.js';
 
@@ -103,7 +103,7 @@ class AskSupervisor implements RestartStrategy {
   readonly canRollBack = true;
 
   constructor(
-    private readonly link: PredecessorLink,
+    private readonly link: StarterLink,
     private readonly log: Logger,
   ) {}
 
@@ -137,7 +137,7 @@ class RefuseRestart implements RestartStrategy {
  * warning now).
  */
 export function restartStrategyFor(
-  link: PredecessorLink | undefined,
+  link: StarterLink | undefined,
   direct: ConstructorParameters<typeof SpawnNextGeneration>[0],
 ): RestartStrategy {
   if (link?.supervised) return new AskSupervisor(link, direct.log);

@@ -18,12 +18,6 @@ import {
   type SupervisorStatus,
 } from './control-protocol.js';
 
-/**
- * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line
- * and read one back (the messages are in protocol.ts). A Unix socket with mode 0600, so only its
- * owner (and root) may use it.
- */
-
 const CONTROL_ENV = 'GRACEFUL_RESTART_CONTROL';
 
 /** `$GRACEFUL_RESTART_CONTROL`, else `$XDG_RUNTIME_DIR/graceful-restart.sock`, else one per user in the temp dir. */
@@ -39,6 +33,11 @@ export interface ControlHandlers {
   stop(): void;
 }
 
+/**
+ * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line
+ * and read one back (the messages are in control-protocol.ts). A Unix socket with mode 0600, so
+ * only its owner (and root) may use it.
+ */
 export class ControlServer {
   private constructor(
     private readonly server: Server,

@@ -53,7 +53,7 @@ export class Supervisor {
   private reloadInFlight: Promise<RestartResult> | undefined;
   /** Ends the probation under way as passed: a newer reload came. */
   private probationEnds = new AbortController();
-  private stopping: Promise<number> | undefined;
+  private stopRun: Promise<number> | undefined;
   private exitWith: (code: number) => void = () => undefined;
   private readonly exitCode = new Promise<number>((resolve) => {
     this.exitWith = resolve;
@@ -267,8 +267,8 @@ export class Supervisor {
       this.log.signalPassedOn(how.signal);
       for (const worker of this.workers.all) worker.child.kill(how.signal);
     }
-    this.stopping ??= this.runStop(reason, how);
-    return this.stopping;
+    this.stopRun ??= this.runStop(reason, how);
+    return this.stopRun;
   }
 
   private async runStop(reason: string, how: { signal?: NodeJS.Signals; exitCode?: number }) {

@@ -8,7 +8,7 @@ import { errorFromWire, type RestartResult } from './outcome.js';
 import type { Handover, Verdict } from './types.js';
 
 /** What the process that started this generation says without being asked. */
-interface PredecessorLinkEvents {
+interface StarterLinkEvents {
   /** The restart that made this generation serve, as its predecessor measured it. */
   'took-over': [result: RestartResult];
   /** The generation it replaced finished draining. */
@@ -28,7 +28,7 @@ interface PredecessorLinkEvents {
  * sees that process exit (EOF). Under the supervisor it also carries restart requests and their
  * outcome, one JSON line each way.
  */
-export class PredecessorLink extends EventEmitter<PredecessorLinkEvents> {
+export class StarterLink extends EventEmitter<StarterLinkEvents> {
   private readonly socket: Socket;
   private readonly channel: LineChannel<SupervisorMessage, WorkerMessage>;
   private pendingRestart:
