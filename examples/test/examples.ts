@@ -1,5 +1,4 @@
 // Shared by the example suites: start an example through its contract, restart it, end it.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type Endpoint, freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
@@ -113,33 +112,4 @@ export async function restart(f: Fixture, endpoint: Endpoint, pid: number, expec
   return next ?? pid;
 }
 
-/** The built `graceful-restart` command. */
-export const CLI = new URL('../../packages/core/dist/cli.js', import.meta.url).pathname;
-
-/** Runs `graceful-restart <args>`; resolves with its exit code and output. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** `node graceful-restart run --listen web=127.0.0.1:PORT --control C [extra] --`, to prefix a command. */
-export function runArgs(port: number, control: string, extra: string[] = []): string[] {
-  return [
-    process.execPath,
-    CLI,
-    'run',
-    '--listen',
-    `web=127.0.0.1:${port}`,
-    '--control',
-    control,
-    ...extra,
-    '--',
-  ];
-}
+export { CLI, cli, runArgs } from '../../packages/core/test/helpers/supervisor.js';

@@ -150,11 +150,18 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     const slow = get(endpoint, '/slow?ms=300');
     const load = new HttpLoad({ socketPath, connections: 10, keepAlive: true });
     let pid = f.first.pid as number;
-    for (let i = 0; i < 10; i++) pid = await restart(f, endpoint, pid);
+    let previous = pid;
+    for (let i = 0; i < 10; i++) {
+      previous = pid;
+      pid = await restart(f, endpoint, pid);
+    }
     expect(await slow).toEqual({ status: 200, body: `slept 300 ms in pid=${f.first.pid}\n` });
     const stats = await load.stop();
     expect(stats.failureSamples).toEqual([]);
     expect(pidIn((await get(endpoint)).body)).toBe(pid);
+    // The last generation answers from listen() on, and owns the path once ready: its
+    // predecessor drains and exits only after that.
+    expect(await waitUntil(() => !isAlive(previous), 10_000)).toBe(true);
     process.kill(pid, 'SIGTERM');
     expect(await waitUntil(() => !isAlive(pid), 8000)).toBe(true);
     expect(existsSync(socketPath)).toBe(false);

@@ -1,13 +1,13 @@
 import type http from 'node:http';
+import { fromNode } from './admin/request.js';
 import {
   type AdminOptions,
   type AdminResponse,
   type AdminRoute,
   createAdminRoute,
-  fromNode,
-} from './admin.js';
+} from './admin/route.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import { createGraceful, type Graceful } from './graceful.js';
+import { createGraceful, type Graceful } from './generation/graceful.js';
 import { type HealthAnswer, healthAnswer } from './health.js';
 import { checkOptionNames } from './option-names.js';
 import { GRACEFUL_OPTION_NAMES, type GracefulOptions } from './options.js';

@@ -2,12 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultControlPath, sendControl } from './control.js';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { ControlCommand } from './protocol.js';
 import type { ListenerSpec } from './sockets/spec.js';
-import { Supervisor, SupervisorExitCodes } from './supervisor.js';
+import { defaultControlPath, sendControl } from './supervisor/control.js';
+import type { ControlCommand } from './supervisor/control-protocol.js';
+import { Supervisor, SupervisorExitCodes } from './supervisor/supervisor.js';
 
 const USAGE = `Usage:
   graceful-restart run [options] -- <command> [args...]

@@ -3,7 +3,7 @@ export type CatchableSignal = Exclude<NodeJS.Signals, 'SIGKILL' | 'SIGSTOP'>;
 
 /**
  * Every default of the library, in one table: options are resolved against it once (the
- * generation's in options.ts, the supervisor's in supervisor.ts), and the READMEs document it.
+ * generation's in options.ts, the supervisor's in supervisor/options.ts), and the READMEs document it.
  */
 export const DEFAULTS = {
   /** How long a new generation (or supervised worker) may take to say ready. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { MANIFEST_ENV } from './protocol.js';
+import { MANIFEST_ENV } from './handover/manifest.js';
 
 /** Variables the library consumes at startup (socket activation, the handover): never passed on. */
 const CONSUMED = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', MANIFEST_ENV];

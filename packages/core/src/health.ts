@@ -1,5 +1,5 @@
-import type { Graceful } from './graceful.js';
-import type { State } from './state.js';
+import type { Graceful } from './generation/graceful.js';
+import type { State } from './generation/state.js';
 
 export interface HealthAnswer {
   /** 503 only once this process shuts down for good: a load balancer should stop sending. */

@@ -1,4 +1,4 @@
-// The public surface of @graceful-restart/core, pinned by test/exports.test.ts. Internals (the
+// The public surface of @graceful-restart/core, pinned by test/architecture.test.ts. Internals (the
 // state tables, the manifest codec, the connection tracker) stay unexported.
 
 export {
@@ -8,19 +8,17 @@ export {
   type MiddlewareOptions,
   type ServeHelper,
 } from './adapter.js';
+export { TOKEN_ENV } from './admin/access.js';
+export { type AdminRequest, fromNode } from './admin/request.js';
 export {
   type AdminOptions,
-  type AdminRequest,
   type AdminResponse,
   AdminRoute,
   createAdminRoute,
-  fromNode,
-  TOKEN_ENV,
-} from './admin.js';
+} from './admin/route.js';
 export { CWD_ENV, currentCommand, type SuccessorCommand } from './command.js';
-export { defaultControlPath, sendControl } from './control.js';
 export { DEFAULTS } from './defaults.js';
-export type { OpaqueConnectionKind, ServerProtocol } from './drain.js';
+export type { OpaqueConnectionKind, ServerProtocol } from './drain/options.js';
 // Errors.
 export {
   type ErrorCode,
@@ -30,24 +28,14 @@ export {
   isGracefulRestartError,
 } from './errors.js';
 // A generation: listen, ready, restart, drain, shut down.
-export {
-  createGraceful,
-  ExitCodes,
-  Graceful,
-  type GracefulEvents,
-} from './graceful.js';
+export { ExitCodes } from './generation/drain-and-exit.js';
+export { createGraceful, Graceful, type GracefulEvents } from './generation/graceful.js';
+export type { State } from './generation/state.js';
+export type { DrainReport } from './handover/messages.js';
+export type { RestartOutcome, RestartResult, WireError } from './handover/outcome.js';
 export { type HealthAnswer, healthAnswer } from './health.js';
-export type { Logger } from './logger.js';
+export type { LogFields, Logger } from './logger.js';
 export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './options.js';
-export type {
-  ControlCommand,
-  ControlReply,
-  DrainReport,
-  RestartOutcome,
-  RestartResult,
-  SupervisorStatus,
-  WireError,
-} from './protocol.js';
 // Building an adapter or a plain server on core.
 export {
   type AddressesListenerSpec,
@@ -66,7 +54,16 @@ export type {
   TcpListenerSpec,
   UnixListenerSpec,
 } from './sockets/spec.js';
-export type { State } from './state.js';
+export { defaultControlPath, sendControl } from './supervisor/control.js';
+export type {
+  ControlCommand,
+  ControlReply,
+  SupervisorStatus,
+} from './supervisor/control-protocol.js';
+export type { SupervisorState, WorkerRole } from './supervisor/state.js';
 // The stable-PID supervisor (`graceful-restart run`) and its control socket.
-export { Supervisor, SupervisorExitCodes, type SupervisorOptions } from './supervisor.js';
-export type { SupervisorState, WorkerRole } from './supervisor-state.js';
+export {
+  Supervisor,
+  SupervisorExitCodes,
+  type SupervisorOptions,
+} from './supervisor/supervisor.js';

@@ -1,6 +1,6 @@
 import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
-import type { DrainOptions } from './drain.js';
+import type { DrainOptions } from './drain/options.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { checkOptionNames, describeValue } from './option-names.js';

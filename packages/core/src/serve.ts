@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
-import type { Graceful } from './graceful.js';
+import type { Graceful } from './generation/graceful.js';
 import type { ListenerInfo } from './sockets/acquire.js';
 import type { ListenerSpec, TcpListenerSpec } from './sockets/spec.js';
 

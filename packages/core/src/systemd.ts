@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
  * systemd's own `systemd-notify` tool. systemd then sees the tool, not the main process, as the
  * sender: the unit needs `NotifyAccess=all` (which MAINPID= hand-overs need anyway). The tool
  * waits until the manager has processed the message (a BARRIER=1 round trip, systemd >= 246),
- * so a message is never dropped because its sender exited first; each send costs about 7 ms.
+ * so a message is never dropped because its sender exited first (each send spawns the tool).
  */
 export class SystemdNotifier {
   private disabled = false;

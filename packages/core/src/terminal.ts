@@ -30,14 +30,22 @@ export function hasControllingTerminal(): boolean {
   }
 }
 
+let guarded = false;
+
 /**
- * After a hangup, every write to the terminal fails with EIO: the app's logs (and ours) must
- * not crash the drain with an unhandled stream error.
+ * On a terminal, from the start: once it has hung up every write to it fails (EIO), and the
+ * app's logs (and ours) must not crash the drain with an unhandled stream error. A write can fail
+ * before the SIGHUP that tells of the hangup is handled (a child in the same process group dies
+ * of the same hangup, and is logged first): the guard is in place before. Other errors, and any
+ * error while the terminal is there, are thrown as without it.
  */
-export function ignoreDeadTerminal(): void {
+export function guardTerminalWrites(): void {
+  if (guarded || !startedOnTerminal) return;
+  guarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
+      const deadTerminal = error.code === 'EIO' || error.code === 'EPIPE';
+      if (!deadTerminal || !terminalHungUp()) throw error;
     });
   }
 }

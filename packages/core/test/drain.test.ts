@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionTracker, keepAliveHintFor } from '../src/drain.js';
+import { keepAliveHintFor } from '../src/drain/node-http.js';
+import { ConnectionTracker } from '../src/drain/tracker.js';
 
 describe('keepAliveHintFor', () => {
   it.each([

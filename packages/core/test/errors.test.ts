@@ -1,9 +1,8 @@
-import { openSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
-import { AdminRoute } from '../src/admin.js';
-import { sendControl } from '../src/control.js';
+import { AdminRoute } from '../src/admin/route.js';
 import {
   type ErrorCode,
   ErrorCodes,
@@ -11,18 +10,21 @@ import {
   isGracefulRestartError,
   toGracefulError,
 } from '../src/errors.js';
-import { createGraceful as create, type Graceful } from '../src/graceful.js';
+import { createGraceful as create, type Graceful } from '../src/generation/graceful.js';
+import { decodeManifest } from '../src/handover/manifest.js';
+import { errorFromWire } from '../src/handover/outcome.js';
 import type { GracefulOptions } from '../src/options.js';
 import { defaultProbationMs } from '../src/options.js';
 import { refuseUnsupportedPlatform } from '../src/platform.js';
-import { type ControlCommand, decodeManifest, errorFromWire } from '../src/protocol.js';
 import { SignalHandlers } from '../src/signals.js';
 import { takeSocketActivation } from '../src/sockets/activation.js';
 import { bindUnix } from '../src/sockets/bind.js';
 import { checkSocketFd } from '../src/sockets/fds.js';
 import { handleFactory, holdListeners } from '../src/sockets/held.js';
 import { validateSpec } from '../src/sockets/spec.js';
-import { Supervisor } from '../src/supervisor.js';
+import { sendControl } from '../src/supervisor/control.js';
+import type { ControlCommand } from '../src/supervisor/control-protocol.js';
+import { Supervisor } from '../src/supervisor/supervisor.js';
 import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -68,9 +70,9 @@ const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.RESTART_ABORTED]: 'restart.int.test.ts',
   [ErrorCodes.SPAWN_FAILED]: 'restart.int.test.ts',
   [ErrorCodes.FD_ADDRESS_MISMATCH]: 'listeners.int.test.ts',
-  [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'examples/test/supervisor.int.test.ts',
-  [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'examples/test/releases.int.test.ts',
-  [ErrorCodes.ROLLED_BACK]: 'examples/test/releases.int.test.ts',
+  [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'supervisor.int.test.ts',
+  [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'direct-restart-hazards.int.test.ts',
+  [ErrorCodes.ROLLED_BACK]: 'probation-verdict.int.test.ts',
 };
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [
@@ -392,7 +394,7 @@ const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
         controlPath: path,
         logger: false,
       });
-      const { ControlServer } = await import('../src/control.js');
+      const { ControlServer } = await import('../src/supervisor/control.js');
       const control = await ControlServer.open(path, {
         reload: () => supervisor.reload(),
         status: () => supervisor.status(),
@@ -438,6 +440,14 @@ describe('typed errors', () => {
       (code) => !inRows.has(code) && !(code in CROSS_PROCESS) && !others.includes(code),
     );
     expect(missing).toEqual([]);
+    // Each named test exists and asserts its code.
+    for (const [code, file] of Object.entries(CROSS_PROCESS)) {
+      const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      const name = Object.entries(ErrorCodes).find(([, value]) => value === code)?.[0];
+      expect(text.includes(code) || text.includes(`ErrorCodes.${name}`), `${code} in ${file}`).toBe(
+        true,
+      );
+    }
   });
 
   it('every code is distinct and prefixed', () => {

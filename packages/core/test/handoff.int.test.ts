@@ -2,9 +2,9 @@
 // ('took-over') and the drain of the one it replaced ('predecessor-drained'). Direct restarts
 // and the supervisor (one slot's worker to the next). Real processes and signals.
 import { describe, expect, it } from 'vitest';
-import { cli, runArgs } from '../../../examples/test/examples.js';
 import { freePort } from './helpers/http.js';
 import { Fixture, type FixtureEvent, tempDir, waitUntil } from './helpers/process.js';
+import { cli, runArgs } from './helpers/supervisor.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 const OPTIONS = JSON.stringify({ probationMs: 200 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allows,
   Events,
+  hasDrainBegun,
   isShuttingDown,
   isStarting,
   type Outcome,
@@ -8,7 +10,7 @@ import {
   type StateEvent,
   States,
   transition,
-} from '../src/state.js';
+} from '../src/generation/state.js';
 
 // Every (state, event) pair and its one outcome. A change to the machine must change this table.
 const outgoing = {
@@ -101,5 +103,15 @@ describe('state machine', () => {
   });
   it('accepts listeners only before ready', () => {
     expect(States.filter(isStarting)).toEqual(['starting', 'taking-over']);
+  });
+  it('knows when a drain has begun: a supervisor that goes then changes nothing', () => {
+    expect(States.filter(hasDrainBegun)).toEqual(['draining', 'stopping', 'leaving', 'stopped']);
+  });
+  it('asks the table whether news still applies: a rollback only while draining after a handover', () => {
+    expect(States.filter((state) => allows(state, 'rollback'))).toEqual(['draining']);
+    // A shutdown during the probation (draining -> leaving) rules out the rollback.
+    expect(allows('leaving', 'rollback')).toBe(false);
+    expect(States.filter((state) => allows(state, 'restart-failed'))).toEqual(['restarting']);
+    expect(States.filter((state) => allows(state, 'restart'))).toEqual(['serving']);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, Supervisor } from '../src/supervisor.js';
 import {
   needsWorker,
   type SupervisorEvent,
@@ -8,20 +7,14 @@ import {
   type SupervisorState,
   SupervisorStates,
   supervisorTransition,
-} from '../src/supervisor-state.js';
-
-describe('supervisor backoff', () => {
-  it('waits 100 ms before the first restart, doubling up to 10 s', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(backoffMs)).toEqual([
-      100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000,
-    ]);
-  });
-});
+} from '../src/supervisor/state.js';
+import { Supervisor } from '../src/supervisor/supervisor.js';
 
 // Every (state, event) pair of the supervisor and its one outcome, as for a generation.
 const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   starting: {
     'worker-ready': 'serving',
+    'slot-filled': 'starting',
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'starting',
@@ -32,6 +25,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   serving: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'reloading',
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
@@ -42,6 +36,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   reloading: {
     'worker-ready': 'probation',
+    'slot-filled': 'refuse',
     reload: 'join',
     'reload-failed': 'serving',
     'worker-died': 'recovering',
@@ -52,6 +47,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   probation: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'queue',
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
@@ -62,6 +58,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   recovering: {
     'worker-ready': 'serving',
+    'slot-filled': 'recovering',
     reload: 'refuse',
     'reload-failed': 'recovering',
     'worker-died': 'recovering',
@@ -72,6 +69,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   stopping: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'refuse',
     'reload-failed': 'stopping',
     'worker-died': 'stopping',
@@ -82,6 +80,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
   },
   stopped: {
     'worker-ready': 'refuse',
+    'slot-filled': 'refuse',
     reload: 'refuse',
     'reload-failed': 'refuse',
     'worker-died': 'refuse',
@@ -98,7 +97,7 @@ describe('supervisor state machine', () => {
   const pairs = SupervisorStates.flatMap((state) =>
     SupervisorEvents.map((event) => [state, event] as const),
   );
-  it('covers all 56 pairs', () => expect(pairs).toHaveLength(56));
+  it('covers all 63 pairs', () => expect(pairs).toHaveLength(63));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = supervisorTransition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);

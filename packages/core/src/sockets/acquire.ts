@@ -1,8 +1,8 @@
 import type { Server as NetServer } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { HandedOverListener, ManifestListener } from '../handover/manifest.js';
 import type { Logger } from '../logger.js';
-import type { HandedOverListener, ManifestListener } from '../protocol.js';
 import { backlogFor } from './backlog.js';
 import {
   bindTcp,

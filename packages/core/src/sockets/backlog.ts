@@ -7,7 +7,7 @@ let somaxconnBacklog: number | undefined;
  * The listen(2) backlog when a listener gives none: net.core.somaxconn (4096 on Linux since
  * 5.4), at least DEFAULTS.minBacklog. Read once per process.
  */
-export function defaultBacklog(): number {
+function defaultBacklog(): number {
   if (somaxconnBacklog === undefined) {
     let somaxconn = Number.NaN;
     try {

@@ -3,8 +3,8 @@ import net, { isIP } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { HandedOverListener } from '../handover/manifest.js';
 import type { Logger } from '../logger.js';
-import type { HandedOverListener } from '../protocol.js';
 import {
   type ActivatedFd,
   hasDefaultName,

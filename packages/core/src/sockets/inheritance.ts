@@ -1,5 +1,10 @@
+import {
+  decodeManifest,
+  MANIFEST_ENV,
+  type Manifest,
+  type ManifestListener,
+} from '../handover/manifest.js';
 import type { Logger } from '../logger.js';
-import { decodeManifest, MANIFEST_ENV, type Manifest, type ManifestListener } from '../protocol.js';
 import {
   type ActivatedFd,
   hasDefaultName,

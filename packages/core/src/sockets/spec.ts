@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { HandedOverListener } from '../handover/manifest.js';
 import { describeValue } from '../option-names.js';
-import type { HandedOverListener } from '../protocol.js';
 
 /** A TCP listener. `port: 0` picks an ephemeral port once; later generations keep it. */
 export interface TcpListenerSpec {
@@ -40,7 +40,7 @@ export function listenerName(spec: ListenerSpec): string {
 }
 
 /** Where a listener was declared: the fix an error names is spelt the way it was declared. */
-export type DeclaredIn = 'code' | 'cli';
+type DeclaredIn = 'code' | 'cli';
 
 export function validateSpec(spec: ListenerSpec, declaredIn: DeclaredIn = 'code'): void {
   const name = listenerName(spec);

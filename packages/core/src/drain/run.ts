@@ -1,0 +1,171 @@
+import type { Http2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { DrainReport } from '../handover/messages.js';
+import { type Conn, type Followed, now } from './connections.js';
+import { closeSession, GOAWAY_FINAL_LATEST_MS } from './http2-goaway.js';
+import type { DrainOptions } from './options.js';
+
+/** How long the paced release of one HTTP/1 connection takes in a drain's window. */
+const PACE_PER_CONNECTION_MS = 20;
+
+/**
+ * One drain of one server's connections: stop accepting, let in-flight requests finish with
+ * `Connection: close`, close idle sockets after the grace, destroy what is left at the deadline.
+ */
+export class DrainRun {
+  private finished = false;
+  readonly report: DrainReport;
+  /** Releases the HTTP/1 connections not yet told to close, a few per tick. */
+  private pacer: NodeJS.Timeout | undefined;
+  /** The listening socket is still open (see ConnectionTracker.drain()'s `closeListenerAfter`). */
+  accepting = true;
+  private readonly startedAt = now();
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(
+    private readonly followed: Followed,
+    private readonly options: DrainOptions,
+    private readonly done: (report: DrainReport) => void,
+  ) {
+    this.report = {
+      durationMs: 0,
+      socketsAtStart: followed.sockets.size,
+      requestsCompleted: 0,
+      socketsClosedIdle: 0,
+      socketsForced: 0,
+      requestsCutAtDeadline: 0,
+      deadlineReached: false,
+    };
+    this.deadline = setTimeout(() => this.forceClose(), options.deadlineMs);
+    this.deadline.unref();
+    for (const conn of followed.conns.values()) {
+      // Unfollowed until now, an idle socket's grace starts with the drain: a client that
+      // honours the hint has stopped reusing it before the grace ends either way.
+      const busy = followed.followInFlight(conn);
+      if (!busy && conn.kind === 'http1' && !followed.publicApiOnly) {
+        conn.idleSince = this.startedAt;
+      }
+    }
+  }
+
+  /** The listener closes now: connections are told to close, paced, and idle ones closed. */
+  closeListener(): void {
+    this.accepting = false;
+    this.followed.stopAccepting();
+    const conns = [...this.followed.conns.values()];
+    this.pace(conns.filter((conn) => conn.kind === 'http1'));
+    for (const conn of conns) {
+      if (conn.kind !== 'http1') this.connDuringDrain(conn);
+      else this.scheduleIdleClose(conn);
+    }
+    this.checkDone();
+  }
+
+  /** A connection accepted, or first seen, once the listener has closed. */
+  connDuringDrain(conn: Conn): void {
+    if (conn.kind === 'h2') {
+      // GOAWAY: the client opens no new streams here; open streams finish.
+      closeSession(conn, Math.min(GOAWAY_FINAL_LATEST_MS, this.options.deadlineMs / 4));
+    } else if (conn.kind === 'http1') {
+      // A connection whose first request comes during the drain is released at once.
+      this.release(conn);
+    } else {
+      this.options.closeConnection?.(conn.handle as Duplex, conn.kind);
+    }
+    this.scheduleIdleClose(conn);
+  }
+
+  requestEnded(conn: Conn): void {
+    this.report.requestsCompleted++;
+    this.scheduleIdleClose(conn);
+  }
+
+  /** Closes `conn` once it has been idle for the grace, unless a request arrives first. */
+  private scheduleIdleClose(conn: Conn): void {
+    if (conn.inflight > 0 || conn.idleTimer) return;
+    if (conn.kind === 'raw' || conn.kind === 'upgraded') return;
+    const wait = Math.max(0, this.options.idleGraceMs - (now() - conn.idleSince));
+    const timer = setTimeout(() => {
+      // Close in the check phase, after this loop turn's poll: a request already in the socket's
+      // receive buffer is read first and keeps the socket open instead of being reset.
+      setImmediate(() => {
+        if (conn.idleTimer !== timer) return; // a request arrived meanwhile
+        conn.idleTimer = undefined;
+        // A pipelined request that was queued before the drain is busy too.
+        if (!this.followed.conns.has(conn.handle) || this.followed.followInFlight(conn)) return;
+        this.report.socketsClosedIdle++;
+        if (conn.kind === 'h2') (conn.handle as Http2Session).close();
+        else (conn.handle as Duplex).destroy();
+      });
+    }, wait);
+    timer.unref();
+    conn.idleTimer = timer;
+  }
+
+  /**
+   * Releases `conns` (tells them to close after their current or next response) spread evenly
+   * over the window DrainOptions.paceMs describes: the first at once, the last at its end.
+   */
+  private pace(conns: Conn[]): void {
+    const windowMs = Math.min(
+      this.options.paceMs ?? 0,
+      (conns.length - 1) * PACE_PER_CONNECTION_MS,
+      this.options.deadlineMs / 2,
+    );
+    if (!(windowMs > 0)) {
+      for (const conn of conns) this.release(conn);
+      return;
+    }
+    const stepMs = windowMs / (conns.length - 1);
+    const pacedFrom = now();
+    let next = 0;
+    const releaseDue = () => {
+      const due = Math.min(conns.length, Math.floor((now() - pacedFrom) / stepMs) + 1);
+      while (next < due) this.release(conns[next++] as Conn);
+      if (next === conns.length) clearInterval(this.pacer);
+    };
+    this.pacer = setInterval(releaseDue, Math.max(1, stepMs));
+    this.pacer.unref();
+    releaseDue();
+  }
+
+  /** From now on, `conn`'s responses close it: the one being written, else the next. */
+  private release(conn: Conn): void {
+    if (conn.released || !this.followed.conns.has(conn.handle)) return;
+    conn.released = true;
+    this.followed.followInFlight(conn);
+  }
+
+  private forceClose(): void {
+    if (this.finished) return;
+    this.report.deadlineReached = true;
+    for (const conn of this.followed.conns.values()) {
+      this.report.requestsCutAtDeadline += conn.inflight;
+      if (conn.kind === 'h2') (conn.handle as Http2Session).destroy();
+    }
+    this.report.socketsForced = this.followed.sockets.size;
+    for (const socket of this.followed.sockets) socket.destroy();
+    // Destroyed sockets emit 'close' on a later tick; the drain is over now.
+    this.finish();
+  }
+
+  /** Over once the listener is closed and every connection is gone. */
+  checkDone(): void {
+    const { sockets, conns } = this.followed;
+    if (!this.accepting && sockets.size === 0 && conns.size === 0) this.finish();
+  }
+
+  /** Ends the drain now (also a rollback's resume()), its report as it stands. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.pacer);
+    for (const conn of this.followed.conns.values()) {
+      if (conn.idleTimer) clearTimeout(conn.idleTimer);
+      conn.idleTimer = undefined;
+    }
+    clearTimeout(this.deadline);
+    this.report.durationMs = Math.round(now() - this.startedAt);
+    this.done(this.report);
+  }
+}

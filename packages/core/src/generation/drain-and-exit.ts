@@ -1,0 +1,60 @@
+import type { DrainOptions } from '../drain/options.js';
+import { mergeDrainReports } from '../drain/report.js';
+import type { ConnectionTracker } from '../drain/tracker.js';
+import type { DrainReport } from '../handover/messages.js';
+import type { Logger } from '../logger.js';
+import { runShutdownHooks } from './shutdown-hooks.js';
+
+/** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
+export const ExitCodes = {
+  CLEAN: 0,
+  /** The drain deadline cut connections, or a cleanup hook failed. */
+  FORCED: 1,
+} as const;
+
+/**
+ * Drains every server of a generation at once; resolves with their merged report, its duration
+ * measured when the last one finished. The listeners close once `listenersClosable` settles
+ * (see ConnectionTracker.drain()).
+ */
+export function drainServers(
+  trackers: ConnectionTracker[],
+  options: DrainOptions,
+  listenersClosable: Promise<unknown>,
+): Promise<DrainReport> {
+  const started = performance.now();
+  // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
+  // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
+  // alive until the drain is over, whatever ends a probation.
+  const alive = setInterval(() => undefined, 60_000);
+  return Promise.all(trackers.map((tracker) => tracker.drain(options, listenersClosable)))
+    .then((reports) => mergeDrainReports(reports, Math.round(performance.now() - started)))
+    .finally(() => clearInterval(alive));
+}
+
+/**
+ * After the drain: the app's shutdown hooks get what the drain left of its deadline (a
+ * probation's wait does not count), then the report is logged. Resolves with the exit code.
+ */
+export async function afterDrain(
+  report: DrainReport,
+  hooks: Array<() => unknown>,
+  deadlineMs: number,
+  log: Logger,
+): Promise<number> {
+  const remaining = Math.max(0, deadlineMs - report.durationMs);
+  const hooksFailed = !(await runShutdownHooks(hooks, remaining, log));
+  log.info(
+    `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
+      `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
+    {
+      event: 'drained',
+      pid: process.pid,
+      durationMs: report.durationMs,
+      requestsCompleted: report.requestsCompleted,
+      socketsClosedIdle: report.socketsClosedIdle,
+      socketsForced: report.socketsForced,
+    },
+  );
+  return report.deadlineReached || hooksFailed ? ExitCodes.FORCED : ExitCodes.CLEAN;
+}

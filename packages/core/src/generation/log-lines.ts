@@ -1,0 +1,83 @@
+import type { GracefulRestartError } from '../errors.js';
+import type { RestartResult } from '../handover/outcome.js';
+import type { Logger } from '../logger.js';
+
+/** What a generation says as it moves: one method per line, the wording kept in one place. */
+export class GenerationLog {
+  constructor(readonly logger: Logger) {}
+
+  ready(link: { supervised: boolean } | undefined): void {
+    const from = link?.supervised
+      ? `, supervised by pid ${process.ppid}`
+      : link
+        ? ', took over from the previous generation'
+        : '';
+    this.logger.info(`ready (pid ${process.pid}${from})`, { event: 'ready', pid: process.pid });
+  }
+
+  restartRequested(signal: NodeJS.Signals): void {
+    this.logger.info(`${signal}: restart requested`);
+  }
+
+  restartIgnored(signal: NodeJS.Signals, error: GracefulRestartError): void {
+    this.logger.warn(`${signal} ignored: ${error.message}`);
+  }
+
+  restartDeferred(signal: NodeJS.Signals): void {
+    this.logger.info(`${signal} during startup: restarting once ready`);
+  }
+
+  restarted({ oldPid, newPid, durationMs }: RestartResult, probation: boolean): void {
+    this.logger.info(
+      `restart: pid ${newPid} is ready after ${durationMs} ms; draining pid ${process.pid}` +
+        (probation ? ' (it holds its sockets through the probation, to roll back)' : ''),
+      { event: 'restart', oldPid, newPid, durationMs },
+    );
+  }
+
+  restartFailed(error: GracefulRestartError, by: 'restart' | 'the supervisor'): void {
+    this.logger.error(
+      by === 'restart'
+        ? `restart failed: ${error.message}`
+        : `the supervisor's restart failed, still serving: ${error.message}`,
+      { event: 'restart-failed', code: error.code, pid: process.pid },
+    );
+  }
+
+  rolledBack(error: GracefulRestartError, { oldPid, newPid }: RestartResult): void {
+    this.logger.error(`rollback: ${error.message}`, {
+      event: 'rollback',
+      code: error.code,
+      oldPid,
+      newPid,
+    });
+  }
+
+  supervisorGone(): void {
+    this.logger.error('the supervisor is gone; shutting down');
+  }
+
+  hungUp(): void {
+    this.logger.info('SIGHUP: the terminal hung up; shutting down');
+  }
+
+  /** A first shutdown: at the keyboard, how to skip the wait. */
+  shuttingDown(
+    signal: NodeJS.Signals | undefined,
+    how: { atKeyboard: boolean; supervised: boolean; deadlineMs: number },
+  ): void {
+    if (signal === 'SIGINT' && how.atKeyboard && !how.supervised) {
+      this.logger.info(
+        `SIGINT: shutting down, waiting up to ${how.deadlineMs} ms for requests in flight; press Ctrl-C again to exit now`,
+      );
+    } else if (signal) this.logger.info(`${signal}: shutting down`);
+  }
+
+  sameStop(signal: NodeJS.Signals | undefined): void {
+    this.logger.info(`${signal} from the process group joins the supervisor's stop`);
+  }
+
+  exitingNow(signal: NodeJS.Signals): void {
+    this.logger.error(`${signal} again: exiting now without finishing the drain`);
+  }
+}

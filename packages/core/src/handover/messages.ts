@@ -1,0 +1,80 @@
+/**
+ * The JSON-line messages on a worker's fd 3 after the ready byte (supervisor and worker), also
+ * used between a direct-mode generation and its successor. Types only.
+ */
+import type { RestartResult, WireError } from './outcome.js';
+
+export type WorkerMessage =
+  /** Start the next worker (this worker's own SIGHUP or admin route). */
+  | { type: 'restart' }
+  /**
+   * This generation drains on purpose (a handover or a shutdown), also sent to a direct-mode
+   * predecessor: its exit that follows is no crash, and no reason to roll back.
+   */
+  | { type: 'leaving' }
+  /** What this worker carries, sent every second while it changes: `status` shows it. */
+  | ({ type: 'load' } & WorkerLoad)
+  /** A replaced worker's onHandOff() data, for the worker that took its slot. */
+  | { type: 'hand-off'; data?: unknown }
+  /** A replaced worker drained: for the worker that took its slot. */
+  | { type: 'drained'; report: DrainReport };
+
+/** What a drain did: the `drained` event's payload, also handed to the next generation. */
+export interface DrainReport {
+  /** Milliseconds from drain start until the last connection closed (or the deadline). */
+  durationMs: number;
+  /** Open sockets (and HTTP/2 sessions) when the drain started. */
+  socketsAtStart: number;
+  /** Requests (HTTP/1 responses, HTTP/2 streams) that finished after the drain started. */
+  requestsCompleted: number;
+  /** Sockets this drain closed because they stayed idle past the idle grace. */
+  socketsClosedIdle: number;
+  /** Sockets destroyed at the deadline. */
+  socketsForced: number;
+  /** Requests still in flight when the deadline cut their sockets. */
+  requestsCutAtDeadline: number;
+  /** True when the deadline ended the drain. */
+  deadlineReached: boolean;
+}
+
+/** A worker's open connections and the requests it received, over all its listeners. */
+export interface WorkerLoad {
+  connections: number;
+  requests: number;
+}
+
+export type SupervisorMessage =
+  /**
+   * The next worker serves: drain now (whether this worker asked or the supervisor decided).
+   * With `probationMs` > 0, keep what it takes to serve again until `probation-passed` or
+   * `rollback`.
+   */
+  | { type: 'handover'; result: RestartResult; probationMs?: number }
+  /** A reload starts: take what a rollback would need, before the handover comes. */
+  | { type: 'prepare' }
+  /** The next worker survived its probation: this one may let go and exit. */
+  | { type: 'probation-passed' }
+  /** The next worker died on probation: this one serves again. */
+  | ({ type: 'rollback' } & WireError)
+  /** The restart this worker asked for (or the supervisor's own reload) failed; it keeps serving. */
+  | ({ type: 'restart-failed' } & WireError)
+  /** The worker this one replaced has exited. */
+  | { type: 'predecessor-exited' }
+  /**
+   * This worker serves after the restart described (also sent by a direct-mode predecessor):
+   * its `lastRestart`.
+   */
+  | { type: 'took-over'; result: RestartResult }
+  /**
+   * What the previous generation handed off (its onHandOff() data, absent when it had none),
+   * sent once, right after `took-over`.
+   */
+  | { type: 'handed-off'; data?: unknown }
+  /** The previous generation finished its drain (the last message from it). */
+  | { type: 'predecessor-drained'; report: DrainReport }
+  /**
+   * Drain and exit (the supervisor stops). Sent instead of a signal, so that a stop signal that
+   * reached the whole process group (systemd's KillMode=control-group, Ctrl-C in a terminal)
+   * and this message count as one stop, not as a second signal that forces the exit.
+   */
+  | { type: 'shutdown' };

@@ -1,0 +1,126 @@
+import type { GracefulRestartError } from '../errors.js';
+import type { RestartResult } from '../handover/outcome.js';
+import type { Logger } from '../logger.js';
+import { pids, type Worker } from './workers.js';
+
+/** `s` when one worker does it: "pid 12 serves", "pids 12, 13 serve". */
+const verb = (workers: Worker[], word: string) => `${word}${workers.length === 1 ? 's' : ''}`;
+
+/** What the supervisor says as it moves: one method per line, the wording kept in one place. */
+export class SupervisorLog {
+  constructor(readonly logger: Logger) {}
+
+  started(controlPath: string, workerCount: number): void {
+    this.logger.info(
+      `supervisor pid ${process.pid}: control socket ${controlPath}; starting ${
+        workerCount === 1 ? 'the worker' : `${workerCount} workers`
+      }`,
+    );
+  }
+
+  reloadSignal(signal: NodeJS.Signals): void {
+    this.logger.info(`${signal}: reload`);
+  }
+
+  signalIgnored(signal: NodeJS.Signals, error: GracefulRestartError): void {
+    this.logger.warn(`${signal} ignored: ${error.message}`);
+  }
+
+  signalPassedOn(signal: NodeJS.Signals): void {
+    this.logger.warn(`${signal} again: passing it to the workers`);
+  }
+
+  stopping(reason: string, workers: number, ctrlC: boolean): void {
+    const hint = ctrlC ? '; press Ctrl-C again to exit now' : '';
+    this.logger.info(`stopping (${reason}): draining ${workers} worker(s)${hint}`);
+  }
+
+  reloadStarts(old: Worker[], workerCount: number, where: string, commandLine: string): void {
+    const what = workerCount === 1 ? 'a worker' : `${workerCount} workers`;
+    this.logger.info(
+      `reload: starting ${what} to replace ${pids(old)} in ${where}: ${commandLine}`,
+    );
+  }
+
+  reloadFailed(old: Worker[], error: GracefulRestartError): void {
+    this.logger.error(
+      `reload failed, ${pids(old)} ${verb(old, 'keep')} serving: ${error.message}`,
+      {
+        event: 'reload-failed',
+        code: error.code,
+        oldPid: old[0]?.pid,
+        oldPids: old.map((w) => w.pid),
+      },
+    );
+  }
+
+  reloaded(result: RestartResult, old: Worker[], next: Worker[], probationMs: number): void {
+    this.logger.info(
+      `reload: ${pids(next)} ${verb(next, 'serve')} after ${result.durationMs} ms; ${pids(old)} ${verb(old, 'drain')}` +
+        (probationMs > 0 ? ` and hold on through a ${probationMs} ms probation` : ''),
+      {
+        event: 'reload',
+        oldPid: result.oldPid,
+        newPid: result.newPid,
+        oldPids: old.map((w) => w.pid),
+        newPids: next.map((w) => w.pid),
+        durationMs: result.durationMs,
+      },
+    );
+  }
+
+  rolledBack(alive: Worker[], error: GracefulRestartError): void {
+    this.logger.error(`rollback: ${pids(alive)} ${verb(alive, 'serve')} again. ${error.message}`, {
+      event: 'rollback',
+      code: error.code,
+      oldPid: alive[0]?.pid,
+      oldPids: alive.map((w) => w.pid),
+    });
+  }
+
+  noneToRollBackTo(old: Worker[], error: GracefulRestartError): void {
+    const are = old.length === 1 ? 'is' : 'are';
+    this.logger.error(`reload failed and ${pids(old)} ${are} gone too: ${error.message}`);
+  }
+
+  workerServes(worker: Worker, commandLine: string): void {
+    this.logger.info(`worker pid ${worker.pid} serves (in ${worker.cwd}: ${commandLine})`);
+  }
+
+  workerStartFailed(error: Error): void {
+    this.logger.error(`worker start failed: ${error.message}`);
+  }
+
+  workerExited(worker: Worker): void {
+    this.logger.info(`worker pid ${worker.pid} exited (${how(worker)})`);
+  }
+
+  workerDied(worker: Worker, others: Worker[]): void {
+    const { exitCode, signalCode } = worker.child;
+    const meanwhile =
+      others.length > 0
+        ? `${pids(others)} ${verb(others, 'serve')} on`
+        : 'connections wait in the listen backlog';
+    this.logger.error(
+      `worker pid ${worker.pid} died while serving (${how(worker)}); ${meanwhile}`,
+      {
+        event: 'worker-died',
+        pid: worker.pid,
+        exitCode,
+        signal: signalCode,
+      },
+    );
+  }
+
+  givingUp(failures: number, exitCode: number): void {
+    this.logger.error(
+      `giving up: the worker failed and ${failures} restarts in a row failed too (see above); stopping with exit code ${exitCode}`,
+    );
+  }
+}
+
+/** How a worker ended: `exit code 1` or `signal SIGKILL`. */
+function how(worker: Worker): string {
+  const { exitCode, signalCode } = worker.child;
+  return signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
+}

@@ -1,0 +1,299 @@
+import { DEFAULTS } from '../defaults.js';
+import { ErrorCodes, GracefulRestartError, toGracefulError } from '../errors.js';
+import type { RestartResult } from '../handover/outcome.js';
+import { resolveLogger } from '../logger.js';
+import { refuseUnsupportedPlatform } from '../platform.js';
+import type { SignalHandlers } from '../signals.js';
+import { SystemdNotifier } from '../systemd.js';
+import { atKeyboard, guardTerminalWrites } from '../terminal.js';
+import type { SupervisorStatus } from './control-protocol.js';
+import { SupervisorLog } from './log-lines.js';
+import {
+  type ResolvedSupervisorOptions,
+  resolveSupervisorOptions,
+  SupervisorExitCodes,
+  type SupervisorOptions,
+} from './options.js';
+import { Recovery } from './recovery.js';
+import { type NewSet, ReloadSteps } from './reload.js';
+import { SupervisorResources } from './resources.js';
+import { supervisorSignals } from './signal-policy.js';
+import { WorkerStarter } from './start.js';
+import {
+  isStopping,
+  needsWorker,
+  type SupervisorEvent,
+  type SupervisorOutcome,
+  type SupervisorState,
+  supervisorTransition,
+} from './state.js';
+import { SupervisorRecord, supervisorStatus } from './status.js';
+import { type Worker, WorkerSet } from './workers.js';
+
+export { SupervisorExitCodes, type SupervisorOptions } from './options.js';
+
+/**
+ * The stable-PID supervisor (`graceful-restart run`): holds the listeners, runs the app as
+ * workers, replaces them on reload and after a crash, stops them. Its state table (state.ts)
+ * decides every move; each thing it moves is a module of its own in this folder.
+ */
+export class Supervisor {
+  private currentState: SupervisorState = 'starting';
+  private readonly options: ResolvedSupervisorOptions;
+  private readonly log: SupervisorLog;
+  private readonly notifier: SystemdNotifier | undefined;
+  private readonly signals: SignalHandlers;
+  private readonly workers: WorkerSet;
+  private readonly starter: WorkerStarter;
+  private readonly recovery: Recovery;
+  private readonly reloadSteps: ReloadSteps;
+  private readonly record = new SupervisorRecord();
+  private readonly resources: SupervisorResources;
+  private generation = 0;
+  private reloadInFlight: Promise<RestartResult> | undefined;
+  /** Ends the probation under way as passed: a newer reload came. */
+  private probationEnds = new AbortController();
+  private stopRun: Promise<number> | undefined;
+  private exitWith: (code: number) => void = () => undefined;
+  private readonly exitCode = new Promise<number>((resolve) => {
+    this.exitWith = resolve;
+  });
+
+  constructor(options: SupervisorOptions) {
+    refuseUnsupportedPlatform();
+    guardTerminalWrites();
+    this.options = resolveSupervisorOptions(options);
+    const logger = resolveLogger(options.logger);
+    this.log = new SupervisorLog(logger);
+    this.notifier = SystemdNotifier.fromEnv(logger);
+    this.workers = new WorkerSet(this.options.workerCount);
+    this.resources = new SupervisorResources(this.options, this.log);
+    const held = () => this.resources.listeners;
+    this.starter = new WorkerStarter(this.options, this.workers, held, this.log, {
+      restartAsked: (worker) => this.restartRequestedBy(worker),
+      exited: (worker) => this.exited(worker),
+    });
+    this.recovery = new Recovery(this.options.maxRestarts, logger, this.starter.aborted);
+    const { workers, starter, log, record } = this;
+    this.reloadSteps = new ReloadSteps(this.options, workers, starter, log, record);
+    this.signals = supervisorSignals(this.log, this);
+  }
+
+  get state(): SupervisorState {
+    return this.currentState;
+  }
+
+  /** Moves as the state table says and returns the outcome; `refuse` is the caller's to report. */
+  private apply(event: SupervisorEvent): SupervisorOutcome {
+    const outcome = supervisorTransition(this.currentState, event);
+    if (outcome.type === 'move') this.currentState = outcome.to;
+    return outcome;
+  }
+
+  /** Binds, starts the first workers (retrying with backoff) and resolves with the exit code. */
+  async run(): Promise<number> {
+    this.signals.install();
+    try {
+      await this.resources.open({
+        reload: () => this.reload(),
+        status: () => this.status(),
+        stop: () => void this.stop('control'),
+      });
+    } catch (error) {
+      this.log.logger.error((error as Error).message);
+      await this.release();
+      this.signals.uninstall();
+      return SupervisorExitCodes.FAILED;
+    }
+    this.log.started(this.options.controlPath, this.workers.count);
+    this.bringUpWorkers();
+    return this.exitCode;
+  }
+
+  /** A new set of workers, ready, then the serving set drains. Concurrent calls share one. */
+  reload(): Promise<RestartResult> {
+    const outcome = this.apply('reload');
+    if (outcome.type === 'refuse') {
+      const message = `Cannot reload: ${outcome.reason}.`;
+      return Promise.reject(new GracefulRestartError(ErrorCodes.INVALID_STATE, message));
+    }
+    if (outcome.type === 'join' && this.reloadInFlight) return this.reloadInFlight;
+    if (outcome.type === 'queue') {
+      this.probationEnds.abort();
+      const next = () => this.reload();
+      return (this.reloadInFlight ?? Promise.resolve()).then(next, next);
+    }
+    const attempt = this.runReload(this.workers.serving).finally(() => {
+      this.reloadInFlight = undefined;
+    });
+    this.reloadInFlight = attempt;
+    return attempt;
+  }
+
+  private async runReload(old: Worker[]): Promise<RestartResult> {
+    const started = performance.now();
+    await this.notifier?.reloading();
+    this.generation += 1;
+    let set: NewSet;
+    try {
+      set = await this.reloadSteps.start(old, this.generation, started);
+    } catch (cause) {
+      const error = toGracefulError(cause, 'Reload failed');
+      this.reloadSteps.failed(old, error);
+      await this.notifier?.restartFailed(error.message);
+      this.apply('reload-failed');
+      // A serving worker died meanwhile: bring one back.
+      if (needsWorker(this.currentState)) this.bringUpWorkers();
+      throw error;
+    }
+    const { next, result, resultFor } = set;
+    if (!this.promote(next, old, resultFor)) return result;
+    this.log.reloaded(result, old, next, this.options.probationMs);
+    this.probationEnds = new AbortController();
+    const verdict = await this.reloadSteps.probation(next, this.probationEnds.signal);
+    if (!verdict.passed) {
+      // Not rolled back (a stop, or the set was already replaced after a crash): the old
+      // workers still wait for a verdict, and may go.
+      if (!this.rollBack(old, next, verdict.error)) this.reloadSteps.letGo(old);
+      throw verdict.error;
+    }
+    this.apply('probation-passed');
+    this.reloadSteps.passed(old, result);
+    // A new worker left on purpose during its probation: refill its slot, as after a crash.
+    if (needsWorker(this.currentState)) this.bringUpWorkers();
+    return result;
+  }
+
+  /**
+   * A new worker died on probation: the old workers serve again (empty slots are refilled). False
+   * when there was no probation to roll back (a stop came, or a crash already moved on).
+   */
+  private rollBack(old: Worker[], next: Worker[], error: GracefulRestartError): boolean {
+    if (this.currentState !== 'probation') return false;
+    const alive = this.reloadSteps.serveAgain(old, next, error);
+    if (alive.length > 0) {
+      this.apply('rolled-back');
+      void this.notifier?.restartFailed(error.message);
+    }
+    if (alive.length < old.length) {
+      this.record.crashes += alive.length === 0 ? 1 : old.length - alive.length;
+      this.apply('worker-died');
+      this.bringUpWorkers();
+    }
+    return true;
+  }
+
+  /**
+   * `next` (a whole set after a reload, or workers for empty slots) serves from now on; the
+   * workers they replace (if still alive) are told to drain. False when a stop came meanwhile.
+   */
+  private promote(
+    next: Worker[],
+    old: Worker[] = [],
+    resultFor?: (slot: number) => RestartResult,
+  ): boolean {
+    if (isStopping(this.currentState)) {
+      // The new workers go with the others (runStop waits for them).
+      this.workers.stop(next);
+      return false;
+    }
+    const placed = this.workers.place(next);
+    if (this.apply(placed).type === 'move' && placed === 'worker-ready') {
+      void this.notifier?.ready(process.pid, false);
+    }
+    this.reloadSteps.handOver(next, old, resultFor);
+    return true;
+  }
+
+  /** Fills the empty slots (at start, after a crash) with backoff; gives up after maxRestarts. */
+  private bringUpWorkers(): void {
+    const firstStart = this.currentState === 'starting';
+    this.recovery.run(
+      {
+        needed: () => needsWorker(this.currentState),
+        fill: () => this.starter.fillEmptySlots(this.generation, (next) => this.promote(next)),
+        giveUp: (failures) => {
+          this.log.givingUp(failures, SupervisorExitCodes.GAVE_UP);
+          void this.stop('gave up', { exitCode: SupervisorExitCodes.GAVE_UP });
+        },
+      },
+      firstStart,
+    );
+  }
+
+  /** A worker's own restart (its SIGHUP, its admin route): the supervisor reloads the set. */
+  private restartRequestedBy(worker: Worker): void {
+    // The outcome reaches the worker over its channel.
+    if (this.workers.isServing(worker)) this.reload().catch(() => undefined);
+    else this.workers.refuseRestart(worker);
+  }
+
+  private exited(worker: Worker): void {
+    const wasServing = this.workers.isServing(worker);
+    this.workers.forget(worker);
+    if (!wasServing) {
+      this.log.workerExited(worker);
+      return;
+    }
+    // A new worker that dies on probation: the reload rolls back (see runReload). One that
+    // left on purpose is replaced as after a crash.
+    if (this.currentState === 'probation' && !worker.saidLeaving) return;
+    this.workers.vacate(worker);
+    if (this.apply('worker-died').type !== 'move' || !needsWorker(this.currentState)) {
+      this.log.workerExited(worker);
+      return;
+    }
+    this.record.crashes += 1;
+    if (Date.now() - worker.readyAt >= DEFAULTS.stableAfterMs) this.recovery.servedLong();
+    this.log.workerDied(worker, this.workers.serving);
+    // A reload under way brings the next set; if it fails, it brings workers up itself.
+    if (!this.reloadInFlight) this.bringUpWorkers();
+  }
+
+  status(): SupervisorStatus {
+    const { currentState, workers, record, starter, options } = this;
+    const where = {
+      held: this.resources.listeners,
+      cwd: options.cwd,
+      command: starter.commandLine,
+    };
+    return supervisorStatus(currentState, workers, record, where, this.recovery.failures);
+  }
+
+  /** Every worker drains and exits, then the listeners go. A second stop signal is passed on. */
+  stop(reason: string, how: { signal?: NodeJS.Signals; exitCode?: number } = {}): Promise<number> {
+    const outcome = this.apply('stop');
+    if (outcome.type === 'force' && how.signal) {
+      this.log.signalPassedOn(how.signal);
+      for (const worker of this.workers.all) worker.child.kill(how.signal);
+    }
+    this.stopRun ??= this.runStop(reason, how);
+    return this.stopRun;
+  }
+
+  private async runStop(reason: string, how: { signal?: NodeJS.Signals; exitCode?: number }) {
+    const ctrlC = how.signal === 'SIGINT' && atKeyboard();
+    this.log.stopping(reason, this.workers.all.length, ctrlC);
+    await this.notifier?.stopping();
+    this.starter.abortAll();
+    // An aborted start settles once its child is stopped; one that said ready just before the
+    // stop was told to stop in promote().
+    const codes = await this.workers.stopAll(async () => {
+      await this.reloadInFlight?.catch(() => undefined);
+      await this.recovery.settled();
+    });
+    await this.release();
+    const clean = codes.every((c) => c === 0);
+    const code = how.exitCode ?? (clean ? SupervisorExitCodes.CLEAN : SupervisorExitCodes.FAILED);
+    this.apply('stopped');
+    this.log.logger.info(`stopped (exit code ${code})`);
+    this.signals.uninstall();
+    this.exitWith(code);
+    return code;
+  }
+
+  private async release(): Promise<void> {
+    await this.resources.release();
+    await this.notifier?.flush();
+  }
+}
