@@ -9,12 +9,14 @@ const probes: Record<string, string> = {
   fastify: '[typeof m.gracefulRestart, m.default === m.gracefulRestart, typeof m.ErrorCodes]',
   express: '[typeof m.expressGraceful, m.default === m.expressGraceful, typeof m.ErrorCodes]',
   koa: '[typeof m.koaGraceful, m.default === m.koaGraceful, typeof m.ErrorCodes]',
+  hono: '[typeof m.honoGraceful, m.default === m.honoGraceful, typeof m.ErrorCodes]',
 };
 const expected: Record<string, string> = {
   core: 'function,object,function,function',
   fastify: 'function,true,object',
   express: 'function,true,object',
   koa: 'function,true,object',
+  hono: 'function,true,object',
 };
 const names = Object.keys(probes);
 
