@@ -466,34 +466,3 @@ describe('typed errors', () => {
     live.close();
   });
 });
-
-describe('socket activation', () => {
-  it('maps LISTEN_FDNAMES to names and removes the variables', () => {
-    const env: NodeJS.ProcessEnv = {
-      LISTEN_PID: String(process.pid),
-      LISTEN_FDS: '2',
-      LISTEN_FDNAMES: 'web:unknown',
-    };
-    expect(takeSocketActivation(env)).toEqual([
-      { fd: 3, name: 'web' },
-      { fd: 4, name: undefined },
-    ]);
-    expect(env).toEqual({});
-  });
-});
-
-describe('one instance per process', () => {
-  it('instances with signals: false coexist (tests, embedding); one that handles signals is refused beside them, until they are released', () => {
-    const a = quiet();
-    const b = quiet();
-    expect([a.state, b.state]).toEqual(['starting', 'starting']);
-    expect(() => createGraceful({ logger: false, exitProcess: false })).toThrow(
-      expect.objectContaining({ code: ErrorCodes.DUPLICATE_INSTANCE }),
-    );
-    a.uninstall();
-    b.uninstall();
-    const alone = createGraceful({ logger: false, exitProcess: false });
-    expect(alone.state).toBe('starting');
-    expect(() => quiet()).toThrow(expect.objectContaining({ code: ErrorCodes.DUPLICATE_INSTANCE }));
-  });
-});
