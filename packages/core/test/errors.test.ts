@@ -1,6 +1,6 @@
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { importPeer } from '../src/adapter.js';
 import { AdminRoute } from '../src/admin/route.js';
 import {
@@ -10,7 +10,6 @@ import {
   isGracefulRestartError,
   toGracefulError,
 } from '../src/errors.js';
-import { createGraceful as create, type Graceful } from '../src/generation/graceful.js';
 import { decodeManifest } from '../src/handover/manifest.js';
 import { errorFromWire } from '../src/handover/outcome.js';
 import type { GracefulOptions } from '../src/options.js';
@@ -25,20 +24,12 @@ import { validateSpec } from '../src/sockets/spec.js';
 import { sendControl } from '../src/supervisor/control.js';
 import type { ControlCommand } from '../src/supervisor/control-protocol.js';
 import { Supervisor } from '../src/supervisor/supervisor.js';
+import { releasedAfterEach } from './helpers/graceful.js';
 import { tempDir } from './helpers/process.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const noop = { restart() {}, shutdown() {} };
-/** One Graceful per process at a time: each test's are released after it. */
-const made: Graceful[] = [];
-afterEach(() => {
-  for (const graceful of made.splice(0)) graceful.uninstall();
-});
-const createGraceful = (options?: GracefulOptions) => {
-  const graceful = create(options);
-  made.push(graceful);
-  return graceful;
-};
+const createGraceful = releasedAfterEach();
 const quiet = () => createGraceful({ signals: false, logger: false });
 const servers: Server[] = [];
 const server = () => {

@@ -1,18 +1,9 @@
 // One Graceful that handles signals per process.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors.js';
-import { createGraceful as create, type Graceful } from '../src/generation/graceful.js';
-import type { GracefulOptions } from '../src/options.js';
+import { releasedAfterEach } from './helpers/graceful.js';
 
-const made: Graceful[] = [];
-afterEach(() => {
-  for (const graceful of made.splice(0)) graceful.uninstall();
-});
-const createGraceful = (options?: GracefulOptions) => {
-  const graceful = create(options);
-  made.push(graceful);
-  return graceful;
-};
+const createGraceful = releasedAfterEach();
 const quiet = () => createGraceful({ signals: false, logger: false });
 
 describe('one instance per process', () => {
