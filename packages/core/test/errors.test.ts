@@ -447,6 +447,17 @@ describe('typed errors', () => {
     for (const code of codes) expect(code).toMatch(/^ERR_GRACEFUL_[A-Z_]+$/);
   });
 
+  it('listen() reports a bad listener or a late call by rejecting, never by throwing', async () => {
+    const graceful = quiet();
+    const bad = graceful.listen(server(), { name: 'web', port: 70000 });
+    expect(bad).toBeInstanceOf(Promise);
+    await expect(bad).rejects.toMatchObject({ code: ErrorCodes.INVALID_LISTENER });
+    await graceful.ready();
+    const late = graceful.listen(server(), { name: 'late', port: 0 });
+    expect(late).toBeInstanceOf(Promise);
+    await expect(late).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
+  });
+
   it('UNIX_PATH_IN_USE when a live server holds the path', async () => {
     const path = `${tempDir()}/live.sock`;
     const live = createServer().listen(path);

@@ -11,7 +11,6 @@ import type { DrainReport } from '../handover/messages.js';
 import { errorToWire, type RestartOutcome, type RestartResult } from '../handover/outcome.js';
 import type { Handover, SuccessorMessenger } from '../handover/types.js';
 import { writePidFile } from '../pid-file.js';
-import type { ListenerInfo } from '../sockets/acquire.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
 import { atKeyboard, terminalHungUp } from '../terminal.js';
 import { afterDrain } from './drain-and-exit.js';
@@ -92,7 +91,7 @@ export class Lifecycle {
     return outcome;
   }
 
-  listen(server: NetServer, spec: ListenerSpec, protocol?: ServerProtocol): Promise<ListenerInfo> {
+  async listen(server: NetServer, spec: ListenerSpec, protocol?: ServerProtocol) {
     spec = normalizeSpec(spec);
     const name = listenerName(spec);
     try {
