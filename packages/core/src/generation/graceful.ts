@@ -35,7 +35,6 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly servers: GenerationServers;
   private readonly predecessor: StarterLink | undefined;
   private readonly signals: SignalHandlers | undefined;
-  private readonly supervisedByRun: boolean;
   private readonly startedAt = Date.now();
 
   constructor(options: GracefulOptions = {}) {
@@ -54,11 +53,9 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     const sockets = new GenerationSockets(inheritance, log);
     const link = manifest && new StarterLink(manifest.readyFd, manifest.supervised === true);
     this.predecessor = link;
-    const strategy = restartStrategyFor(link, {
-      ...{ command, cwd, env, probationMs, readyTimeoutMs, log },
-      listeners: () => sockets.handOver(),
-    });
-    this.supervisedByRun = strategy.supervised;
+    const listeners = () => sockets.handOver();
+    const direct = { command, cwd, env, probationMs, readyTimeoutMs, log, listeners };
+    const strategy = restartStrategyFor(link, direct);
     this.servers = new GenerationServers(sockets, this.options.drain, strategy.canRollBack, log);
     const { signals } = this.options;
     this.signals =
@@ -132,7 +129,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /** True when started by `graceful-restart run`: the supervisor owns listeners and restarts. */
   get supervised(): boolean {
-    return this.supervisedByRun;
+    return this.predecessor?.supervised === true;
   }
 
   /** The last restart's outcome, for status routes. */

@@ -13,7 +13,7 @@ import type { SupervisorMessage, WorkerMessage } from './messages.js';
 import { startSuccessor } from './spawn.js';
 import type { StarterLink } from './starter-link.js';
 import type { Handover } from './types.js';
-import { probationVerdict } from './verdict.js';
+import { probationVerdict, saysLeaving } from './verdict.js';
 
 /** How a generation brings up the next one: chosen once, when the generation is created. */
 export interface RestartStrategy {
@@ -74,11 +74,7 @@ class SpawnNextGeneration implements RestartStrategy {
     const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
     // The next generation reports this restart as its own `lastRestart`.
     messages.send({ type: 'took-over', result });
-    const leaving = new Promise<void>((resolve) =>
-      messages.on('message', (message) => {
-        if (message.type === 'leaving') resolve();
-      }),
-    );
+    const leaving = saysLeaving(messages);
     return {
       result,
       probation:

@@ -1,7 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { LineChannel } from './channel.js';
+import type { SupervisorMessage, WorkerMessage } from './messages.js';
 import type { Verdict } from './types.js';
+
+/** Settles when the new generation (or worker) says it leaves on purpose. */
+export function saysLeaving(
+  messages: LineChannel<WorkerMessage, SupervisorMessage>,
+): Promise<void> {
+  return new Promise((resolve) =>
+    messages.on('message', (message) => {
+      if (message.type === 'leaving') resolve();
+    }),
+  );
+}
 
 /** A new generation (or worker) on probation, as who started it sees it. */
 export interface OnProbation {

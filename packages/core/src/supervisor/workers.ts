@@ -3,7 +3,7 @@ import { ErrorCodes } from '../errors.js';
 import { LineChannel } from '../handover/channel.js';
 import type { SupervisorMessage, WorkerLoad, WorkerMessage } from '../handover/messages.js';
 import type { Successor } from '../handover/spawn.js';
-import type { OnProbation } from '../handover/verdict.js';
+import { type OnProbation, saysLeaving } from '../handover/verdict.js';
 import type { WorkerRole } from './state.js';
 
 /** A worker process, from its ready byte until it has exited. */
@@ -72,30 +72,26 @@ export class WorkerSet {
     restartAsked: (worker: Worker) => void,
   ): Worker {
     const { child } = successor;
-    let saidLeaving: () => void = () => undefined;
+    const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
     const worker: Worker = {
       ...successor,
       ...at,
-      messages: new LineChannel(successor.channel),
+      messages,
       readyAt: Date.now(),
       role: 'serving',
       exited: new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
         else child.once('exit', (code) => resolve(code));
       }),
-      leaving: new Promise((resolve) => {
-        saidLeaving = resolve;
-      }),
+      leaving: saysLeaving(messages),
       saidLeaving: false,
       load: undefined,
     };
     this.live.add(worker);
     worker.messages.on('message', (message) => {
       if (message.type === 'restart') restartAsked(worker);
-      else if (message.type === 'leaving') {
-        worker.saidLeaving = true;
-        saidLeaving();
-      } else if (message.type === 'load') {
+      else if (message.type === 'leaving') worker.saidLeaving = true;
+      else if (message.type === 'load') {
         worker.load = { connections: message.connections, requests: message.requests };
       } else if (message.type === 'hand-off') {
         const { data } = message;
