@@ -11,7 +11,9 @@ const config = loadConfig();
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.register(gracefulRestart, {
   pidFile: config.pidFile,
-  healthRoute: '/healthz',
+  // Readiness (503 before ready, during a lame duck and the final drain) and liveness.
+  healthRoute: ['/healthz', '/readyz'],
+  livenessRoute: '/livez',
   admin: config.admin,
 });
 

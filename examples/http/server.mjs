@@ -37,8 +37,15 @@ const server = http.createServer((req, res) => {
         res.writeHead(200, { 'content-type': metrics.contentType });
         res.end(body);
       });
+    // Readiness: 503 before ready, during a lame duck and the final drain. Liveness: 200.
     case '/healthz':
-      return graceful.shuttingDown ? text(503, 'shutting down') : text(200, 'ok');
+    case '/readyz':
+    case '/livez': {
+      const { statusCode, body } =
+        url.pathname === '/livez' ? graceful.liveness() : graceful.readiness();
+      res.writeHead(statusCode, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(body));
+    }
     default:
       return text(404, 'not found');
   }

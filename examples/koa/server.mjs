@@ -10,7 +10,9 @@ import { loadConfig } from '../shared/config.mjs';
 const config = loadConfig();
 const graceful = koaGraceful({
   pidFile: config.pidFile,
-  healthRoute: '/healthz',
+  // Readiness (503 before ready, during a lame duck and the final drain) and liveness.
+  healthRoute: ['/healthz', '/readyz'],
+  livenessRoute: '/livez',
   admin: config.admin,
 });
 const app = new Koa();

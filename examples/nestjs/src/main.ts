@@ -16,7 +16,9 @@ import { appModule } from './app.module.js';
 const config = loadConfig();
 const graceful = expressGraceful({
   pidFile: config.pidFile,
-  healthRoute: '/healthz',
+  // Readiness (503 before ready, during a lame duck and the final drain) and liveness.
+  healthRoute: ['/healthz', '/readyz'],
+  livenessRoute: '/livez',
   admin: config.admin,
 });
 const app = await NestFactory.create<NestExpressApplication>(appModule(config), {

@@ -8,18 +8,20 @@ import {
 } from './admin/route.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { createGraceful, type Graceful } from './generation/graceful.js';
-import { type HealthAnswer, healthAnswer } from './health.js';
-import { checkOptionNames } from './option-names.js';
+import type { HealthAnswer } from './health.js';
+import { checkOptionNames, describeValue } from './option-names.js';
 import { GRACEFUL_OPTION_NAMES, type GracefulOptions } from './options.js';
 import { type ListenTarget, type ServeOptions, type ServeTarget, serve } from './serve.js';
 
 export interface MiddlewareOptions extends GracefulOptions {
   /**
-   * A GET path the middleware answers: 200 `{ status: 'ok', state, pid }`, or 503 with
-   * `status: 'shutting down'` once this process shuts down for good (never during a handover).
-   * Default false.
+   * The readiness route: a GET path (or several, e.g. `['/healthz', '/readyz']`) answered 200
+   * `{ status: 'ok', state, pid }`, or 503 with the status saying why: `starting`, `not ready`
+   * (setReady(false)), `lame duck`, `shutting down`. 200 through a handover. Default false.
    */
-  healthRoute?: string | false | undefined;
+  healthRoute?: string | readonly string[] | false | undefined;
+  /** The liveness route: a GET path answered 200 until the process exits. Default false. */
+  livenessRoute?: string | false | undefined;
   /**
    * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
    * secret from GRACEFUL_RESTART_TOKEN; or its options. Default false (off).
@@ -35,10 +37,18 @@ export interface MiddlewareKit {
    * passes every request on without reading its path (which koa would parse for it).
    */
   answersRoutes: boolean;
-  /** The health route's path, or false when it is off. */
-  healthRoute: string | false;
-  /** The health answer when `method` and `path` name the health route, else undefined. */
-  health(method: string, path: string): HealthAnswer | undefined;
+  /** The readiness and liveness routes' paths (none when both are off). */
+  healthPaths: string[];
+  /**
+   * The readiness or liveness answer when `method` and `path` name one of those routes, else
+   * undefined. `notReady`: a further verdict of the framework's (under-pressure) that makes
+   * readiness answer 503 with it as the reason.
+   */
+  health(
+    method: string,
+    path: string,
+    notReady?: () => string | undefined,
+  ): HealthAnswer | undefined;
   /** The admin route's answer when `req` is for it, else undefined (also when it is off). */
   admin(req: http.IncomingMessage, path: string): Promise<AdminResponse> | undefined;
   /** The admin route, when configured. */
@@ -63,8 +73,16 @@ export function createMiddlewareKit(
   options: MiddlewareOptions = {},
   adapterOptions: readonly string[] = [],
 ): MiddlewareKit {
-  checkOptionNames(options, [...GRACEFUL_OPTION_NAMES, 'healthRoute', 'admin', ...adapterOptions]);
-  const { healthRoute = false, admin, ...graceOptions } = options;
+  checkOptionNames(options, [
+    ...GRACEFUL_OPTION_NAMES,
+    'healthRoute',
+    'livenessRoute',
+    'admin',
+    ...adapterOptions,
+  ]);
+  const { healthRoute = false, livenessRoute = false, admin, ...graceOptions } = options;
+  const readinessPaths = routePaths(healthRoute, 'healthRoute');
+  const livenessPaths = routePaths(livenessRoute, 'livenessRoute');
   const graceful = createGraceful(graceOptions);
   let adminRoute: AdminRoute | undefined;
   try {
@@ -77,12 +95,16 @@ export function createMiddlewareKit(
   return {
     graceful,
     adminRoute,
-    healthRoute,
-    answersRoutes: Boolean(healthRoute) || adminRoute !== undefined,
+    healthPaths: [...readinessPaths, ...livenessPaths],
+    answersRoutes: readinessPaths.length + livenessPaths.length > 0 || adminRoute !== undefined,
     admin: (req, path) =>
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
-    health: (method, path) =>
-      healthRoute && method === 'GET' && path === healthRoute ? healthAnswer(graceful) : undefined,
+    health: (method, path, notReady) => {
+      if (method !== 'GET' && method !== 'HEAD') return undefined;
+      if (livenessPaths.includes(path)) return graceful.liveness();
+      if (!readinessPaths.includes(path)) return undefined;
+      return graceful.readiness(notReady?.());
+    },
     listen: ((
       handler: http.RequestListener,
       target: ListenTarget | ServeTarget[],
@@ -93,6 +115,19 @@ export function createMiddlewareKit(
         : serve(graceful, handler, target, serveOptions)) as ServeHelper<http.RequestListener>,
   };
 }
+
+/** A route option's paths: a path, several, or false for none. */
+function routePaths(value: unknown, option: string): string[] {
+  if (value === false) return [];
+  const paths = typeof value === 'string' ? [value] : value;
+  if (Array.isArray(paths) && paths.length > 0 && paths.every(isPath)) return [...paths];
+  throw new GracefulRestartError(
+    ErrorCodes.INVALID_OPTION,
+    `${option} must be a path starting with "/" (e.g. '/healthz'), a list of them, or false (got ${describeValue(value)}).`,
+  );
+}
+
+const isPath = (path: unknown): path is string => typeof path === 'string' && path.startsWith('/');
 
 /**
  * Loads an optional peer dependency an option needs. `load` is the adapter's own `import()`, so

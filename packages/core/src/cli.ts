@@ -25,6 +25,11 @@ const USAGE = `Usage:
                              dies meanwhile, the old one serves again and reload fails
                              (default $GRACEFUL_RESTART_PROBATION_MS ms, else
                              ${DEFAULTS.probationMs / 1000}s; 0 turns it off)
+      --lame-duck TIME       on stop, the workers serve on this long first, readiness 503 and
+                             Connection: close, until the load balancer has moved off (ends
+                             sooner once it visibly has; a second signal skips it); default
+                             $GRACEFUL_RESTART_LAME_DUCK_MS ms, else 5s under Kubernetes and
+                             Nomad, else 0 (none)
       --cwd DIR              the workers' directory, followed anew at every start (a release
                              directory's current/); default: $GRACEFUL_RESTART_CWD, else the
                              directory this was started from as $PWD names it
@@ -106,6 +111,7 @@ async function run(argv: string[]): Promise<number> {
       'max-restarts': { type: 'string' },
       workers: { type: 'string' },
       probation: { type: 'string' },
+      'lame-duck': { type: 'string' },
       control: { type: 'string' },
       cwd: { type: 'string' },
     },
@@ -123,6 +129,9 @@ async function run(argv: string[]): Promise<number> {
       : {}),
     ...(values.probation !== undefined
       ? { probationMs: parseDuration(values.probation, '--probation') }
+      : {}),
+    ...(values['lame-duck'] !== undefined
+      ? { lameDuckMs: parseDuration(values['lame-duck'], '--lame-duck') }
       : {}),
     ...(values['max-restarts']
       ? { maxRestarts: parseCount(values['max-restarts'], '--max-restarts') }

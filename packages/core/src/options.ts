@@ -2,6 +2,7 @@ import type { SuccessorCommand } from './command.js';
 import { DEFAULTS } from './defaults.js';
 import type { DrainOptions } from './drain/options.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
+import { type LameDuckSetting, resolveLameDuck } from './lame-duck-setting.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { checkOptionNames, describeValue } from './option-names.js';
 import type { SignalOptions } from './signals.js';
@@ -36,6 +37,15 @@ export interface GracefulOptions {
    */
   probationMs?: number | undefined;
   drain?: DrainSettings | undefined;
+  /**
+   * On a final shutdown (SIGTERM, SIGINT, shutdown(); not a restart), serve on for up to this
+   * long first, readiness answering 503 and every response `Connection: close`, so that a load
+   * balancer moves off before the listener closes; it ends sooner once the balancer visibly has
+   * (readiness told 503 twice, then no other request for two check intervals, at least 1 s). A
+   * second signal skips it. 0 turns it off. Default: GRACEFUL_RESTART_LAME_DUCK_MS, else 5000 ms
+   * under Kubernetes (KUBERNETES_SERVICE_HOST) and Nomad (NOMAD_ALLOC_ID), else 0.
+   */
+  lameDuckMs?: number | undefined;
   /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
   signals?: SignalOptions | false | undefined;
   /** Path of a PID file the serving generation keeps up to date. */
@@ -66,6 +76,7 @@ export interface ResolvedOptions {
   readyTimeoutMs: number;
   probationMs: number;
   drain: DrainOptions & { keepAliveHint: boolean };
+  lameDuck: LameDuckSetting;
   /** Resolved (defaults, checks) by SignalHandlers. */
   signals: SignalOptions | false;
   pidFile: string | undefined;
@@ -97,6 +108,7 @@ export const GRACEFUL_OPTION_NAMES = [
   'readyTimeoutMs',
   'probationMs',
   'drain',
+  'lameDuckMs',
   'signals',
   'pidFile',
   'command',
@@ -173,6 +185,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
       closeConnection: drain.closeConnection,
       keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
     },
+    lameDuck: resolveLameDuck(options.lameDuckMs),
     signals: options.signals ?? {},
     pidFile: options.pidFile,
     command: options.command,

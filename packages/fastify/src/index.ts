@@ -27,15 +27,21 @@ export interface FastifyGracefulOptions extends Omit<GracefulOptions, 'logger'> 
   logger?: Logger | false | undefined;
   /**
    * Register @fastify/under-pressure (an optional peer dependency) with a health check that fails
-   * while this process shuts down for good: `true`, or under-pressure's options (its own
-   * `healthCheck` is combined with ours; `exposeStatusRoute` defaults to `/status`). Default false.
+   * once the final drain begins (not during a lame duck, where under-pressure's 503 for every
+   * request would fail the requests a lame duck serves): `true`, or under-pressure's options (its
+   * own `healthCheck` is combined with ours; `exposeStatusRoute` defaults to `/status`). Default
+   * false. Its verdict (however it was registered) also makes the readiness route answer 503.
    */
   underPressure?: boolean | Record<string, unknown> | undefined;
   /**
-   * A GET route answering 200 `{ status: 'ok', state, pid }`, or 503 with `status: 'shutting down'`
-   * once this process shuts down for good (never during a handover). A path, or false. Default false.
+   * The readiness route: a GET path (or several, e.g. `['/healthz', '/readyz']`) answered 200
+   * `{ status: 'ok', state, pid }`, or 503 with the status saying why: `starting`, `not ready`
+   * (setReady(false), under pressure), `lame duck`, `shutting down`. 200 through a handover.
+   * Default false.
    */
-  healthRoute?: string | false | undefined;
+  healthRoute?: string | readonly string[] | false | undefined;
+  /** The liveness route: a GET path answered 200 until the process exits. Default false. */
+  livenessRoute?: string | false | undefined;
   /**
    * The authenticated admin route (`POST /graceful`, `GET /graceful/status`): `true` takes the
    * secret from GRACEFUL_RESTART_TOKEN; or its options (`token`, `path`, `allow`, `trustProxy`,
@@ -79,7 +85,7 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
   // fastify's own register() options reach the plugin too: not ours to check.
   for (const name of FASTIFY_REGISTER_OPTIONS) delete (kitOptions as Record<string, unknown>)[name];
   const kit = createMiddlewareKit({ ...kitOptions, logger }, ['listenerName', 'underPressure']);
-  const { graceful, adminRoute, healthRoute } = kit;
+  const { graceful, adminRoute, healthPaths } = kit;
   fastify.decorate('graceful', graceful);
 
   const bindings = interceptListen(fastify, graceful, listenerName);
@@ -109,12 +115,15 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
       });
     }
   }
-  if (healthRoute) {
-    fastify.get(healthRoute, async (_request, reply) => {
-      const { statusCode, body } = kit.health('GET', healthRoute) as NonNullable<
-        ReturnType<typeof kit.health>
-      >;
-      return reply.code(statusCode).send(body);
+  // @fastify/under-pressure's verdict, when it is registered (by this plugin or the app).
+  const pressure = () =>
+    (fastify as { isUnderPressure?: () => boolean }).isUnderPressure?.()
+      ? 'under pressure'
+      : undefined;
+  for (const path of healthPaths) {
+    fastify.get(path, async (_request, reply) => {
+      const answer = kit.health('GET', path, pressure);
+      return reply.code(answer?.statusCode ?? 404).send(answer?.body);
     });
   }
   if (underPressure) {
@@ -210,7 +219,10 @@ function extraServer(fastify: FastifyInstance, main: http.Server): http.Server {
   return extra;
 }
 
-/** @fastify/under-pressure with a health check that fails once this process shuts down for good. */
+/** True once the final drain has begun (a lame duck still serves). */
+const draining = (graceful: Graceful) => graceful.shuttingDown && graceful.state !== 'lame-duck';
+
+/** @fastify/under-pressure with a health check that fails once the final drain begins. */
 async function registerUnderPressure(
   fastify: FastifyInstance,
   options: Record<string, unknown>,
@@ -228,7 +240,7 @@ async function registerUnderPressure(
     exposeStatusRoute: true,
     ...options,
     healthCheck: async (app: FastifyInstance) =>
-      !graceful.shuttingDown && (userCheck ? await userCheck(app) : true),
+      !draining(graceful) && (userCheck ? await userCheck(app) : true),
   });
 }
 

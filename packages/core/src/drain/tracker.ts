@@ -31,6 +31,10 @@ export class ConnectionTracker implements Followed {
   publicApiOnly = false;
   /** Requests received since the server started (HTTP/1 and HTTP/2). */
   private requests = 0;
+  /** Connections a raw net server accepted: its arrivals. */
+  private rawConnections = 0;
+  /** A lame duck: every response closes its connection while the listener still accepts. */
+  private closingResponses = false;
 
   constructor(
     readonly server: NetServer,
@@ -41,7 +45,10 @@ export class ConnectionTracker implements Followed {
     this.keepAliveHint = effectiveHint(server, options.keepAliveHintSeconds);
     server.on('connection', this.onSocket);
     if (protocol === 'net') {
-      server.on('connection', (socket: Socket) => this.addConn(socket, 'raw'));
+      server.on('connection', (socket: Socket) => {
+        this.rawConnections++;
+        this.addConn(socket, 'raw');
+      });
       return;
     }
     server.prependListener('request', this.onRequest);
@@ -105,13 +112,32 @@ export class ConnectionTracker implements Followed {
     if (this.run || this.publicApiOnly) this.followResponse(conn, res);
     // During a drain every response of a released connection closes it once written: the client
     // then opens its next connection to the successor instead of racing a close.
-    if (this.run && conn.released) res.shouldKeepAlive = false;
+    if ((this.run && conn.released) || this.closingResponses) res.shouldKeepAlive = false;
     else if (this.keepAliveHint !== undefined) this.advertiseHint(res, this.keepAliveHint);
   };
 
   /** Open connections now, and requests received so far. */
   get load(): WorkerLoad {
     return { connections: this.sockets.size, requests: this.requests };
+  }
+
+  /** Requests (raw connections, for a net server) received so far: what a lame duck watches. */
+  get arrivals(): number {
+    return this.requests + this.rawConnections;
+  }
+
+  /**
+   * A lame duck begins: the listener still accepts, and every HTTP/1 response from now on (the
+   * ones being written too) closes its connection, so that a client's next request opens a new
+   * connection, which the balancer sends elsewhere once it has moved off.
+   */
+  beginLameDuck(): void {
+    this.closingResponses = true;
+    for (const conn of this.conns.values()) {
+      if (conn.kind !== 'http1') continue;
+      conn.released = true;
+      this.followInFlight(conn);
+    }
   }
 
   private advertiseHint(res: http.ServerResponse, seconds: number): void {

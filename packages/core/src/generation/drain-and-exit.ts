@@ -2,7 +2,8 @@ import type { DrainOptions } from '../drain/options.js';
 import { mergeDrainReports } from '../drain/report.js';
 import type { ConnectionTracker } from '../drain/tracker.js';
 import type { DrainReport } from '../handover/messages.js';
-import type { Logger } from '../logger.js';
+import type { SuccessorMessenger } from '../handover/types.js';
+import type { GenerationParts } from './parts.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
@@ -33,17 +34,21 @@ export function drainServers(
 }
 
 /**
- * After the drain: the app's shutdown hooks get what the drain left of its deadline (a
- * probation's wait does not count), then the report is logged. Resolves with the exit code.
+ * After the drain: the service's Unix paths and PID file go when this generation `owns` them
+ * (a final shutdown), the app's shutdown hooks get what the drain left of its deadline (a
+ * probation's wait does not count), the report is logged, and the successor told. Resolves with
+ * the exit code.
  */
 export async function afterDrain(
   report: DrainReport,
-  hooks: Array<() => unknown>,
-  deadlineMs: number,
-  log: Logger,
+  { servers, options, signals, appHooks }: GenerationParts,
+  owns: boolean,
+  successor: SuccessorMessenger | undefined,
 ): Promise<number> {
-  const remaining = Math.max(0, deadlineMs - report.durationMs);
-  const hooksFailed = !(await runShutdownHooks(hooks, remaining, log));
+  if (owns) await servers.removeOwned(options.pidFile);
+  const log = options.logger;
+  const remaining = Math.max(0, options.drain.deadlineMs - report.durationMs);
+  const hooksFailed = !(await runShutdownHooks(appHooks.shutdown, remaining, log));
   log.info(
     `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +
       `${report.socketsClosedIdle} idle sockets closed, ${report.socketsForced} forced at the deadline`,
@@ -56,5 +61,7 @@ export async function afterDrain(
       socketsForced: report.socketsForced,
     },
   );
+  signals?.uninstall();
+  successor?.reportDrained(report);
   return report.deadlineReached || hooksFailed ? ExitCodes.FORCED : ExitCodes.CLEAN;
 }

@@ -5,6 +5,7 @@ import type { DrainReport } from '../handover/messages.js';
 import type { RestartOutcome, RestartResult } from '../handover/outcome.js';
 import { StarterLink } from '../handover/starter-link.js';
 import { restartStrategyFor } from '../handover/strategies.js';
+import { Health, type HealthAnswer } from '../health.js';
 import type { Logger } from '../logger.js';
 import { type GracefulOptions, resolveOptions } from '../options.js';
 import { checkPidFileDirectory } from '../pid-file.js';
@@ -19,6 +20,7 @@ import type { GracefulEvents } from './events.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import { Lifecycle } from './lifecycle.js';
 import { GenerationLog } from './log-lines.js';
+import type { AppHooks } from './parts.js';
 import { GenerationServers } from './servers.js';
 import { isShuttingDown, type State } from './state.js';
 
@@ -36,6 +38,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly predecessor: StarterLink | undefined;
   private readonly signals: SignalHandlers | undefined;
   private readonly startedAt = Date.now();
+  private readonly appHooks: AppHooks = { shutdown: [], handOff: undefined };
+  private readonly health: Health;
 
   constructor(options: GracefulOptions = {}) {
     super();
@@ -69,6 +73,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
             },
             log,
           );
+    this.health = new Health(() => lifecycle.state);
     const lifecycle = new Lifecycle({
       options: this.options,
       servers: this.servers,
@@ -77,6 +82,8 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       signals: this.signals,
       notifier: SystemdNotifier.fromEnv(log),
       log: new GenerationLog(log),
+      health: this.health,
+      appHooks: this.appHooks,
       emit: this.emit.bind(this),
     });
     this.lifecycle = lifecycle;
@@ -86,7 +93,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       link.on('handover', (handover) => lifecycle.supervisorHandedOver(handover));
       link.on('restart-failed', (error) => lifecycle.restartFailed(error, 'the supervisor'));
       link.on('prepare', () => this.servers.prepareRollback());
-      link.on('shutdown', () => lifecycle.stopFromSupervisor());
+      link.on('shutdown', (lameDuck) => lifecycle.stopFromSupervisor(lameDuck));
       void link.closed.then(() => lifecycle.supervisorGone());
     }
     claimProcess(this, { handlesSignals: this.signals !== undefined });
@@ -99,9 +106,41 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     return this.lifecycle.state;
   }
 
-  /** True once this process is shutting down for good (not during a handover): health answers 503. */
+  /**
+   * True once this process is shutting down for good, a lame duck included (not during a
+   * handover): readiness answers 503.
+   */
   get shuttingDown(): boolean {
     return isShuttingDown(this.lifecycle.state);
+  }
+
+  /**
+   * The readiness answer (a load balancer's or orchestrator's readiness check): 200 while this
+   * generation serves and the app says it is ready; 503 before the first generation is ready,
+   * after setReady(false), during a lame duck and a final drain. 200 through a handover.
+   * `notReady`: a reason this process should get no new traffic right now (an overload
+   * verdict), answered as 503.
+   */
+  readiness(notReady?: string): HealthAnswer {
+    return this.health.readiness(notReady);
+  }
+
+  /** The liveness answer: 200 until the process exits (a restart would not help a drain). */
+  liveness(): HealthAnswer {
+    return this.health.liveness();
+  }
+
+  /**
+   * The app's own readiness (its database is gone, it sheds load): false makes readiness answer
+   * 503 with `reason`, true again 200. Throws INVALID_STATE once shutdown has begun.
+   */
+  setReady(ready: boolean, reason?: string): void {
+    this.health.setReady(ready, reason);
+  }
+
+  /** True when readiness would answer 200 now. */
+  get isReady(): boolean {
+    return this.health.ready;
   }
 
   /** The listeners of this generation, in declaration order. */
@@ -160,7 +199,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
 
   /** Runs `hook` once after connections are gone on the way out (close a DB pool, flush logs). */
   onShutdown(hook: () => unknown): this {
-    this.lifecycle.addShutdownHook(hook);
+    this.appHooks.shutdown.push(hook);
     return this;
   }
 
@@ -171,7 +210,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    * The next generation reads it with handedOff().
    */
   onHandOff(provider: () => unknown): this {
-    this.lifecycle.handOffWith(provider);
+    this.appHooks.handOff = provider;
     return this;
   }
 

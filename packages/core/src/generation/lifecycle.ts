@@ -10,17 +10,18 @@ import {
 import type { DrainReport } from '../handover/messages.js';
 import { errorToWire, type RestartOutcome, type RestartResult } from '../handover/outcome.js';
 import type { Handover, SuccessorMessenger } from '../handover/types.js';
-import { writePidFile } from '../pid-file.js';
+import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
 import { atKeyboard, terminalHungUp } from '../terminal.js';
+import { announceReady, serveAgain } from './announce.js';
 import { afterDrain } from './drain-and-exit.js';
 import { handOffValue } from './hand-off.js';
-import { reportLoad } from './load-report.js';
+import { LameDuck } from './lame-duck.js';
 import type { GenerationLog } from './log-lines.js';
 import type { GenerationParts, Probation } from './parts.js';
 import { ProbationWait } from './probation.js';
 import { RestartInFlight } from './restart-in-flight.js';
-import { restartSignalAction, SignalMemory, stopAction } from './signal-policy.js';
+import { restartSignalAction, SignalMemory, shutdownEvent, stopAction } from './signal-policy.js';
 import {
   allows,
   hasDrainBegun,
@@ -46,8 +47,7 @@ export class Lifecycle {
   /** The generation that replaced this one, while this one drains. */
   private successor: SuccessorMessenger | undefined;
   private restartOutcome: RestartOutcome | undefined;
-  private readonly cleanups: Array<() => unknown> = [];
-  private handOffProvider: (() => unknown) | undefined;
+  private lameDuck: LameDuck | undefined;
 
   constructor(private readonly parts: GenerationParts) {
     this.currentState = parts.predecessor ? 'taking-over' : 'starting';
@@ -66,22 +66,14 @@ export class Lifecycle {
     return this.parts.log;
   }
 
-  addShutdownHook(hook: () => unknown): void {
-    this.cleanups.push(hook);
-  }
-
-  handOffWith(provider: () => unknown): void {
-    this.handOffProvider = provider;
-  }
-
-  /** Moves as the state table says; throws INVALID_STATE when it refuses. */
-  private apply(event: StateEvent): Outcome {
+  /** Moves as the state table says; throws INVALID_STATE (naming `listener`) when it refuses. */
+  private apply(event: StateEvent, listener?: string): Outcome {
     const outcome = transition(this.currentState, event);
     if (outcome.type === 'refuse') {
-      throw new GracefulRestartError(
-        ErrorCodes.INVALID_STATE,
-        `Cannot ${event} while ${this.currentState}: ${outcome.reason}.`,
-      );
+      const message = `Cannot ${event} while ${this.currentState}: ${outcome.reason}.`;
+      if (listener === undefined) throw new GracefulRestartError(ErrorCodes.INVALID_STATE, message);
+      const named = `Listener "${listener}": ${message}`;
+      throw new GracefulRestartError(ErrorCodes.INVALID_STATE, named, { listener });
     }
     if (outcome.type === 'move' && outcome.to !== this.currentState) {
       const previous = this.currentState;
@@ -94,12 +86,7 @@ export class Lifecycle {
   async listen(server: NetServer, spec: ListenerSpec, protocol?: ServerProtocol) {
     spec = normalizeSpec(spec);
     const name = listenerName(spec);
-    try {
-      this.apply('listen');
-    } catch (error) {
-      const message = `Listener "${name}": ${(error as Error).message}`;
-      throw new GracefulRestartError(ErrorCodes.INVALID_STATE, message, { listener: name });
-    }
+    this.apply('listen', name);
     const { servers } = this.parts;
     // A server closed by its owner (not by a handover) lets go of its port: so do the duplicates.
     return servers.add(server, spec, name, protocol, () => {
@@ -108,17 +95,11 @@ export class Lifecycle {
   }
 
   async ready(): Promise<void> {
-    const { servers, predecessor: link, notifier, options } = this.parts;
+    const { servers, predecessor: link } = this.parts;
     // Unmatched socket activation refuses the start before anything is told it is ready.
     if (isStarting(this.currentState)) servers.sockets.closeUnclaimed();
     this.apply('ready');
-    this.parts.signals?.warnAboutOtherListeners();
-    // systemd learns the new main pid before the previous generation is told to drain and exit.
-    await notifier?.ready(process.pid, link !== undefined);
-    await link?.sendReady();
-    if (link?.supervised) reportLoad(servers.load.bind(servers), link.sendLoad.bind(link));
-    if (options.pidFile) await writePidFile(options.pidFile, process.pid);
-    this.log.ready(link);
+    await announceReady(this.parts);
     const predecessorGone = link?.predecessorExited ?? Promise.resolve();
     servers.prepareRollbackOnceAlone(predecessorGone, () => this.currentState === 'serving');
     const deferred = this.signalMemory.takeDeferred();
@@ -177,7 +158,7 @@ export class Lifecycle {
     this.restartOutcome = { ok: true, result };
     this.successor = successor;
     if (successor) {
-      const provider = this.handOffProvider;
+      const provider = this.parts.appHooks.handOff;
       void handOffValue(provider, this.log.logger).then((data) => successor.handOff(data));
     }
     this.apply('restart-succeeded');
@@ -201,14 +182,11 @@ export class Lifecycle {
   /** The next generation died on probation: serve again on the held sockets, as before. */
   private async rollBack({ held, result }: Probation, error: GracefulRestartError) {
     this.apply('rollback');
-    await this.parts.servers.serveAgain(held);
+    await serveAgain(this.parts, held);
     this.drain = undefined;
     this.restartOutcome = { ok: false, error: errorToWire(error) };
     this.log.rolledBack(error, result);
     this.successor = undefined;
-    // PID file and systemd's MAINPID point back to this generation.
-    await this.parts.notifier?.ready(process.pid, true);
-    if (this.parts.options.pidFile) await writePidFile(this.parts.options.pidFile, process.pid);
     this.parts.emit('rollback', error, result);
   }
 
@@ -220,18 +198,26 @@ export class Lifecycle {
   }
 
   /** The supervisor stops: a stop signal to the whole process group is the same stop. */
-  stopFromSupervisor(): void {
+  stopFromSupervisor(lameDuck: LameDuckSetting | undefined): void {
     this.signalMemory.supervisorStopped();
-    void this.stop();
+    void this.stop(undefined, lameDuck);
   }
 
-  /** A shutdown from code, or from `signal`: the table says whether it starts, joins or forces. */
-  stop(signal?: NodeJS.Signals): Promise<DrainReport> {
-    const outcome = this.apply('shutdown');
-    const action = stopAction(outcome, this.signalMemory.record(signal));
+  /**
+   * A shutdown from code, or from `signal`: the table says whether it starts (with a lame duck
+   * first, when one is set), joins, ends the lame duck or forces.
+   */
+  stop(signal?: NodeJS.Signals, lameDuck = this.parts.options.lameDuck): Promise<DrainReport> {
+    const inLameDuck = this.currentState === 'lame-duck';
+    const outcome = this.apply(shutdownEvent(lameDuck.ms));
+    const action = stopAction(outcome, this.signalMemory.record(signal), inLameDuck);
     if (action === 'exit-now' && signal) {
       this.log.exitingNow(signal);
       process.exit(128 + osConstants.signals[signal]);
+    }
+    if (action === 'end-lame-duck') {
+      this.log.lameDuckSkipped(signal);
+      this.lameDuck?.end();
     }
     if (action === 'same-stop') {
       this.signalMemory.joined();
@@ -243,11 +229,20 @@ export class Lifecycle {
       this.log.shuttingDown(signal, { atKeyboard: atKeyboard(), supervised, deadlineMs });
       this.probationWait.end();
       // A final shutdown (not one after a handover, nor a successor's before ready) ends the service.
-      if (this.currentState === 'stopping') void this.parts.notifier?.stopping();
+      if (this.currentState !== 'leaving') void this.parts.notifier?.stopping();
       this.restartInFlight.abort();
     }
-    this.drain ??= this.drainAndExit();
+    this.drain ??=
+      this.currentState === 'lame-duck' ? this.lameDuckThenDrain(lameDuck) : this.drainAndExit();
     return this.drain;
+  }
+
+  /** Serves on, readiness 503, until the balancer has moved off or the time is up; then drains. */
+  private async lameDuckThenDrain(setting: LameDuckSetting): Promise<DrainReport> {
+    this.lameDuck = new LameDuck(setting, this.parts);
+    await this.lameDuck.run();
+    this.apply('lame-duck-over');
+    return this.drainAndExit();
   }
 
   restartFromSignal(signal: NodeJS.Signals): void {
@@ -282,11 +277,8 @@ export class Lifecycle {
     const report = await draining;
     // After a handover the next generation owns the paths and PID file, and a successor
     // stopped before ready never owned them.
-    if (this.currentState === 'stopping') await servers.removeOwned(options.pidFile);
-    const { deadlineMs } = options.drain;
-    const exitCode = await afterDrain(report, this.cleanups, deadlineMs, this.log.logger);
-    this.parts.signals?.uninstall();
-    this.successor?.reportDrained(report);
+    const owner = this.currentState === 'stopping';
+    const exitCode = await afterDrain(report, this.parts, owner, this.successor);
     this.apply('drained');
     this.parts.emit('drained', report);
     // A restart aborted by this shutdown settles once its successor is stopped.

@@ -1,6 +1,8 @@
 import type { GracefulRestartError } from '../errors.js';
 import type { RestartResult } from '../handover/outcome.js';
+import type { LameDuckSetting } from '../lame-duck-setting.js';
 import type { Logger } from '../logger.js';
+import type { LameDuckEnd } from './lame-duck.js';
 
 /** What a generation says as it moves: one method per line, the wording kept in one place. */
 export class GenerationLog {
@@ -71,6 +73,31 @@ export class GenerationLog {
         `SIGINT: shutting down, waiting up to ${how.deadlineMs} ms for requests in flight; press Ctrl-C again to exit now`,
       );
     } else if (signal) this.logger.info(`${signal}: shutting down`);
+  }
+
+  lameDuck({ ms, why }: LameDuckSetting): void {
+    this.logger.info(
+      `lame duck: serving on for up to ${ms} ms, readiness 503 and every response Connection: close, until the load balancer has moved off (${why}); a second signal drains now`,
+      { event: 'lame-duck', pid: process.pid, lameDuckMs: ms },
+    );
+  }
+
+  lameDuckOver(endedBy: LameDuckEnd, durationMs: number): void {
+    const why = {
+      time: 'its time is up',
+      balancer: 'the load balancer has moved off',
+      signal: 'a second signal',
+    }[endedBy];
+    this.logger.info(`lame duck over after ${durationMs} ms (${why}); draining`, {
+      event: 'lame-duck-over',
+      pid: process.pid,
+      durationMs,
+      endedBy,
+    });
+  }
+
+  lameDuckSkipped(signal: NodeJS.Signals | undefined): void {
+    this.logger.info(`${signal} again: ending the lame duck, draining now`);
   }
 
   sameStop(signal: NodeJS.Signals | undefined): void {

@@ -3,6 +3,7 @@ import type { RestartResult } from '../handover/outcome.js';
 import type { StarterLink } from '../handover/starter-link.js';
 import type { RestartStrategy } from '../handover/strategies.js';
 import type { Verdict } from '../handover/types.js';
+import type { Health } from '../health.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SignalHandlers } from '../signals.js';
 import type { HeldHandle } from '../sockets/duplicate.js';
@@ -20,7 +21,15 @@ export interface GenerationParts {
   signals: SignalHandlers | undefined;
   notifier: SystemdNotifier | undefined;
   log: GenerationLog;
+  health: Health;
+  appHooks: AppHooks;
   emit: EventEmitter<GracefulEvents>['emit'];
+}
+
+/** What the app gave: hooks run after the drain, and the value handed to the next generation. */
+export interface AppHooks {
+  shutdown: Array<() => unknown>;
+  handOff: (() => unknown) | undefined;
 }
 
 /** A handover on probation: the verdict to wait for, the sockets' duplicates, the restart. */

@@ -70,6 +70,16 @@ export class GenerationServers {
     return load;
   }
 
+  /** Requests (and raw connections) received over every server: what a lame duck watches. */
+  arrivals(): number {
+    return this.trackers.reduce((sum, tracker) => sum + tracker.arrivals, 0);
+  }
+
+  /** Serves on with every response closing its connection (see ConnectionTracker). */
+  beginLameDuck(): void {
+    for (const tracker of this.trackers) tracker.beginLameDuck();
+  }
+
   /**
    * Takes the duplicates once the previous generation has gone, not while this one takes over:
    * the helper's spawn would block this loop right when the clients move here. Not for

@@ -24,25 +24,33 @@ export function restartSignalAction(
   return isStarting(state) ? 'defer' : 'restart';
 }
 
+/** The table's event for a shutdown: a lame duck first when one is configured. */
+export function shutdownEvent(lameDuckMs: number): 'lame-duck' | 'shutdown' {
+  return lameDuckMs > 0 ? 'lame-duck' : 'shutdown';
+}
+
 /**
  * A shutdown (from code, the supervisor, or a signal) after the table answered `outcome`:
  * - `start`: the table moved on (a first shutdown, or one during a handover's drain);
  * - `join`: join the drain under way (a shutdown from code while stopping or stopped);
  * - `same-stop`: join it too: the process group's copy of the supervisor's stop (the first stop
  *   signal, within the window after its message);
- * - `exit-now`: a second stop signal: exit at once without finishing the drain.
+ * - `end-lame-duck`: a second stop signal during a lame duck: drain now;
+ * - `exit-now`: a second stop signal while draining: exit at once without finishing the drain.
  */
 export function stopAction(
   outcome: Outcome,
   stop: { signal: boolean; firstSignal: boolean; msSinceSupervisorStop: number | undefined },
-): 'start' | 'join' | 'same-stop' | 'exit-now' {
+  inLameDuck = false,
+): 'start' | 'join' | 'same-stop' | 'end-lame-duck' | 'exit-now' {
   if (outcome.type === 'move') return 'start';
   if (outcome.type !== 'force' || !stop.signal) return 'join';
   const sameStop =
     stop.firstSignal &&
     stop.msSinceSupervisorStop !== undefined &&
     stop.msSinceSupervisorStop < GROUP_SIGNAL_WINDOW_MS;
-  return sameStop ? 'same-stop' : 'exit-now';
+  if (sameStop) return 'same-stop';
+  return inLameDuck ? 'end-lame-duck' : 'exit-now';
 }
 
 /**

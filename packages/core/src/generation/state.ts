@@ -7,6 +7,8 @@
  *                           ▲                    │ failed                │ shutdown
  *                           └────────────────────┘                       ▼
  *   starting, serving, restarting ─shutdown─▶ stopping   (final: removes its Unix paths and PID file)
+ *   serving, restarting ─lame-duck─▶ lame-duck ─lame-duck-over─▶ stopping
+ *                        (a final shutdown that first serves on, readiness 503, until the balancer has moved off)
  *   taking-over, draining         ─shutdown─▶ leaving    (owns nothing: the other generation keeps them)
  *   stopping, leaving ─drained─▶ stopped; ─shutdown─▶ force (a second signal exits at once)
  *   draining ─rollback─▶ serving   (the next generation died on probation: this one serves again)
@@ -17,6 +19,7 @@ export const States = [
   'taking-over',
   'serving',
   'restarting',
+  'lame-duck',
   'draining',
   'stopping',
   'leaving',
@@ -32,6 +35,8 @@ export const Events = [
   'restart-failed',
   'rollback',
   'shutdown',
+  'lame-duck',
+  'lame-duck-over',
   'drained',
 ] as const;
 export type StateEvent = (typeof Events)[number];
@@ -55,6 +60,7 @@ const NOT_DRAINING = refuse('nothing is draining');
 const NO_PROBATION = refuse('no handover is on probation');
 const STILL_STARTING = refuse('the server is still starting; call ready() first');
 const SHUTTING_DOWN = refuse('the server is shutting down');
+const NO_LAME_DUCK = refuse('no lame duck is under way');
 
 /** What a generation on its way out does: a second shutdown forces, the drain ends in stopped. */
 const outgoing: Record<StateEvent, Outcome> = {
@@ -66,6 +72,8 @@ const outgoing: Record<StateEvent, Outcome> = {
   // Asked to leave: no rollback, whatever becomes of the next generation.
   rollback: refuse('this generation was asked to stop'),
   shutdown: { type: 'force' },
+  'lame-duck': { type: 'force' },
+  'lame-duck-over': NO_LAME_DUCK,
   drained: move('stopped'),
 };
 
@@ -78,6 +86,9 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-failed': NO_RESTART,
     rollback: NO_PROBATION,
     shutdown: move('stopping'),
+    // Not ready yet: no balancer sends here, nothing to wait for.
+    'lame-duck': move('stopping'),
+    'lame-duck-over': NO_LAME_DUCK,
     drained: NOT_DRAINING,
   },
   'taking-over': {
@@ -89,6 +100,8 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     rollback: NO_PROBATION,
     // Stopped before it was ready: the serving generation still owns the paths and PID file.
     shutdown: move('leaving'),
+    'lame-duck': move('leaving'),
+    'lame-duck-over': NO_LAME_DUCK,
     drained: NOT_DRAINING,
   },
   serving: {
@@ -99,6 +112,8 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-failed': NO_RESTART,
     rollback: NO_PROBATION,
     shutdown: move('stopping'),
+    'lame-duck': move('lame-duck'),
+    'lame-duck-over': NO_LAME_DUCK,
     drained: NOT_DRAINING,
   },
   restarting: {
@@ -110,6 +125,14 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     rollback: NO_PROBATION,
     // The successor is stopped and this generation shuts down for good.
     shutdown: move('stopping'),
+    'lame-duck': move('lame-duck'),
+    'lame-duck-over': NO_LAME_DUCK,
+    drained: NOT_DRAINING,
+  },
+  'lame-duck': {
+    ...outgoing,
+    // A repeated shutdown request: a signal ends the lame duck (see stopAction); code joins.
+    'lame-duck-over': move('stopping'),
     drained: NOT_DRAINING,
   },
   draining: {
@@ -123,6 +146,9 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     // The drain under way continues (the probation ends: no rollback); from now on a second
     // shutdown request forces the exit.
     shutdown: move('leaving'),
+    // Another generation serves the address: the balancer keeps sending there.
+    'lame-duck': move('leaving'),
+    'lame-duck-over': NO_LAME_DUCK,
     drained: move('stopped'),
   },
   stopping: outgoing,
@@ -135,6 +161,8 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     'restart-failed': NO_RESTART,
     rollback: refuse('the server has stopped'),
     shutdown: { type: 'join' },
+    'lame-duck': { type: 'join' },
+    'lame-duck-over': NO_LAME_DUCK,
     drained: refuse('the server has stopped'),
   },
 };
@@ -143,9 +171,11 @@ export function transition(state: State, event: StateEvent): Outcome {
   return TABLE[state][event];
 }
 
-/** True while this generation is on its way out for good: health routes answer 503. */
+/** True while this generation is on its way out for good (a lame duck too): readiness answers 503. */
 export function isShuttingDown(state: State): boolean {
-  return state === 'stopping' || state === 'leaving' || state === 'stopped';
+  return (
+    state === 'lame-duck' || state === 'stopping' || state === 'leaving' || state === 'stopped'
+  );
 }
 
 /** True before ready(): listeners may be declared, a restart signal waits for ready. */
@@ -160,5 +190,5 @@ export function allows(state: State, event: StateEvent): boolean {
 
 /** True once this generation's drain has begun (a handover's or a shutdown's), or is over. */
 export function hasDrainBegun(state: State): boolean {
-  return state === 'draining' || isShuttingDown(state);
+  return state === 'draining' || state === 'stopping' || state === 'leaving' || state === 'stopped';
 }

@@ -73,8 +73,9 @@ export type SupervisorMessage =
   /** The previous generation finished its drain (the last message from it). */
   | { type: 'predecessor-drained'; report: DrainReport }
   /**
-   * Drain and exit (the supervisor stops). Sent instead of a signal, so that a stop signal that
+   * Drain and exit (the supervisor stops), after serving on as a lame duck for up to
+   * `lameDuckMs` (the supervisor's setting). Sent instead of a signal, so that a stop signal that
    * reached the whole process group (systemd's KillMode=control-group, Ctrl-C in a terminal)
    * and this message count as one stop, not as a second signal that forces the exit.
    */
-  | { type: 'shutdown' };
+  | { type: 'shutdown'; lameDuckMs?: number };

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { LineChannel } from './channel.js';
 import { READY_BYTE } from './manifest.js';
 import type { DrainReport, SupervisorMessage, WorkerLoad, WorkerMessage } from './messages.js';
@@ -19,8 +20,8 @@ interface StarterLinkEvents {
   'restart-failed': [error: GracefulRestartError];
   /** Supervised: a reload starts: take what a rollback needs. */
   prepare: [];
-  /** Supervised: the supervisor stops: drain and exit. */
-  shutdown: [];
+  /** Supervised: the supervisor stops: drain and exit (after its lame duck, when given). */
+  shutdown: [lameDuck: LameDuckSetting | undefined];
 }
 
 /**
@@ -72,7 +73,7 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
       } else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
       else if (message.type === 'prepare') this.emit('prepare');
-      else if (message.type === 'shutdown') this.emit('shutdown');
+      else if (message.type === 'shutdown') this.emit('shutdown', supervisorLameDuck(message));
       else if (message.type === 'took-over') this.emit('took-over', message.result);
       else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });
       else if (message.type === 'rollback')
@@ -174,4 +175,11 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
     if (this.pendingRestart) this.pendingRestart.reject(error);
     else this.emit('restart-failed', error);
   }
+}
+
+/** The supervisor's lame duck, when its stop message gives one. */
+function supervisorLameDuck(message: { lameDuckMs?: number }): LameDuckSetting | undefined {
+  const ms = message.lameDuckMs;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return undefined;
+  return { ms, why: "the supervisor's lame duck" };
 }

@@ -1,5 +1,6 @@
 import type { GracefulRestartError } from '../errors.js';
 import type { RestartResult } from '../handover/outcome.js';
+import type { LameDuckSetting } from '../lame-duck-setting.js';
 import type { Logger } from '../logger.js';
 import { pids, type Worker } from './workers.js';
 
@@ -30,9 +31,11 @@ export class SupervisorLog {
     this.logger.warn(`${signal} again: passing it to the workers`);
   }
 
-  stopping(reason: string, workers: number, ctrlC: boolean): void {
+  stopping(reason: string, workers: number, ctrlC: boolean, lameDuck: LameDuckSetting): void {
     const hint = ctrlC ? '; press Ctrl-C again to exit now' : '';
-    this.logger.info(`stopping (${reason}): draining ${workers} worker(s)${hint}`);
+    const first =
+      lameDuck.ms > 0 ? ` after a lame duck of up to ${lameDuck.ms} ms (${lameDuck.why})` : '';
+    this.logger.info(`stopping (${reason}): draining ${workers} worker(s)${first}${hint}`);
   }
 
   reloadStarts(old: Worker[], workerCount: number, where: string, commandLine: string): void {

@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import { type LameDuckSetting, resolveLameDuck } from '../lame-duck-setting.js';
 import type { Logger } from '../logger.js';
 import { describeValue } from '../option-names.js';
 import { defaultProbationMs } from '../options.js';
@@ -22,6 +23,13 @@ export interface SupervisorOptions {
    * GRACEFUL_RESTART_PROBATION_MS, else 2000 ms.
    */
   probationMs?: number;
+  /**
+   * On stop, the workers serve on as lame ducks for up to this long (readiness 503, responses
+   * `Connection: close`) before they drain: see GracefulOptions.lameDuckMs. Default:
+   * GRACEFUL_RESTART_LAME_DUCK_MS, else 5000 ms under Kubernetes and Nomad, else 0. The workers'
+   * environment gets GRACEFUL_RESTART_LAME_DUCK_MS set to it.
+   */
+  lameDuckMs?: number;
   /** Consecutive failed worker starts before the supervisor gives up. Default 10. */
   maxRestarts?: number;
   /**
@@ -60,6 +68,7 @@ export interface ResolvedSupervisorOptions {
   pidFile: string | undefined;
   readyTimeoutMs: number;
   probationMs: number;
+  lameDuck: LameDuckSetting;
   maxRestarts: number;
   workerCount: number;
   cwd: string | undefined;
@@ -81,6 +90,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     pidFile: options.pidFile,
     readyTimeoutMs: options.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs,
     probationMs: options.probationMs ?? defaultProbationMs(),
+    lameDuck: resolveLameDuck(options.lameDuckMs, options.env ?? process.env),
     maxRestarts: options.maxRestarts ?? DEFAULTS.maxRestarts,
     workerCount: checkWorkerCount(options.workers ?? 1),
     cwd: options.cwd,

@@ -1,6 +1,7 @@
 import { describeCommand, nextDirectory } from '../command.js';
 import { startEnvironment } from '../environment.js';
 import { startSuccessor } from '../handover/spawn.js';
+import { LAME_DUCK_ENV } from '../lame-duck-setting.js';
 import type { HeldListener } from '../sockets/held.js';
 import type { SupervisorLog } from './log-lines.js';
 import type { ResolvedSupervisorOptions } from './options.js';
@@ -84,7 +85,12 @@ export class WorkerStarter {
     // Resolved at every start, so that a swapped release symlink is followed; $PWD tells the
     // worker the same logical directory.
     const cwd = nextDirectory(this.options.cwd);
-    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? startEnvironment()), PWD: cwd };
+    const env: NodeJS.ProcessEnv = {
+      ...(this.options.env ?? startEnvironment()),
+      PWD: cwd,
+      // A worker's own stop signal (the process group's copy) gets the supervisor's lame duck too.
+      [LAME_DUCK_ENV]: String(this.options.lameDuck.ms),
+    };
     // systemd hears from the supervisor only; socket activation was taken by it.
     delete env['NOTIFY_SOCKET'];
     const serving = this.workers.serving;

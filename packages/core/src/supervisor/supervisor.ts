@@ -273,7 +273,7 @@ export class Supervisor {
 
   private async runStop(reason: string, how: { signal?: NodeJS.Signals; exitCode?: number }) {
     const ctrlC = how.signal === 'SIGINT' && atKeyboard();
-    this.log.stopping(reason, this.workers.all.length, ctrlC);
+    this.log.stopping(reason, this.workers.all.length, ctrlC, this.options.lameDuck);
     await this.notifier?.stopping();
     this.starter.abortAll();
     // An aborted start settles once its child is stopped; one that said ready just before the
@@ -281,7 +281,7 @@ export class Supervisor {
     const codes = await this.workers.stopAll(async () => {
       await this.reloadInFlight?.catch(() => undefined);
       await this.recovery.settled();
-    });
+    }, this.options.lameDuck.ms);
     await this.release();
     const clean = codes.every((c) => c === 0);
     const code = how.exitCode ?? (clean ? SupervisorExitCodes.CLEAN : SupervisorExitCodes.FAILED);

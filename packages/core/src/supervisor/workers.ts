@@ -137,15 +137,18 @@ export class WorkerSet {
     this.slots = new Array(this.count).fill(undefined);
   }
 
-  /** Tells workers to drain and exit (whoever stopped them waits for the exit). */
-  stop(workers: Worker[]): void {
+  /**
+   * Tells workers to drain and exit (whoever stopped them waits for the exit), after serving on
+   * as lame ducks for up to `lameDuckMs` (the supervisor's final stop).
+   */
+  stop(workers: Worker[], lameDuckMs = 0): void {
     for (const worker of workers) {
       if (!this.live.has(worker) || worker.role === 'stopping') continue;
       worker.role = 'stopping';
       // A message, not SIGTERM: a worker that got the same stop signal from the process
       // group (systemd, Ctrl-C) takes both as one stop and drains, instead of forcing.
       if (worker.messages.isClosed) worker.child.kill('SIGTERM');
-      else worker.messages.send({ type: 'shutdown' });
+      else worker.messages.send({ type: 'shutdown', lameDuckMs });
     }
   }
 
@@ -153,9 +156,9 @@ export class WorkerSet {
    * Stops every worker, and resolves with their exit codes once they, and any started until
    * `meanwhile` settles, are gone.
    */
-  async stopAll(meanwhile: () => Promise<unknown>): Promise<(number | null)[]> {
+  async stopAll(meanwhile: () => Promise<unknown>, lameDuckMs: number): Promise<(number | null)[]> {
     const all = this.all;
-    this.stop(all);
+    this.stop(all, lameDuckMs);
     const codes = await Promise.all(all.map((w) => w.exited));
     await meanwhile();
     codes.push(...(await Promise.all(this.all.map((w) => w.exited))));

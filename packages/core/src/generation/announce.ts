@@ -1,0 +1,23 @@
+import { writePidFile } from '../pid-file.js';
+import type { HeldHandle } from '../sockets/duplicate.js';
+import { reportLoad } from './load-report.js';
+import type { GenerationParts } from './parts.js';
+
+/** A generation is ready: systemd, whoever started it, the PID file and the log learn it. */
+export async function announceReady(parts: GenerationParts): Promise<void> {
+  const { servers, predecessor: link, notifier, options } = parts;
+  parts.signals?.warnAboutOtherListeners();
+  // systemd learns the new main pid before the previous generation is told to drain and exit.
+  await notifier?.ready(process.pid, link !== undefined);
+  await link?.sendReady();
+  if (link?.supervised) reportLoad(servers.load.bind(servers), link.sendLoad.bind(link));
+  if (options.pidFile) await writePidFile(options.pidFile, process.pid);
+  parts.log.ready(link);
+}
+
+/** A rollback: serve again on the `held` duplicates; the PID file and MAINPID point back here. */
+export async function serveAgain(parts: GenerationParts, held: HeldHandle[]): Promise<void> {
+  await parts.servers.serveAgain(held);
+  await parts.notifier?.ready(process.pid, true);
+  if (parts.options.pidFile) await writePidFile(parts.options.pidFile, process.pid);
+}
