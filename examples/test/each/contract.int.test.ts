@@ -26,6 +26,10 @@ import {
 
 afterEach(endAll);
 
+/** True when one of `f`'s processes logged `text` (plain lines or pino's JSON). */
+const said = (f: { stdout: string[]; stderr: string[] }, text: string) =>
+  [...f.stdout, ...f.stderr].some((line) => line.includes(text));
+
 describe.each(EXAMPLES)('examples/%s', (example) => {
   it('10 SIGHUPs under 50 busy keep-alive clients: 0 failed requests, 11 pids served, a 3 s request spanning each restart answered by its old pid, PID_FILE follows', async () => {
     const dir = tempDir('gr-ex-');
@@ -102,6 +106,55 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     // what was already sent on open connections was answered, never reset or 5xx.
     expect(stats.failures.reset + stats.failures['5xx'] + stats.failures.other).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('/readyz and /livez: 200 while serving; with a lame duck SIGTERM keeps serving with Connection: close and readiness 503, and ends once only readiness checks come', async () => {
+    const { f, port, endpoint } = await startOnFreePort(example, {
+      GRACEFUL_RESTART_LAME_DUCK_MS: '20000',
+    });
+    const pid = f.first.pid as number;
+    for (const path of ['/healthz', '/readyz', '/livez']) {
+      const answer = await get(endpoint, path);
+      expect(answer.status, path).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 'ok', pid });
+    }
+    const kept = await RawHttpConnection.open(port);
+    expect((await kept.get('/')).headers['connection']).not.toBe('close');
+    process.kill(pid, 'SIGTERM');
+    expect(await poll(async () => said(f, 'lame duck: serving on') || undefined, 5000)).toBe(true);
+    // Still listening and serving; each response closes its connection.
+    const during = await RawHttpConnection.open(port);
+    const answer = await during.get('/');
+    expect(answer.status).toBe(200);
+    expect(answer.headers['connection']).toBe('close');
+    expect((await kept.get('/')).headers['connection']).toBe('close');
+    const ready = await get(endpoint, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'lame duck', pid });
+    expect((await get(endpoint, '/healthz')).status).toBe(503);
+    expect((await get(endpoint, '/livez')).status).toBe(200);
+    // A balancer's checks and nothing else: the lame duck sees it has moved off.
+    while (f.first.exitCode === null) {
+      await get(endpoint, '/readyz');
+      await sleep(200);
+    }
+    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    expect(said(f, '(the load balancer has moved off); draining')).toBe(true);
+  });
+
+  it('a second SIGTERM during a lame duck drains at once: the request in flight is answered, exit 0', async () => {
+    const { f, port } = await startOnFreePort(example, { GRACEFUL_RESTART_LAME_DUCK_MS: '60000' });
+    const pid = f.first.pid as number;
+    process.kill(pid, 'SIGTERM');
+    expect(await poll(async () => said(f, 'lame duck: serving on') || undefined, 5000)).toBe(true);
+    const connection = await RawHttpConnection.open(port);
+    const slow = connection.get('/slow?ms=800');
+    expect(await waitUntil(() => acceptQueue(port) === 0, 5000)).toBe(true);
+    await sleep(100);
+    process.kill(pid, 'SIGTERM');
+    expect(await slow).toMatchObject({ status: 200, body: `slept 800 ms in pid=${pid}\n` });
+    expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
+    expect(said(f, 'ending the lame duck')).toBe(true);
   });
 
   it('CONFIG_FILE: a broken config is refused and the old generation keeps serving; a fixed one takes over', async () => {

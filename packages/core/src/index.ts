@@ -33,7 +33,8 @@ export { createGraceful, Graceful, type GracefulEvents } from './generation/grac
 export type { State } from './generation/state.js';
 export type { DrainReport } from './handover/messages.js';
 export type { RestartOutcome, RestartResult, WireError } from './handover/outcome.js';
-export { type HealthAnswer, healthAnswer } from './health.js';
+export { type HealthAnswer, healthAnswer, type ReadinessStatus } from './health.js';
+export { LAME_DUCK_ENV } from './lame-duck-setting.js';
 export type { LogFields, Logger } from './logger.js';
 export { type DrainSettings, type GracefulOptions, PROBATION_ENV } from './options.js';
 // Building an adapter or a plain server on core.

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
+import type { Logger } from './logger.js';
 import { describeValue } from './option-names.js';
 
 /** Names the lame duck of any app, without code (also set by `graceful-restart run --lame-duck`). */
@@ -80,7 +81,7 @@ export function stopBudgetWarning(
  * The stop budget of the systemd unit this process runs in (TimeoutStopUSec), when it can be
  * read: under systemd (INVOCATION_ID), its unit named in /proc/self/cgroup, and systemctl there.
  */
-export async function systemdStopBudget(
+async function systemdStopBudget(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ ms: number; what: string } | undefined> {
   if (!env['INVOCATION_ID']) return undefined;
@@ -110,4 +111,20 @@ export function parseSystemdTime(text: string): number | undefined {
     total += Number(match[1]) * (units[match[2] as string] as number);
   }
   return total;
+}
+
+/**
+ * At the first generation's start: says which lame duck applies and why, and warns when it and
+ * the drain deadline overrun the stop budget of the systemd unit, where that can be read.
+ */
+export function explainLameDuck(lameDuck: LameDuckSetting, deadlineMs: number, log: Logger): void {
+  log.info(
+    lameDuck.ms > 0
+      ? `final shutdown: a lame duck of up to ${lameDuck.ms} ms, then a drain of up to ${deadlineMs} ms (${lameDuck.why})`
+      : `final shutdown: no lame duck, a drain of up to ${deadlineMs} ms (${lameDuck.why})`,
+  );
+  void systemdStopBudget().then((budget) => {
+    const warning = budget && stopBudgetWarning(lameDuck.ms, deadlineMs, budget);
+    if (warning) log.warn(warning);
+  });
 }

@@ -128,6 +128,11 @@ describe('architecture of core', () => {
       'sockets/spread.ts:BurstBudget',
       // A node without the handle factory, which no supported node is.
       'sockets/held.ts:handleFactory',
+      // The lame duck's early end, tested with the balancer's signs given.
+      'generation/lame-duck.ts:balancerMovedOff',
+      // The stop budget check, tested without a systemd unit around.
+      'lame-duck-setting.ts:stopBudgetWarning',
+      'lame-duck-setting.ts:parseSystemdTime',
     ]);
     const exported = [...importGraph().keys()].flatMap((file) =>
       [
@@ -181,6 +186,7 @@ describe('architecture of core', () => {
       'ExitCodes',
       'Graceful',
       'GracefulRestartError',
+      'LAME_DUCK_ENV',
       'PROBATION_ENV',
       'Supervisor',
       'SupervisorExitCodes',

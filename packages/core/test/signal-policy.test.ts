@@ -1,6 +1,11 @@
 // The generation's signal policy: pure decisions, as the state table's tests take them.
 import { describe, expect, it } from 'vitest';
-import { restartSignalAction, SignalMemory, stopAction } from '../src/generation/signal-policy.js';
+import {
+  restartSignalAction,
+  SignalMemory,
+  shutdownEvent,
+  stopAction,
+} from '../src/generation/signal-policy.js';
 import { type State, States, transition } from '../src/generation/state.js';
 
 const hungUp = () => true;
@@ -16,6 +21,7 @@ describe('a restart signal', () => {
       'taking-over': 'defer',
       serving: 'restart',
       restarting: 'restart',
+      'lame-duck': 'restart',
       draining: 'restart',
       stopping: 'restart',
       leaving: 'restart',
@@ -63,6 +69,36 @@ describe('a shutdown', () => {
     // Not the first signal: a second stop, however soon.
     const again = { signal: true, firstSignal: false, msSinceSupervisorStop: 10 };
     expect(stopAction(afterFor('stopping'), again)).toBe('exit-now');
+  });
+});
+
+describe('a shutdown with a lame duck', () => {
+  const lameDuckFor = (state: State) => transition(state, shutdownEvent(5000));
+
+  it('is a lame duck only from serving or a restart in progress; elsewhere the same as without', () => {
+    expect(shutdownEvent(0)).toBe('shutdown');
+    expect(shutdownEvent(1)).toBe('lame-duck');
+    const moves = Object.fromEntries(States.map((state) => [state, lameDuckFor(state)]));
+    expect(moves).toMatchObject({
+      serving: { type: 'move', to: 'lame-duck' },
+      restarting: { type: 'move', to: 'lame-duck' },
+      // Not ready yet, or another generation serves the address: nothing to wait for.
+      starting: { type: 'move', to: 'stopping' },
+      'taking-over': { type: 'move', to: 'leaving' },
+      draining: { type: 'move', to: 'leaving' },
+    });
+  });
+
+  it('a second signal during the lame duck ends it; from code it joins; a third signal exits now', () => {
+    const second = { signal: true, firstSignal: false, msSinceSupervisorStop: undefined };
+    const fromCode = { signal: false, firstSignal: false, msSinceSupervisorStop: undefined };
+    expect(stopAction(lameDuckFor('lame-duck'), second, true)).toBe('end-lame-duck');
+    expect(stopAction(transition('lame-duck', 'shutdown'), second, true)).toBe('end-lame-duck');
+    expect(stopAction(lameDuckFor('lame-duck'), fromCode, true)).toBe('join');
+    expect(stopAction(lameDuckFor('stopping'), second, false)).toBe('exit-now');
+    // The process group's copy of the supervisor's stop is still the same stop.
+    const group = { signal: true, firstSignal: true, msSinceSupervisorStop: 5 };
+    expect(stopAction(lameDuckFor('lame-duck'), group, true)).toBe('same-stop');
   });
 });
 

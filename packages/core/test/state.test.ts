@@ -21,6 +21,8 @@ const outgoing = {
   'restart-failed': 'refuse',
   rollback: 'refuse',
   shutdown: 'force',
+  'lame-duck': 'force',
+  'lame-duck-over': 'refuse',
   drained: 'stopped',
 };
 const expected: Record<State, Record<StateEvent, string>> = {
@@ -32,6 +34,8 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'refuse',
     rollback: 'refuse',
     shutdown: 'stopping',
+    'lame-duck': 'stopping',
+    'lame-duck-over': 'refuse',
     drained: 'refuse',
   },
   'taking-over': {
@@ -42,6 +46,8 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'refuse',
     rollback: 'refuse',
     shutdown: 'leaving',
+    'lame-duck': 'leaving',
+    'lame-duck-over': 'refuse',
     drained: 'refuse',
   },
   serving: {
@@ -52,6 +58,8 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'refuse',
     rollback: 'refuse',
     shutdown: 'stopping',
+    'lame-duck': 'lame-duck',
+    'lame-duck-over': 'refuse',
     drained: 'refuse',
   },
   restarting: {
@@ -62,6 +70,8 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'serving',
     rollback: 'refuse',
     shutdown: 'stopping',
+    'lame-duck': 'lame-duck',
+    'lame-duck-over': 'refuse',
     drained: 'refuse',
   },
   draining: {
@@ -72,8 +82,11 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'refuse',
     rollback: 'serving',
     shutdown: 'leaving',
+    'lame-duck': 'leaving',
+    'lame-duck-over': 'refuse',
     drained: 'stopped',
   },
+  'lame-duck': { ...outgoing, 'lame-duck-over': 'stopping', drained: 'refuse' },
   stopping: outgoing,
   leaving: outgoing,
   stopped: {
@@ -84,6 +97,8 @@ const expected: Record<State, Record<StateEvent, string>> = {
     'restart-failed': 'refuse',
     rollback: 'refuse',
     shutdown: 'join',
+    'lame-duck': 'join',
+    'lame-duck-over': 'refuse',
     drained: 'refuse',
   },
 };
@@ -92,14 +107,14 @@ const summary = (o: Outcome) => (o.type === 'move' ? o.to : o.type);
 
 describe('state machine', () => {
   const pairs = States.flatMap((state) => Events.map((event) => [state, event] as const));
-  it('covers all 64 pairs', () => expect(pairs).toHaveLength(64));
+  it('covers all 90 pairs', () => expect(pairs).toHaveLength(90));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = transition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);
     if (outcome.type === 'refuse') expect(outcome.reason.length).toBeGreaterThan(10);
   });
   it('reports shutting down only when on the way out for good', () => {
-    expect(States.filter(isShuttingDown)).toEqual(['stopping', 'leaving', 'stopped']);
+    expect(States.filter(isShuttingDown)).toEqual(['lame-duck', 'stopping', 'leaving', 'stopped']);
   });
   it('accepts listeners only before ready', () => {
     expect(States.filter(isStarting)).toEqual(['starting', 'taking-over']);

@@ -16,7 +16,7 @@ import {
   waitForExit,
   waitUntil,
 } from './helpers/process.js';
-import { requestInFlight } from './helpers/raw-http.js';
+import { RawHttpConnection, requestInFlight } from './helpers/raw-http.js';
 import {
   CLI,
   childrenOf,
@@ -304,6 +304,43 @@ describe('graceful-restart run', () => {
       /Listener "web" is not held by the supervisor \(it holds: api\)\. Add --listen web=127\.0\.0\.1:3000/,
     );
     expect(f.stderr.join('\n')).toContain('ERR_GRACEFUL_LISTENER_NOT_SUPERVISED');
+  });
+
+  it('--lame-duck: on stop every worker serves on with readiness 503 and Connection: close, ends once only readiness checks come, then the supervisor exits 0', async () => {
+    const s = await supervise(APP, { args: ['--workers', '2', '--lame-duck', '30s'] });
+    const { port } = s.endpoint as { port: number };
+    const workers = (await status(s)).servingPids;
+    process.kill(s.supervisorPid, 'SIGTERM');
+    const saidBy = (text: string) => [...s.f.stdout, ...s.f.stderr].filter((l) => l.includes(text));
+    expect(
+      await poll(async () => saidBy('lame duck: serving on').length === 2 || undefined, 5000),
+    ).toBe(true);
+    // Both workers still serve on the held listener; every response closes its connection.
+    const answer = await (await RawHttpConnection.open(port)).get('/');
+    expect(answer.status).toBe(200);
+    expect(workers).toContain(pidIn(answer.body));
+    expect(answer.headers['connection']).toBe('close');
+    expect((await get(s.endpoint, '/healthz')).status).toBe(503);
+    expect((await get(s.endpoint, '/livez')).status).toBe(200);
+    // A balancer's readiness checks and nothing else, spread over both workers.
+    while (s.f.first.exitCode === null) {
+      await get(s.endpoint, '/healthz');
+      await sleep(100);
+    }
+    expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
+    expect(saidBy('(the load balancer has moved off); draining')).toHaveLength(2);
+    expect(saidBy("the supervisor's lame duck")).toHaveLength(2);
+  });
+
+  it('--lame-duck with a bad time, or GRACEFUL_RESTART_LAME_DUCK_MS that is no number: exit 2 naming it', async () => {
+    const bad = await cli(['run', '--lame-duck', 'a while', '--', 'node', 'x.js']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--lame-duck a while: expected a duration like 30s');
+    const badEnv = await cli(['run', '--listen', 'web=127.0.0.1:1', '--', 'node', 'x.js'], {
+      GRACEFUL_RESTART_LAME_DUCK_MS: '5s',
+    });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('GRACEFUL_RESTART_LAME_DUCK_MS must be a whole number');
   });
 
   it('bad command lines exit 2 with the problem and the usage; no supervisor to talk to exits 1', async () => {

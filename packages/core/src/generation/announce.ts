@@ -1,3 +1,4 @@
+import { explainLameDuck } from '../lame-duck-setting.js';
 import { writePidFile } from '../pid-file.js';
 import type { HeldHandle } from '../sockets/duplicate.js';
 import { reportLoad } from './load-report.js';
@@ -13,6 +14,7 @@ export async function announceReady(parts: GenerationParts): Promise<void> {
   if (link?.supervised) reportLoad(servers.load.bind(servers), link.sendLoad.bind(link));
   if (options.pidFile) await writePidFile(options.pidFile, process.pid);
   parts.log.ready(link);
+  if (!link) explainLameDuck(options.lameDuck, options.drain.deadlineMs, parts.log.logger);
 }
 
 /** A rollback: serve again on the `held` duplicates; the PID file and MAINPID point back here. */

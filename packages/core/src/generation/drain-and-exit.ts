@@ -3,7 +3,7 @@ import { mergeDrainReports } from '../drain/report.js';
 import type { ConnectionTracker } from '../drain/tracker.js';
 import type { DrainReport } from '../handover/messages.js';
 import type { SuccessorMessenger } from '../handover/types.js';
-import type { GenerationParts } from './parts.js';
+import type { ResolvedOptions } from '../options.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 
 /** Exit codes: 0 after a clean handover or shutdown; 1 when forced. A second shutdown signal exits with 128 + its number. */
@@ -33,6 +33,14 @@ export function drainServers(
     .finally(() => clearInterval(alive));
 }
 
+/** What afterDrain() uses of its generation. */
+interface DrainedParts {
+  servers: { removeOwned(pidFile: string | undefined): Promise<void> };
+  options: ResolvedOptions;
+  signals: { uninstall(): void } | undefined;
+  appHooks: { shutdown: Array<() => unknown> };
+}
+
 /**
  * After the drain: the service's Unix paths and PID file go when this generation `owns` them
  * (a final shutdown), the app's shutdown hooks get what the drain left of its deadline (a
@@ -41,7 +49,7 @@ export function drainServers(
  */
 export async function afterDrain(
   report: DrainReport,
-  { servers, options, signals, appHooks }: GenerationParts,
+  { servers, options, signals, appHooks }: DrainedParts,
   owns: boolean,
   successor: SuccessorMessenger | undefined,
 ): Promise<number> {

@@ -4,14 +4,14 @@
  * An orchestrator (Kubernetes, Nomad) or a health-checking proxy keeps sending new connections
  * for a while after the stop: a process that stopped listening at once would refuse them.
  */
+import type { Health } from '../health.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
-import type { GenerationParts } from './parts.js';
 
 /** How a lame duck ended: its time was up, the balancer had moved off, or a second signal. */
 export type LameDuckEnd = 'time' | 'balancer' | 'signal';
 
 /** What the lame duck sees of the balancer. */
-export interface BalancerSigns {
+interface BalancerSigns {
   /** Since readiness answered 503 for the second time in this lame duck; undefined before. */
   msSinceToldTwice: number | undefined;
   /** Since the last request that was not a health check (or since the lame duck began). */
@@ -21,7 +21,7 @@ export interface BalancerSigns {
 }
 
 /** No traffic for at least this long, however often the balancer checks. */
-export const QUIET_FLOOR_MS = 1_000;
+const QUIET_FLOOR_MS = 1_000;
 /** How often the lame duck looks. */
 const LOOK_EVERY_MS = 100;
 
@@ -39,12 +39,22 @@ export function balancerMovedOff(signs: BalancerSigns): boolean {
   return Math.min(signs.msSinceToldTwice, signs.msSinceTraffic) >= quietMs;
 }
 
+/** What a lame duck uses of its generation. */
+interface LameDuckParts {
+  servers: { beginLameDuck(): void; arrivals(): number };
+  health: Health;
+  log: {
+    lameDuck(setting: LameDuckSetting): void;
+    lameDuckOver(endedBy: LameDuckEnd, durationMs: number): void;
+  };
+}
+
 export class LameDuck {
   private endNow: ((how: LameDuckEnd) => void) | undefined;
 
   constructor(
     private readonly setting: LameDuckSetting,
-    private readonly parts: Pick<GenerationParts, 'servers' | 'health' | 'log'>,
+    private readonly parts: LameDuckParts,
   ) {}
 
   /** Serves on until the time is up or the balancer has moved off (or end() is called). */
@@ -64,7 +74,7 @@ export class LameDuck {
 
   /** `arrivals`: requests (and raw connections) received so far, health checks among them. */
   private watch(
-    health: GenerationParts['health'],
+    health: Health,
     arrivals: () => number,
   ): Promise<{ endedBy: LameDuckEnd; durationMs: number }> {
     const startedAt = performance.now();
