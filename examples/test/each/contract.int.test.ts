@@ -299,6 +299,42 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     await expect(get({ host: '127.0.0.1', port })).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('a lingering old generation is visible: it logs what it has left each second, and GET /graceful/status lists it until it exits', async () => {
+    const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
+    const first = f.first.pid as number;
+    const connection = await RawHttpConnection.open(port);
+    const slow = connection.get('/slow?ms=3000');
+    expect(await waitUntil(() => acceptQueue(port) === 0, 5000)).toBe(true);
+    await sleep(100);
+    const next = await restart(f, endpoint, first);
+    const statusNow = async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/graceful/status`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      return (await r.json()) as { pid: number; draining: Array<Record<string, unknown>> };
+    };
+    const listed = await poll(async () => {
+      const body = await statusNow();
+      return body.pid === next && body.draining.length > 0 ? body.draining : undefined;
+    }, 5000);
+    expect(listed).toEqual([
+      {
+        pid: first,
+        since: expect.any(String),
+        connections: 1,
+        requestsInFlight: 1,
+        deadline: expect.any(String),
+      },
+    ]);
+    const [entry] = listed as [{ since: string; deadline: string }];
+    expect(Date.parse(entry.deadline) - Date.parse(entry.since)).toBe(8000);
+    expect(said(f, 'draining: 1 connection(s) left, 1 request(s) in flight')).toBe(true);
+    expect((await slow).status).toBe(200);
+    expect(
+      await poll(async () => ((await statusNow()).draining.length === 0 ? true : undefined), 5000),
+    ).toBe(true);
+  });
+
   it('after a restart the new generation reports it: GET /graceful/status has lastRestart with the old and new pid', async () => {
     const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
     const first = f.first.pid as number;

@@ -31,7 +31,7 @@ export {
 export { ExitCodes } from './generation/drain-and-exit.js';
 export { createGraceful, Graceful, type GracefulEvents } from './generation/graceful.js';
 export type { State } from './generation/state.js';
-export type { DrainReport } from './handover/messages.js';
+export type { DrainProgress, DrainReport } from './handover/messages.js';
 export type { RestartOutcome, RestartResult, WireError } from './handover/outcome.js';
 export { type HealthAnswer, healthAnswer, type ReadinessStatus } from './health.js';
 export { LAME_DUCK_ENV } from './lame-duck-setting.js';

@@ -306,6 +306,26 @@ describe('graceful-restart run', () => {
     expect(f.stderr.join('\n')).toContain('ERR_GRACEFUL_LISTENER_NOT_SUPERVISED');
   });
 
+  it('status lists a worker still draining after a reload (pid, connections and requests left, the deadline) until it exits', async () => {
+    const s = await supervise(APP);
+    const { port } = s.endpoint as { port: number };
+    const old = (await status(s)).servingPid;
+    const slow = (await RawHttpConnection.open(port)).get('/slow?ms=3000');
+    await sleep(200);
+    expect((await cli(['reload', '--control', s.control])).code).toBe(0);
+    const draining = await poll(async () => {
+      const now = await status(s);
+      return now.draining.length > 0 ? now.draining : undefined;
+    }, 5000);
+    expect(draining).toEqual([
+      expect.objectContaining({ pid: old, connections: 1, requestsInFlight: 1 }),
+    ]);
+    expect((await slow).status).toBe(200);
+    expect(
+      await poll(async () => ((await status(s)).draining.length === 0 ? true : undefined), 5000),
+    ).toBe(true);
+  });
+
   it('--lame-duck: on stop every worker serves on with readiness 503 and Connection: close, ends once only readiness checks come, then the supervisor exits 0', async () => {
     const s = await supervise(APP, { args: ['--workers', '2', '--lame-duck', '30s'] });
     const { port } = s.endpoint as { port: number };

@@ -123,6 +123,7 @@ export class AdminRoute {
         state: this.graceful.state,
         pid: this.graceful.pid,
         uptimeMs: this.graceful.uptimeMs,
+        draining: this.graceful.predecessorsDraining,
         lastRestart: last
           ? last.ok
             ? { ok: true, ...last.result }

@@ -121,6 +121,13 @@ export class ConnectionTracker implements Followed {
     return { connections: this.sockets.size, requests: this.requests };
   }
 
+  /** What a drain has left: open connections, and the requests in flight on them. */
+  get left(): { connections: number; requestsInFlight: number } {
+    let requestsInFlight = 0;
+    for (const conn of this.conns.values()) requestsInFlight += conn.inflight;
+    return { connections: this.sockets.size, requestsInFlight };
+  }
+
   /** Requests (raw connections, for a net server) received so far: what a lame duck watches. */
   get arrivals(): number {
     return this.requests + this.rawConnections;

@@ -1,3 +1,5 @@
+import type { DrainProgress } from '../handover/messages.js';
+import type { SuccessorMessenger } from '../handover/types.js';
 import { explainLameDuck } from '../lame-duck-setting.js';
 import { writePidFile } from '../pid-file.js';
 import type { HeldHandle } from '../sockets/duplicate.js';
@@ -15,6 +17,20 @@ export async function announceReady(parts: GenerationParts): Promise<void> {
   if (options.pidFile) await writePidFile(options.pidFile, process.pid);
   parts.log.ready(link);
   if (!link) explainLameDuck(options.lameDuck, options.drain.deadlineMs, parts.log.logger);
+}
+
+/**
+ * Once a second while this generation drains: the log, the supervisor (its `status`), and in
+ * direct mode the next generation, with the drains before this one it knows of (its admin status).
+ */
+export function announceDrainProgress(
+  { log, predecessor: link }: GenerationParts,
+  successor: SuccessorMessenger | undefined,
+  progress: DrainProgress,
+): void {
+  log.draining(progress);
+  if (link?.supervised) link.sendDraining(progress);
+  successor?.reportDraining([progress, ...(link?.drainingBefore ?? [])]);
 }
 
 /** A rollback: serve again on the `held` duplicates; the PID file and MAINPID point back here. */

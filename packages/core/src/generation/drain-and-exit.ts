@@ -1,7 +1,7 @@
 import type { DrainOptions } from '../drain/options.js';
 import { mergeDrainReports } from '../drain/report.js';
 import type { ConnectionTracker } from '../drain/tracker.js';
-import type { DrainReport } from '../handover/messages.js';
+import type { DrainProgress, DrainReport } from '../handover/messages.js';
 import type { SuccessorMessenger } from '../handover/types.js';
 import type { ResolvedOptions } from '../options.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
@@ -13,24 +13,40 @@ export const ExitCodes = {
   FORCED: 1,
 } as const;
 
+/** How often a drain says what it has left. */
+const PROGRESS_EVERY_MS = 1_000;
+
 /**
  * Drains every server of a generation at once; resolves with their merged report, its duration
  * measured when the last one finished. The listeners close once `listenersClosable` settles
- * (see ConnectionTracker.drain()).
+ * (see ConnectionTracker.drain()). Each second while connections are left, `progress` hears
+ * what is left (so that an operator sees why an old process lingers).
  */
 export function drainServers(
   trackers: ConnectionTracker[],
   options: DrainOptions,
   listenersClosable: Promise<unknown>,
+  progress: (left: DrainProgress) => void,
 ): Promise<DrainReport> {
   const started = performance.now();
-  // The drain's own timers (pacing, the final HTTP/2 GOAWAY, the deadline) are unref'd, and an
-  // HTTP/2 session told to go away may not hold the loop: a ref'd timer keeps this process
-  // alive until the drain is over, whatever ends a probation.
-  const alive = setInterval(() => undefined, 60_000);
+  const since = Date.now();
+  const at = (ms: number) => new Date(ms).toISOString();
+  // Also keeps this process alive until the drain is over: the drain's own timers (pacing, the
+  // final HTTP/2 GOAWAY, the deadline) are unref'd, and an HTTP/2 session told to go away may
+  // not hold the loop, whatever ends a probation.
+  const watch = setInterval(() => {
+    const left = { connections: 0, requestsInFlight: 0 };
+    for (const tracker of trackers) {
+      left.connections += tracker.left.connections;
+      left.requestsInFlight += tracker.left.requestsInFlight;
+    }
+    if (left.connections === 0) return;
+    const deadline = at(since + options.deadlineMs);
+    progress({ pid: process.pid, since: at(since), ...left, deadline });
+  }, PROGRESS_EVERY_MS);
   return Promise.all(trackers.map((tracker) => tracker.drain(options, listenersClosable)))
     .then((reports) => mergeDrainReports(reports, Math.round(performance.now() - started)))
-    .finally(() => clearInterval(alive));
+    .finally(() => clearInterval(watch));
 }
 
 /** What afterDrain() uses of its generation. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as NetServer } from 'node:net';
 import type { ServerProtocol } from '../drain/options.js';
-import type { DrainReport } from '../handover/messages.js';
+import type { DrainProgress, DrainReport } from '../handover/messages.js';
 import type { RestartOutcome, RestartResult } from '../handover/outcome.js';
 import { StarterLink } from '../handover/starter-link.js';
 import { restartStrategyFor } from '../handover/strategies.js';
@@ -169,6 +169,15 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   /** True when started by `graceful-restart run`: the supervisor owns listeners and restarts. */
   get supervised(): boolean {
     return this.predecessor?.supervised === true;
+  }
+
+  /**
+   * Direct mode: the previous generations still draining (pid, since when, connections and
+   * requests left, the deadline), as the last one reported a second ago; empty once it exited.
+   * Under the supervisor, `graceful-restart status` lists them.
+   */
+  get predecessorsDraining(): DrainProgress[] {
+    return this.predecessor?.drainingBefore ?? [];
   }
 
   /** The last restart's outcome, for status routes. */

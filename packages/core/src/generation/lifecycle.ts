@@ -13,7 +13,7 @@ import type { Handover, SuccessorMessenger } from '../handover/types.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
 import { atKeyboard, terminalHungUp } from '../terminal.js';
-import { announceReady, serveAgain } from './announce.js';
+import { announceDrainProgress, announceReady, serveAgain } from './announce.js';
 import { afterDrain } from './drain-and-exit.js';
 import { handOffValue } from './hand-off.js';
 import { LameDuck } from './lame-duck.js';
@@ -265,7 +265,9 @@ export class Lifecycle {
     const { servers, options, predecessor, notifier } = this.parts;
     // Whoever started this generation learns that its exit will be on purpose.
     predecessor?.sendLeaving();
-    const draining = servers.drain();
+    const draining = servers.drain((left) =>
+      announceDrainProgress(this.parts, this.successor, left),
+    );
     if (probation) {
       const verdict = await this.probationWait.wait(probation.verdict);
       if (!verdict.passed && allows(this.currentState, 'rollback')) {

@@ -1,4 +1,5 @@
 import type { GracefulRestartError } from '../errors.js';
+import type { DrainProgress } from '../handover/messages.js';
 import type { RestartResult } from '../handover/outcome.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import type { Logger } from '../logger.js';
@@ -73,6 +74,14 @@ export class GenerationLog {
         `SIGINT: shutting down, waiting up to ${how.deadlineMs} ms for requests in flight; press Ctrl-C again to exit now`,
       );
     } else if (signal) this.logger.info(`${signal}: shutting down`);
+  }
+
+  draining({ connections, requestsInFlight, deadline }: DrainProgress): void {
+    const left = Math.max(0, Date.parse(deadline) - Date.now());
+    this.logger.info(
+      `draining: ${connections} connection(s) left, ${requestsInFlight} request(s) in flight; the deadline cuts them in ${left} ms`,
+      { event: 'draining', pid: process.pid, connections, requestsInFlight, deadline },
+    );
   }
 
   lameDuck({ ms, why }: LameDuckSetting): void {

@@ -3,7 +3,7 @@ import { keepAliveHintFor } from '../drain/node-http.js';
 import type { ServerProtocol } from '../drain/options.js';
 import { ConnectionTracker } from '../drain/tracker.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
-import type { DrainReport, WorkerLoad } from '../handover/messages.js';
+import type { DrainProgress, DrainReport, WorkerLoad } from '../handover/messages.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { removePidFile } from '../pid-file.js';
@@ -113,8 +113,8 @@ export class GenerationServers {
    * Drains every server. A probation has claimed its duplicates already; any other drain needs
    * none, and the listeners close once they are gone.
    */
-  drain(): Promise<DrainReport> {
-    return drainServers(this.trackers, this.drainOptions, this.reserve.drop());
+  drain(progress: (left: DrainProgress) => void): Promise<DrainReport> {
+    return drainServers(this.trackers, this.drainOptions, this.reserve.drop(), progress);
   }
 
   /** A final shutdown removes what the service owns: its Unix socket paths and PID file. */

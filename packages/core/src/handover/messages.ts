@@ -17,7 +17,21 @@ export type WorkerMessage =
   /** A replaced worker's onHandOff() data, for the worker that took its slot. */
   | { type: 'hand-off'; data?: unknown }
   /** A replaced worker drained: for the worker that took its slot. */
-  | { type: 'drained'; report: DrainReport };
+  | { type: 'drained'; report: DrainReport }
+  /** Supervised: this worker's drain as it goes, once a second (`status` lists it). */
+  | ({ type: 'draining' } & DrainProgress);
+
+/** A generation's drain as it goes: what `status` and the admin status list while it lingers. */
+export interface DrainProgress {
+  pid: number;
+  /** When the drain began (ISO 8601). */
+  since: string;
+  /** Connections still open, and requests in flight on them. */
+  connections: number;
+  requestsInFlight: number;
+  /** When the deadline cuts what is left (ISO 8601). */
+  deadline: string;
+}
 
 /** What a drain did: the `drained` event's payload, also handed to the next generation. */
 export interface DrainReport {
@@ -60,6 +74,11 @@ export type SupervisorMessage =
   | ({ type: 'restart-failed' } & WireError)
   /** The worker this one replaced has exited. */
   | { type: 'predecessor-exited' }
+  /**
+   * Direct mode: the previous generation's drain as it goes, once a second, with the drains of
+   * the generations before it that it knows of (the admin status lists them).
+   */
+  | { type: 'predecessors-draining'; generations: DrainProgress[] }
   /**
    * This worker serves after the restart described (also sent by a direct-mode predecessor):
    * its `lastRestart`.

@@ -4,7 +4,13 @@ import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { LineChannel } from './channel.js';
 import { READY_BYTE } from './manifest.js';
-import type { DrainReport, SupervisorMessage, WorkerLoad, WorkerMessage } from './messages.js';
+import type {
+  DrainProgress,
+  DrainReport,
+  SupervisorMessage,
+  WorkerLoad,
+  WorkerMessage,
+} from './messages.js';
 import { errorFromWire, type RestartResult } from './outcome.js';
 import type { Handover, Verdict } from './types.js';
 
@@ -39,6 +45,11 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
   private settleProbation: ((verdict: Verdict) => void) | undefined;
   /** What the replaced generation handed off; undefined once it is gone without a word. */
   readonly handedOff: Promise<unknown>;
+  /**
+   * Direct mode: the previous generations still draining, as the last one reported them, until
+   * it has exited.
+   */
+  drainingBefore: DrainProgress[] = [];
   /** Settles once the previous generation has exited. */
   readonly predecessorExited: Promise<void>;
   /** Settles when the process that started this one is gone (EOF on fd 3). */
@@ -63,8 +74,12 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
       predecessorExited = resolve;
       void this.closed.then(resolve);
     });
+    void this.predecessorExited.then(() => {
+      this.drainingBefore = [];
+    });
     this.channel.on('message', (message) => {
-      if (message.type === 'predecessor-exited') {
+      if (message.type === 'predecessors-draining') this.drainingBefore = message.generations;
+      else if (message.type === 'predecessor-exited') {
         predecessorExited();
         handedOff(undefined);
       } else if (message.type === 'handed-off') handedOff(message.data);
@@ -100,6 +115,11 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
   /** This generation drains on purpose: its exit that follows is no crash to roll back from. */
   sendLeaving(): void {
     this.channel.send({ type: 'leaving' });
+  }
+
+  /** Supervised: this worker's drain as it goes (status lists it). */
+  sendDraining(progress: DrainProgress): void {
+    this.channel.send({ type: 'draining', ...progress });
   }
 
   /** Tells the supervisor what this worker carries (status shows it). */
@@ -164,6 +184,8 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
         handOff: (data) =>
           this.channel.send({ type: 'hand-off', ...(data === undefined ? {} : { data }) }),
         reportDrained: (report) => this.channel.send({ type: 'drained', report }),
+        // The supervisor hears of this drain from sendDraining(), whatever replaced this worker.
+        reportDraining: () => undefined,
       },
     };
     if (this.pendingRestart) this.pendingRestart.resolve(handover);

@@ -88,6 +88,8 @@ class SpawnNextGeneration implements RestartStrategy {
         handOff: (data) =>
           messages.send({ type: 'handed-off', ...(data === undefined ? {} : { data }) }),
         reportDrained: (report) => messages.send({ type: 'predecessor-drained', report }),
+        reportDraining: (generations) =>
+          messages.send({ type: 'predecessors-draining', generations }),
       },
     };
   }

@@ -1,6 +1,6 @@
 /** What a handover gives the generation it replaces. Types only. */
 import type { GracefulRestartError } from '../errors.js';
-import type { DrainReport } from './messages.js';
+import type { DrainProgress, DrainReport } from './messages.js';
 import type { RestartResult } from './outcome.js';
 
 /** How a probation ended: the new generation lived through it, or died (then: roll back). */
@@ -20,4 +20,6 @@ export interface SuccessorMessenger {
   handOff(data: unknown): void;
   /** Its drain report, when the drain is done. */
   reportDrained(report: DrainReport): void;
+  /** Its drain (and the drains it knows of before it) as they go, once a second. */
+  reportDraining(generations: DrainProgress[]): void;
 }

@@ -1,4 +1,5 @@
 /** What travels on the control socket (`graceful-restart reload | status | stop`). Types only. */
+import type { DrainProgress } from '../handover/messages.js';
 import type { RestartOutcome, RestartResult, WireError } from '../handover/outcome.js';
 import type { SupervisorState, WorkerRole } from './state.js';
 
@@ -34,6 +35,11 @@ export interface SupervisorStatus {
     connections: number | null;
     requests: number | null;
   }[];
+  /**
+   * The workers still draining with connections left (pid, since when, connections and
+   * requests left, the deadline), as each reported them in the last second.
+   */
+  draining: DrainProgress[];
   listeners: { name: string; address: string }[];
   reloads: number;
   crashes: number;

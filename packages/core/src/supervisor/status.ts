@@ -37,6 +37,7 @@ export function supervisorStatus(
       connections: w.load?.connections ?? null,
       requests: w.load?.requests ?? null,
     })),
+    draining: workers.all.flatMap((w) => (w.drain ? [w.drain] : [])),
     servingPid: workers.serving[0]?.pid ?? null,
     servingPids: workers.serving.map((w) => w.pid),
     workerCount: workers.count,

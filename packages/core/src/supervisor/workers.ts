@@ -1,7 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { ErrorCodes } from '../errors.js';
 import { LineChannel } from '../handover/channel.js';
-import type { SupervisorMessage, WorkerLoad, WorkerMessage } from '../handover/messages.js';
+import type {
+  DrainProgress,
+  SupervisorMessage,
+  WorkerLoad,
+  WorkerMessage,
+} from '../handover/messages.js';
 import type { Successor } from '../handover/spawn.js';
 import { type OnProbation, saysLeaving } from '../handover/verdict.js';
 import type { WorkerRole } from './state.js';
@@ -23,6 +28,8 @@ export interface Worker extends OnProbation {
   saidLeaving: boolean;
   /** What it last reported carrying. */
   load: WorkerLoad | undefined;
+  /** Its drain as it last reported it, once a second while connections are left. */
+  drain: DrainProgress | undefined;
 }
 
 /** `pid 12` or `pids 12, 13`, as logs name a set of workers. */
@@ -86,12 +93,16 @@ export class WorkerSet {
       leaving: saysLeaving(messages),
       saidLeaving: false,
       load: undefined,
+      drain: undefined,
     };
     this.live.add(worker);
     worker.messages.on('message', (message) => {
       if (message.type === 'restart') restartAsked(worker);
       else if (message.type === 'leaving') worker.saidLeaving = true;
-      else if (message.type === 'load') {
+      else if (message.type === 'draining') {
+        const { type: _, ...progress } = message;
+        worker.drain = progress;
+      } else if (message.type === 'load') {
         worker.load = { connections: message.connections, requests: message.requests };
       } else if (message.type === 'hand-off') {
         const { data } = message;
