@@ -1,6 +1,5 @@
 // A fastify app with zero-downtime restarts: one register() line, and fastify.listen() as usual.
-// The contract it keeps (env, routes, signals) is the one every example keeps: see the
-// repository's examples documentation.
+// The contract it keeps (env, routes, signals) is the one every example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, run fastify's onClose hooks, exit 0.
 import gracefulRestart from '@graceful-restart/fastify';

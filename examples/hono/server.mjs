@@ -1,7 +1,6 @@
 // A Hono app on Node (@hono/node-server) with zero-downtime restarts: app.use(graceful), and
 // graceful.listen(app, ...) where serve({ fetch: app.fetch }) would be. The contract it keeps
-// (env, routes, signals) is the one every example keeps: see the repository's examples
-// documentation.
+// (env, routes, signals) is the one every example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
 import { honoGraceful } from '@graceful-restart/hono';

@@ -1,5 +1,5 @@
 // A plain node:http server with zero-downtime restarts. The contract it keeps (env, routes,
-// signals) is the one every example keeps: see the repository's examples documentation.
+// signals) is the one every example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain and exit 0.
 // GET /metrics: restart metrics for Prometheus (metrics.mjs).

@@ -1,6 +1,6 @@
 // A koa 3 app with zero-downtime restarts: app.use(graceful), and graceful.listen(app, ...)
 // where app.listen(...) would be. The contract it keeps (env, routes, signals) is the one every
-// example keeps: see the repository's examples documentation.
+// example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
 import { koaGraceful } from '@graceful-restart/koa';

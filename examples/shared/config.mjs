@@ -1,4 +1,4 @@
-// Reads an example's configuration at every start (EXAMPLES.md). A bad value throws, so a restart
+// Reads an example's configuration at every start (examples/CONTRACT.md). A bad value throws, so a restart
 // into a broken config fails before ready and the running generation keeps serving.
 import { readFileSync } from 'node:fs';
 

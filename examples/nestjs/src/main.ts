@@ -1,7 +1,6 @@
 // A NestJS 11 app (express platform) with zero-downtime restarts: app.use(graceful) before
 // app.init(), and graceful.listen(...) with Nest's own server where app.listen(...) would be.
-// The contract it keeps (env, routes, signals) is the one every example keeps: see the
-// repository's examples documentation.
+// The contract it keeps (env, routes, signals) is the one every example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, then app.close() runs Nest's shutdown hooks once, exit 0.
 // No app.enableShutdownHooks(): graceful-restart owns the signals, and runs Nest's hooks after

@@ -1,4 +1,4 @@
-// Every example keeps the examples contract (shared EXAMPLES.md): env, routes, signals.
+// Every example keeps the examples contract (examples/CONTRACT.md): env, routes, signals.
 // The example comes from the vitest project (examples/test/examples.ts, EXAMPLES).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -32,4 +32,16 @@ describe('@graceful-restart/express', () => {
     expressGraceful({ admin: 'secret' });
     expectTypeOf<ErrorCode>().not.toEqualTypeOf<string>();
   });
+
+  it('readiness on one path or several, liveness, a lame duck, and the app readiness calls', () => {
+    const graceful = expressGraceful({
+      healthRoute: ['/healthz', '/readyz'],
+      livenessRoute: '/livez',
+      lameDuckMs: 5000,
+    });
+    expectTypeOf(graceful.graceful.setReady).parameters.toEqualTypeOf<[boolean, string?]>();
+    expectTypeOf(graceful.graceful.readiness().statusCode).toEqualTypeOf<200 | 503>();
+    // @ts-expect-error a liveness route is one path
+    expressGraceful({ livenessRoute: ['/livez', '/alive'] });
+  });
 });
