@@ -12,7 +12,7 @@
 //
 //   node bench/fleet.mjs [http|fastify ...]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -35,6 +35,15 @@ async function answer(host, path) {
     return { status: res.status, body: await res.text() };
   } catch {
     return { status: 0, body: '' };
+  }
+}
+
+/** True while `pid` runs (a zombie, state Z, has exited). */
+function alive(pid) {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -133,16 +142,23 @@ async function roll(example, how, dir) {
   const load = runWrk(LOAD_SECONDS);
   await sleep(2000);
   const stops = [];
+  const successors = [];
   for (const [i, host] of HOSTS.entries()) {
     const old = instances[i];
     const signalled = performance.now();
     if (how === 'in place (SIGHUP)') {
       old.child.kill('SIGHUP');
+      let next = 0;
       await until(
-        async () => !(await answer(host, '/')).body.includes(`pid=${old.child.pid}`),
+        async () => {
+          next = Number(/pid=(\d+)/.exec((await answer(host, '/')).body)?.[1] ?? 0);
+          return next > 0 && next !== old.child.pid;
+        },
         10_000,
         'new pid',
       );
+      // Started by the old generation, not by this script: ended below by its pid.
+      successors.push(next);
     } else {
       old.child.kill('SIGTERM');
       const code = await old.exited;
@@ -163,7 +179,8 @@ async function roll(example, how, dir) {
   haproxy.kill('SIGTERM');
   for (const instance of instances) instance.child.kill('SIGTERM');
   await Promise.all(instances.map((instance) => instance.exited));
-  if (how === 'in place (SIGHUP)') await sleep(3000); // the old generations drain and exit
+  for (const pid of successors) process.kill(pid, 'SIGTERM');
+  await until(() => successors.every((pid) => !alive(pid)), 20_000, 'the successors exit');
   return { example, how, ...result, failed: result.non2xx + result.socketErrors, stops };
 }
 

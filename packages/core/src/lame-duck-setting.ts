@@ -30,6 +30,11 @@ export interface LameDuckSetting {
   ms: number;
   /** Where `ms` came from, for the log. */
   why: string;
+  /**
+   * A platform's default: it applies to the platform's stop signal only, not to `shutdown()`
+   * from code (a test suite that runs in a Kubernetes pod would otherwise wait at every stop).
+   */
+  signalsOnly?: boolean;
 }
 
 export function resolveLameDuck(
@@ -56,7 +61,9 @@ export function resolveLameDuck(
     return { ms: Number(text), why: LAME_DUCK_ENV };
   }
   for (const { variable, platform, ms } of PLATFORMS) {
-    if (env[variable]) return { ms, why: `${platform}'s default (${variable} is set)` };
+    if (env[variable]) {
+      return { ms, why: `${platform}'s default (${variable} is set)`, signalsOnly: true };
+    }
   }
   return { ms: 0, why: `no platform that routes on after SIGTERM detected; set ${LAME_DUCK_ENV}` };
 }

@@ -43,7 +43,8 @@ export interface GracefulOptions {
    * balancer moves off before the listener closes; it ends sooner once the balancer visibly has
    * (readiness told 503 twice, then no other request for two check intervals, at least 1 s). A
    * second signal skips it. 0 turns it off. Default: GRACEFUL_RESTART_LAME_DUCK_MS, else 5000 ms
-   * under Kubernetes (KUBERNETES_SERVICE_HOST) and Nomad (NOMAD_ALLOC_ID), else 0.
+   * under Kubernetes (KUBERNETES_SERVICE_HOST) and Nomad (NOMAD_ALLOC_ID) for their stop signal
+   * (not for shutdown() from code: tests in a pod stay fast), else 0.
    */
   lameDuckMs?: number | undefined;
   /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */

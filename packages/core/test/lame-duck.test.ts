@@ -46,6 +46,7 @@ describe('which lame duck applies', () => {
     expect(resolveLameDuck(undefined, { KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toEqual({
       ms: 5000,
       why: "Kubernetes's default (KUBERNETES_SERVICE_HOST is set)",
+      signalsOnly: true,
     });
     expect(resolveLameDuck(undefined, { NOMAD_ALLOC_ID: 'a1' }).ms).toBe(5000);
     expect(resolveLameDuck(undefined, {}).ms).toBe(0);

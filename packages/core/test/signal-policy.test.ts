@@ -73,11 +73,15 @@ describe('a shutdown', () => {
 });
 
 describe('a shutdown with a lame duck', () => {
-  const lameDuckFor = (state: State) => transition(state, shutdownEvent(5000));
+  const lameDuckFor = (state: State) => transition(state, shutdownEvent({ ms: 5000 }, 'SIGTERM'));
 
   it('is a lame duck only from serving or a restart in progress; elsewhere the same as without', () => {
-    expect(shutdownEvent(0)).toBe('shutdown');
-    expect(shutdownEvent(1)).toBe('lame-duck');
+    expect(shutdownEvent({ ms: 0 }, 'SIGTERM')).toBe('shutdown');
+    expect(shutdownEvent({ ms: 1 }, 'SIGTERM')).toBe('lame-duck');
+    expect(shutdownEvent({ ms: 1 }, undefined)).toBe('lame-duck');
+    // A platform's default is for the platform's stop signal, not a shutdown() from code.
+    expect(shutdownEvent({ ms: 5000, signalsOnly: true }, 'SIGTERM')).toBe('lame-duck');
+    expect(shutdownEvent({ ms: 5000, signalsOnly: true }, undefined)).toBe('shutdown');
     const moves = Object.fromEntries(States.map((state) => [state, lameDuckFor(state)]));
     expect(moves).toMatchObject({
       serving: { type: 'move', to: 'lame-duck' },

@@ -86,6 +86,47 @@ describe('@graceful-restart/fastify', () => {
     expect((await shutdown).requestsCompleted).toBeGreaterThanOrEqual(1);
   });
 
+  it('readiness on several paths and liveness: setReady(false) and under-pressure make readiness 503, liveness stays 200', async () => {
+    const fastify = app();
+    await fastify.register(gracefulRestart, {
+      ...quiet,
+      healthRoute: ['/healthz', '/readyz'],
+      livenessRoute: '/livez',
+    });
+    let pressed = false;
+    fastify.decorate('isUnderPressure', () => pressed);
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    await expect.poll(() => fastify.graceful.state).toBe('serving');
+    for (const path of ['/healthz', '/readyz', '/livez']) {
+      expect((await fastify.inject(path)).statusCode, path).toBe(200);
+    }
+    fastify.graceful.setReady(false, 'database unreachable');
+    const notReady = await fastify.inject('/readyz');
+    expect([notReady.statusCode, notReady.json()]).toEqual([
+      503,
+      { status: 'not ready', state: 'serving', pid: process.pid, reason: 'database unreachable' },
+    ]);
+    expect((await fastify.inject('/livez')).statusCode).toBe(200);
+    fastify.graceful.setReady(true);
+    pressed = true;
+    expect((await fastify.inject('/healthz')).json()).toMatchObject({
+      status: 'not ready',
+      reason: 'under pressure',
+    });
+    pressed = false;
+    expect((await fastify.inject('/healthz')).statusCode).toBe(200);
+  });
+
+  it('healthRoute that is no path is refused with a typed error naming it', async () => {
+    const fastify = app();
+    await expect(
+      fastify.register(gracefulRestart, { ...quiet, healthRoute: 'healthz' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_GRACEFUL_INVALID_OPTION',
+      message: expect.stringContaining('healthRoute must be a path'),
+    });
+  });
+
   it('underPressure: registers @fastify/under-pressure with a status route', async () => {
     const fastify = app();
     await fastify.register(gracefulRestart, { ...quiet, underPressure: true });

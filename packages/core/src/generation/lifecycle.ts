@@ -209,7 +209,7 @@ export class Lifecycle {
    */
   stop(signal?: NodeJS.Signals, lameDuck = this.parts.options.lameDuck): Promise<DrainReport> {
     const inLameDuck = this.currentState === 'lame-duck';
-    const outcome = this.apply(shutdownEvent(lameDuck.ms));
+    const outcome = this.apply(shutdownEvent(lameDuck, signal));
     const action = stopAction(outcome, this.signalMemory.record(signal), inLameDuck);
     if (action === 'exit-now' && signal) {
       this.log.exitingNow(signal);

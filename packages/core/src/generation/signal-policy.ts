@@ -24,9 +24,16 @@ export function restartSignalAction(
   return isStarting(state) ? 'defer' : 'restart';
 }
 
-/** The table's event for a shutdown: a lame duck first when one is configured. */
-export function shutdownEvent(lameDuckMs: number): 'lame-duck' | 'shutdown' {
-  return lameDuckMs > 0 ? 'lame-duck' : 'shutdown';
+/**
+ * The table's event for a shutdown: a lame duck first when one is set, unless it is a
+ * platform's default and the shutdown came from code, not a signal.
+ */
+export function shutdownEvent(
+  lameDuck: { ms: number; signalsOnly?: boolean },
+  signal: NodeJS.Signals | undefined,
+): 'lame-duck' | 'shutdown' {
+  if (lameDuck.signalsOnly && signal === undefined) return 'shutdown';
+  return lameDuck.ms > 0 ? 'lame-duck' : 'shutdown';
 }
 
 /**
