@@ -5,14 +5,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad, stopAllOk } from '../../packages/core/test/helpers/load.js';
+import { stopAllOk } from '../../packages/core/test/helpers/load.js';
 import { poll, sleep, tempDir } from '../../packages/core/test/helpers/process.js';
 import { CLI, EXAMPLES, endAll, launchWith } from './examples.js';
-import { Haproxy, hasHaproxy } from './haproxy.js';
+import { Haproxy, FLEET_HOSTS as HOSTS, hasHaproxy } from './haproxy.js';
 
 const hasAnsible = spawnSync('ansible-playbook', ['--version']).status === 0;
 const PLAYBOOK = new URL('../deploy/ansible/roll.yml', import.meta.url).pathname;
-const HOSTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
 
 let haproxy: Haproxy | undefined;
 afterEach(async () => {
@@ -100,14 +99,9 @@ ${hosts
     ansible_python_interpreter: /usr/bin/python3
 `,
       );
-      haproxy = await Haproxy.start(HOSTS.map((host) => `${host}:${port}`));
-      for (const host of HOSTS) await haproxy.whenUp(`${host}:${port}`);
-      const load = new HttpLoad({
-        port: haproxy.port,
-        connections: 20,
-        keepAlive: true,
-        thinkMs: [2, 8],
-      });
+      const fleet = await Haproxy.inFrontOfFleet(port);
+      haproxy = fleet.haproxy;
+      const { load } = fleet;
       await sleep(300);
       const roll = (to: string) =>
         playbook(

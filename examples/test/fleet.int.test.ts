@@ -4,12 +4,11 @@
 // a fresh one on the same address once it exited) and in place (SIGHUP).
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
-import { HttpLoad, type LoadStats, stopAllOk } from '../../packages/core/test/helpers/load.js';
+import { type LoadStats, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import { poll, sleep, waitForExit } from '../../packages/core/test/helpers/process.js';
 import { EXAMPLES, endAll, launch } from './examples.js';
-import { Haproxy, hasHaproxy } from './haproxy.js';
+import { Haproxy, FLEET_HOSTS as HOSTS, hasHaproxy } from './haproxy.js';
 
-const HOSTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
 const FLEET_EXAMPLES = EXAMPLES.filter((example) => example === 'http' || example === 'fastify');
 
 let haproxy: Haproxy | undefined;
@@ -39,15 +38,9 @@ describe.skipIf(!hasHaproxy).each(FLEET_EXAMPLES)(
       const port = await freePort(HOSTS[0]);
       const instances = [];
       for (const host of HOSTS) instances.push(await startInstance(host, port, env));
-      haproxy = await Haproxy.start(HOSTS.map((host) => `${host}:${port}`));
-      for (const host of HOSTS) await haproxy.whenUp(`${host}:${port}`);
-      const load = new HttpLoad({
-        port: haproxy.port,
-        connections: 20,
-        keepAlive: true,
-        thinkMs: [2, 8],
-      });
-      return { port, instances, load };
+      const fleet = await Haproxy.inFrontOfFleet(port);
+      haproxy = fleet.haproxy;
+      return { port, instances, load: fleet.load };
     }
 
     /**

@@ -6,9 +6,13 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { freePort, get } from '../../packages/core/test/helpers/http.js';
+import { HttpLoad } from '../../packages/core/test/helpers/load.js';
 import { poll, tempDir, waitForExit } from '../../packages/core/test/helpers/process.js';
 
 export const hasHaproxy = spawnSync('haproxy', ['-v']).status === 0;
+
+/** A fleet's three "hosts": loopback addresses, one instance each on the same port. */
+export const FLEET_HOSTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
 
 /** Health checks every 500 ms; a server is down after 2 failed, up after 2 passed. */
 export const CHECK = { interMs: 500, fall: 2, rise: 2 } as const;
@@ -65,6 +69,22 @@ ${lines}
       throw new Error(`haproxy did not serve: ${output.join('')}`);
     }
     return haproxy;
+  }
+
+  /**
+   * HAProxy in front of FLEET_HOSTS on `port`, once it sends each one traffic, and keep-alive
+   * load through it (20 clients, a few ms between requests: the test stops it).
+   */
+  static async inFrontOfFleet(port: number): Promise<{ haproxy: Haproxy; load: HttpLoad }> {
+    const haproxy = await Haproxy.start(FLEET_HOSTS.map((host) => `${host}:${port}`));
+    for (const host of FLEET_HOSTS) await haproxy.whenUp(`${host}:${port}`);
+    const load = new HttpLoad({
+      port: haproxy.port,
+      connections: 20,
+      keepAlive: true,
+      thinkMs: [2, 8],
+    });
+    return { haproxy, load };
   }
 
   /** Each server's status as HAProxy sees it now (`UP`, `DOWN`, `UP 1/2`, ...), by address. */
