@@ -423,7 +423,7 @@ for (const r of fleets) {
   md.push(
     `## A fleet behind HAProxy on ${r.node} (\`node bench/fleet.mjs\`)`,
     '',
-    'Three instances on 127.0.0.11-13, HAProxy in front (`option httpchk GET /readyz`, `inter 500 fall 2 rise 2`, `retries 0`), `wrk -t2 -c50 -d24s` through it while each instance in turn is replaced (SIGTERM, a fresh one on its address once it exited, as Kubernetes, ECS and Nomad roll) or restarted in place (SIGHUP). Failed: wrk\'s non-2xx (HAProxy\'s 503 for a refused connection) plus socket errors. The lame duck (configured 8 s) ends once readiness has said 503 twice and for two check intervals (at least 1 s) only health checks came; every connection has been told `Connection: close` meanwhile, so the drain after it finds little left.',
+    "Three instances on 127.0.0.11-13, HAProxy in front (`option httpchk GET /readyz`, `inter 500 fall 2 rise 2`, `retries 0`), `wrk -t2 -c50 -d24s` through it while each instance in turn is replaced (SIGTERM, a fresh one on its address once it exited, as Kubernetes, ECS and Nomad roll) or restarted in place (SIGHUP). Failed: wrk's non-2xx (HAProxy's 503 for a refused connection) plus socket errors. The lame duck (configured 8 s) ends once readiness has said 503 twice and for two check intervals (at least 1 s) only health checks came; every connection has been told `Connection: close` meanwhile, so the drain after it finds little left.",
     '',
     '| example | roll | failed / requests | SIGTERM to exit (ms, each instance) | lame duck |',
     '|---|---|---|---|---|',

@@ -11,11 +11,15 @@ const verb = (workers: Worker[], word: string) => `${word}${workers.length === 1
 export class SupervisorLog {
   constructor(readonly logger: Logger) {}
 
-  started(controlPath: string, workerCount: number): void {
+  started(controlPath: string, workerCount: number, lameDuck: LameDuckSetting): void {
+    const stop =
+      lameDuck.ms > 0
+        ? `on stop, a lame duck of up to ${lameDuck.ms} ms (${lameDuck.why})`
+        : `on stop, no lame duck (${lameDuck.why})`;
     this.logger.info(
       `supervisor pid ${process.pid}: control socket ${controlPath}; starting ${
         workerCount === 1 ? 'the worker' : `${workerCount} workers`
-      }`,
+      }; ${stop}`,
     );
   }
 

@@ -105,7 +105,7 @@ export class Supervisor {
       this.signals.uninstall();
       return SupervisorExitCodes.FAILED;
     }
-    this.log.started(this.options.controlPath, this.workers.count);
+    this.log.started(this.options.controlPath, this.workers.count, this.options.lameDuck);
     this.bringUpWorkers();
     return this.exitCode;
   }
