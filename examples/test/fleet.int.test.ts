@@ -6,10 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, pidIn } from '../../packages/core/test/helpers/http.js';
 import { type LoadStats, stopAllOk } from '../../packages/core/test/helpers/load.js';
 import { poll, sleep, waitForExit } from '../../packages/core/test/helpers/process.js';
-import { EXAMPLES, endAll, launch } from './examples.js';
+import { endAll, launch } from './examples.js';
 import { Haproxy, FLEET_HOSTS as HOSTS, hasHaproxy } from './haproxy.js';
+import { examplesFrom } from './test-selection.js';
 
-const FLEET_EXAMPLES = EXAMPLES.filter((example) => example === 'http' || example === 'fastify');
+/** http and fastify, as far as the run's example selection (GR_EXAMPLES) has them. */
+const FLEET_EXAMPLES = examplesFrom(process.env['GR_EXAMPLES']).filter(
+  (example) => example === 'http' || example === 'fastify',
+);
 
 let haproxy: Haproxy | undefined;
 afterEach(async () => {
