@@ -325,6 +325,7 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
       state: 'serving',
       pid: process.pid,
       uptimeMs: expect.any(Number),
+      draining: [],
       lastRestart: null,
     });
     expect((await request(server).post('/graceful').set(auth(TOKEN))).status).toBe(404);

@@ -45,14 +45,15 @@ const tls = {
 
 const adapters: Record<
   string,
-  { factory: unknown; named: unknown; make(healthRoute: string | false): Made }
+  { factory: unknown; named: unknown; make(healthRoute: string | string[] | false): Made }
 > = {
   express: {
     factory: expressGraceful,
     named: expressNamed,
     make(healthRoute) {
       releaseAll();
-      const middleware = expressGraceful({ ...quiet, healthRoute });
+      const livenessRoute = healthRoute && '/livez';
+      const middleware = expressGraceful({ ...quiet, healthRoute, livenessRoute });
       made.push(middleware.graceful);
       expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
       const app = express();
@@ -74,7 +75,8 @@ const adapters: Record<
     named: koaNamed,
     make(healthRoute) {
       releaseAll();
-      const middleware = koaGraceful({ ...quiet, healthRoute });
+      const livenessRoute = healthRoute && '/livez';
+      const middleware = koaGraceful({ ...quiet, healthRoute, livenessRoute });
       made.push(middleware.graceful);
       expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
       const app = new Koa();
@@ -96,7 +98,8 @@ const adapters: Record<
     named: honoNamed,
     make(healthRoute) {
       releaseAll();
-      const middleware = honoGraceful({ ...quiet, healthRoute });
+      const livenessRoute = healthRoute && '/livez';
+      const middleware = honoGraceful({ ...quiet, healthRoute, livenessRoute });
       made.push(middleware.graceful);
       expectTypeOf(middleware.graceful).toEqualTypeOf<Graceful>();
       const app = new Hono();
@@ -122,18 +125,40 @@ describe.each(Object.keys(adapters))('@graceful-restart/%s middleware', (name) =
     expect(adapter.make('/healthz').graceful.state).toBe('starting');
   });
 
-  it('the health route answers 200 while serving and 503 once shutting down for good', async () => {
-    const { handler, graceful } = adapter.make('/healthz');
-    const ok = await request(handler).get('/healthz');
-    expect([ok.status, ok.body]).toEqual([
-      200,
-      { status: 'ok', state: 'starting', pid: process.pid },
+  it('readiness answers 503 before ready, 200 while serving, 503 once shutting down for good; liveness 200 throughout', async () => {
+    const { handler, graceful, listen } = adapter.make(['/healthz', '/readyz']);
+    const before = await request(handler).get('/readyz');
+    expect([before.status, before.body]).toEqual([
+      503,
+      { status: 'starting', state: 'starting', pid: process.pid },
     ]);
+    expect((await request(handler).get('/livez')).status).toBe(200);
+    await listen({ port: 0 });
+    for (const path of ['/healthz', '/readyz']) {
+      const ok = await request(handler).get(path);
+      expect([ok.status, ok.body]).toEqual([
+        200,
+        { status: 'ok', state: 'serving', pid: process.pid },
+      ]);
+    }
+    graceful.setReady(false, 'database unreachable');
+    expect((await request(handler).get('/readyz')).body).toEqual({
+      status: 'not ready',
+      state: 'serving',
+      pid: process.pid,
+      reason: 'database unreachable',
+    });
+    graceful.setReady(true);
     await graceful.shutdown();
     const down = await request(handler).get('/healthz');
     expect([down.status, down.body]).toEqual([
       503,
       { status: 'shutting down', state: 'stopped', pid: process.pid },
+    ]);
+    const live = await request(handler).get('/livez');
+    expect([live.status, live.body]).toEqual([
+      200,
+      { status: 'ok', state: 'stopped', pid: process.pid },
     ]);
   });
 
