@@ -1,5 +1,6 @@
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import { isShuttingDown, type State } from './generation/state.js';
+import { describeValue } from './option-names.js';
 
 /** Why readiness answers what it does. */
 export type ReadinessStatus = 'ok' | 'starting' | 'not ready' | 'lame duck' | 'shutting down';
@@ -31,10 +32,10 @@ export class Health {
 
   /** The app's own verdict (its database is gone, it is overloaded): false answers 503. */
   setReady(ready: boolean, reason?: string): void {
-    if (typeof ready !== 'boolean') {
+    if (typeof ready !== 'boolean' || (reason !== undefined && typeof reason !== 'string')) {
       throw new GracefulRestartError(
         ErrorCodes.INVALID_OPTION,
-        `setReady() takes true or false (got ${JSON.stringify(ready)}).`,
+        `setReady() takes true or false, and an optional reason string, e.g. setReady(false, 'database unreachable') (got ${describeValue(ready)}, ${describeValue(reason)}).`,
       );
     }
     if (isShuttingDown(this.state())) {

@@ -158,6 +158,12 @@ describe('readiness and liveness', () => {
     expect(() => healthIn('serving').setReady('yes' as unknown as boolean)).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
     );
+    expect(() => healthIn('serving').setReady(false, 42 as unknown as string)).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_OPTION,
+        message: expect.stringContaining("setReady(false, 'database unreachable')"),
+      }),
+    );
   });
 
   it('counts the checks and the 503s, and times the interval between readiness checks', async () => {
