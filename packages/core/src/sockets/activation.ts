@@ -1,4 +1,5 @@
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
+import { openFileLimit } from './fds.js';
 
 /** sd_listen_fds(3): activated fds start at 3. */
 const LISTEN_FDS_START = 3;
@@ -35,6 +36,15 @@ export function takeSocketActivation(env: NodeJS.ProcessEnv = process.env): Acti
     );
   }
   const n = Number(count);
+  // Refused before anything loops over them: systemd never passes more than the fd limit.
+  const limit = openFileLimit();
+  if (n > limit - LISTEN_FDS_START) {
+    throw new GracefulRestartError(
+      ErrorCodes.SOCKET_ACTIVATION_INVALID,
+      `LISTEN_FDS is ${count}, more fds than this process may have open (its open-file limit is ${limit}). ` +
+        'Fix the socket unit, or unset LISTEN_FDS and LISTEN_PID.',
+    );
+  }
   const nameList = names === undefined ? [] : names.split(':');
   if (names !== undefined && nameList.length !== n) {
     throw new GracefulRestartError(

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 
@@ -20,17 +20,54 @@ export function checkSocketFd(fd: number, listener: string): void {
     );
   }
   if (isSocket) return;
-  let target = 'not a socket';
-  try {
-    target = `${readlinkSync(`/proc/self/fd/${fd}`)}, not a socket`;
-  } catch {
-    // no /proc: the plain words do
-  }
+  const link = readlinkTarget(fd);
+  const target = link === undefined ? 'not a socket' : `${link}, not a socket`;
   throw new GracefulRestartError(
     ErrorCodes.FD_NOT_SOCKET,
     `Listener "${listener}": fd ${fd} is ${target}. Pass a listening socket's fd.`,
     { listener, fd },
   );
+}
+
+/** This process's soft open-file limit (`ulimit -n`), from /proc; 2^20 where it cannot be read. */
+export function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(
+      readFileSync('/proc/self/limits', 'utf8'),
+    );
+    if (line?.[1] && line[1] !== 'unlimited') return Number(line[1]);
+  } catch {
+    // no /proc
+  }
+  return 2 ** 20;
+}
+
+/**
+ * The check of the manifest's ready fd (the pipe to the process that started this one): a
+ * socket, or a typed error naming what it is instead.
+ */
+export function checkReadyFd(fd: number, variable: string): void {
+  let what: string;
+  try {
+    if (fstatSync(fd).isSocket()) return;
+    what = `${readlinkTarget(fd) ?? 'something'}, not a socket`;
+  } catch {
+    what = 'not open';
+  }
+  throw new GracefulRestartError(
+    ErrorCodes.MANIFEST_INVALID,
+    `${variable} names fd ${fd} as the pipe to the process that started this one, but fd ${fd} is ${what}. ` +
+      `graceful-restart sets ${variable} for the processes it starts; unset it if it came from elsewhere.`,
+    { fd },
+  );
+}
+
+function readlinkTarget(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   takeSocketActivation,
   unmatchedActivation,
 } from './activation.js';
-import { closeFdQuietly } from './fds.js';
+import { checkReadyFd, closeFdQuietly } from './fds.js';
 import { describeHandedOver, describeSpec, type ListenerSpec, sameAddress } from './spec.js';
 
 const GLOBAL_KEY = Symbol.for('graceful-restart.inheritance');
@@ -33,6 +33,7 @@ export class Inheritance {
     // Ours only when our parent wrote it: an app's own subprocesses inherit the environment.
     const manifest = text === undefined ? undefined : decodeManifest(text);
     this.manifest = manifest && manifest.parentPid === process.ppid ? manifest : undefined;
+    if (this.manifest) checkReadyFd(this.manifest.readyFd, MANIFEST_ENV);
     for (const listener of this.manifest?.listeners ?? [])
       this.pending.set(listener.name, listener);
     this.activated = this.manifest ? [] : takeSocketActivation(env);
