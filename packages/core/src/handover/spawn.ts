@@ -64,6 +64,26 @@ function withCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') };
 }
 
+/** What to do about the resources a refused spawn names. */
+const SPAWN_FIXES: Record<string, string> = {
+  EMFILE:
+    'this process has too many open files: raise its limit (ulimit -n, LimitNOFILE= in the unit)',
+  ENFILE: 'the system has too many open files (fs.file-max)',
+  EAGAIN: 'no more processes may be created (ulimit -u, TasksMax= in the unit)',
+  ENOMEM: 'there is not enough memory to start another process',
+};
+
+/** The typed error of a next generation that could not be started; this one serves on. */
+function spawnFailed(execPath: string, cause: Error): GracefulRestartError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  const fix = (code && SPAWN_FIXES[code]) ?? 'check the command that starts it';
+  return new GracefulRestartError(
+    ErrorCodes.SPAWN_FAILED,
+    `Cannot start the next generation (${execPath}): ${cause.message}; ${fix}. A restart may be tried again once that is fixed.`,
+    { cause },
+  );
+}
+
 /**
  * Spawns the next generation with the listening fds and waits for its ready byte. Rejects (and
  * stops the child) when it exits first, is not ready in time, or the restart is aborted.
@@ -95,13 +115,17 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...options.listeners.map((l) => l.fd)],
     });
   } catch (cause) {
-    return Promise.reject(
-      new GracefulRestartError(
-        ErrorCodes.SPAWN_FAILED,
-        `Cannot start the next generation (${command.execPath}): ${(cause as Error).message}. Check the command that starts it.`,
-        { cause },
-      ),
-    );
+    return Promise.reject(spawnFailed(command.execPath, cause as Error));
+  }
+  if (child.pid === undefined || !child.stdio?.[READY_FD]) {
+    // The kernel refused the process (out of fds, processes or memory): node says why on the
+    // next tick, as an 'error' event that must not go unheard.
+    return new Promise((_, reject) => {
+      child.once('error', (cause) => reject(spawnFailed(command.execPath, cause)));
+      setImmediate(() =>
+        reject(spawnFailed(command.execPath, new Error('no process was created'))),
+      );
+    });
   }
   const wording = options.wording ?? {
     meanwhile: 'this generation keeps serving',
@@ -151,14 +175,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
         ),
       );
     };
-    const onSpawnError = (cause: Error) =>
-      fail(
-        new GracefulRestartError(
-          ErrorCodes.SPAWN_FAILED,
-          `Cannot start the next generation (${command.execPath}): ${cause.message}. Check the command that starts it.`,
-          { cause },
-        ),
-      );
+    const onSpawnError = (cause: Error) => fail(spawnFailed(command.execPath, cause));
     const onData = (chunk: Buffer) => {
       if (settled) return;
       cleanup();
