@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULTS } from './defaults.js';
 import { ErrorCodes, GracefulRestartError } from './errors.js';
 import type { ListenerSpec } from './sockets/spec.js';
-import { defaultControlPath, sendControl } from './supervisor/control.js';
+import { sendControl } from './supervisor/control.js';
+import { defaultControlPath } from './supervisor/control-path.js';
 import type { ControlCommand } from './supervisor/control-protocol.js';
 import { Supervisor, SupervisorExitCodes } from './supervisor/supervisor.js';
 
@@ -34,7 +35,8 @@ const USAGE = `Usage:
                              directory's current/); default: $GRACEFUL_RESTART_CWD, else the
                              directory this was started from as $PWD names it
       --control PATH         control socket (default: $GRACEFUL_RESTART_CONTROL, else
-                             $XDG_RUNTIME_DIR/graceful-restart.sock, else in the temp dir)
+                             $XDG_RUNTIME_DIR/graceful-restart.sock, else in a
+                             directory of this user's in the temp dir)
   graceful-restart reload [--control PATH]   replace the worker; exits 1 if that failed
   graceful-restart status [--control PATH]   print the supervisor's state as JSON
   graceful-restart stop   [--control PATH]   drain the workers and stop; waits for the exit
@@ -198,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
       return SupervisorExitCodes.USAGE;
     }
     if (error instanceof GracefulRestartError) {
-      process.stderr.write(`graceful-restart: ${error.message}\n`);
+      process.stderr.write(`graceful-restart: ${error.message} (${error.code})\n`);
       return error.code === ErrorCodes.INVALID_OPTION || error.code === ErrorCodes.INVALID_LISTENER
         ? SupervisorExitCodes.USAGE
         : SupervisorExitCodes.FAILED;

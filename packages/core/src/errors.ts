@@ -76,6 +76,11 @@ export const ErrorCodes = {
   LISTENER_NOT_SUPERVISED: 'ERR_GRACEFUL_LISTENER_NOT_SUPERVISED',
   /** No supervisor answers on the control socket (`graceful-restart reload | status | stop`). */
   SUPERVISOR_UNREACHABLE: 'ERR_GRACEFUL_SUPERVISOR_UNREACHABLE',
+  /**
+   * The control socket, or the private directory it is kept in, belongs to another user: it may
+   * be someone's attempt to intercept the commands. Nothing is sent or bound there.
+   */
+  CONTROL_SOCKET_UNSAFE: 'ERR_GRACEFUL_CONTROL_SOCKET_UNSAFE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -55,7 +55,8 @@ export type {
   TcpListenerSpec,
   UnixListenerSpec,
 } from './sockets/spec.js';
-export { defaultControlPath, sendControl } from './supervisor/control.js';
+export { sendControl } from './supervisor/control.js';
+export { defaultControlPath } from './supervisor/control-path.js';
 export type {
   ControlCommand,
   ControlReply,

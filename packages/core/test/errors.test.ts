@@ -64,6 +64,7 @@ const CROSS_PROCESS: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.LISTENER_NOT_SUPERVISED]: 'supervisor.int.test.ts',
   [ErrorCodes.DIRECT_RESTART_UNSAFE]: 'direct-restart-hazards.int.test.ts',
   [ErrorCodes.ROLLED_BACK]: 'probation-verdict.int.test.ts',
+  [ErrorCodes.CONTROL_SOCKET_UNSAFE]: 'control-socket.int.test.ts',
 };
 const rows: Array<[ErrorCode, () => unknown, RegExp]> = [
   [

@@ -1,6 +1,6 @@
-import { chmod, lstat, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, rename, rm, stat, unlink } from 'node:fs/promises';
 import { type Server as NetServer, connect as netConnect } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import { backlogFor } from './backlog.js';
@@ -130,8 +130,8 @@ async function checkUnixPathFree(spec: UnixListenerSpec, name: string): Promise<
 
 /**
  * The one Unix bind, for a generation's server and for the supervisor's held socket alike:
- * `bindAt` binds a temporary name in the same directory, the mode is set, then the file is
- * renamed into place. The path is never missing, a stale socket file from a crash is replaced
+ * `bindAt` binds a temporary name in a private directory beside the path (no other user can
+ * connect to it there), the mode is set, then the file is renamed into place. The path is never missing, a stale socket file from a crash is replaced
  * by the rename, a live one is refused. Bound to the temporary name, the creating process's
  * unlink at close misses, so the real path survives it. Resolves with the socket file's inode.
  */
@@ -142,17 +142,22 @@ export async function bindUnixRenamed<T>(
   release: (bound: T) => void,
 ): Promise<{ bound: T; ino: number }> {
   await checkUnixPathFree(spec, name);
-  const temp = join(dirname(spec.path), `.${basename(spec.path)}.${process.pid}.tmp`);
-  await unlink(temp).catch(() => undefined);
   let bound: { value: T } | undefined;
+  let privateDir: string | undefined;
   try {
+    // Bound in a directory only this user may enter (mkdtemp: 0700), so that nobody reaches the
+    // socket before its mode is set; then moved into place.
+    // Short names: a socket path has at most 107 bytes.
+    privateDir = await mkdtemp(join(dirname(spec.path), '.gr-'));
+    const temp = join(privateDir, 's');
     bound = { value: await bindAt(temp) };
     if (spec.mode !== undefined) await chmod(temp, spec.mode);
     await rename(temp, spec.path);
   } catch (cause) {
     if (bound) release(bound.value);
-    await unlink(temp).catch(() => undefined);
     throw bindError(name, `unix:${spec.path}`, cause);
+  } finally {
+    if (privateDir) await rm(privateDir, { recursive: true, force: true });
   }
   return { bound: bound.value, ino: (await stat(spec.path)).ino };
 }

@@ -1,6 +1,4 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   ErrorCodes,
   GracefulRestartError,
@@ -10,6 +8,7 @@ import {
 import { LineChannel } from '../handover/channel.js';
 import { errorToWire, type RestartResult } from '../handover/outcome.js';
 import { bindUnix, removeUnixPath } from '../sockets/bind.js';
+import { checkControlOwner, foreignOwner, prepareControlDirectory } from './control-path.js';
 import {
   type ControlCommand,
   ControlCommands,
@@ -17,15 +16,6 @@ import {
   type ControlRequest,
   type SupervisorStatus,
 } from './control-protocol.js';
-
-const CONTROL_ENV = 'GRACEFUL_RESTART_CONTROL';
-
-/** `$GRACEFUL_RESTART_CONTROL`, else `$XDG_RUNTIME_DIR/graceful-restart.sock`, else one per user in the temp dir. */
-export function defaultControlPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env[CONTROL_ENV]) return env[CONTROL_ENV];
-  if (env['XDG_RUNTIME_DIR']) return join(env['XDG_RUNTIME_DIR'], 'graceful-restart.sock');
-  return join(tmpdir(), `graceful-restart-${process.getuid?.() ?? 'user'}.sock`);
-}
 
 export interface ControlHandlers {
   reload(): Promise<RestartResult>;
@@ -36,7 +26,8 @@ export interface ControlHandlers {
 /**
  * The supervisor's control socket: `graceful-restart reload | status | stop` send one JSON line
  * and read one back (the messages are in control-protocol.ts). A Unix socket with mode 0600, so
- * only its owner (and root) may use it.
+ * only its owner (and root) may use it. A `reload` or `stop` that comes while the supervisor
+ * is still starting is carried out once it has started (start()): as answered, never dropped.
  */
 export class ControlServer {
   private constructor(
@@ -44,29 +35,42 @@ export class ControlServer {
     private readonly path: string,
     private readonly ino: number,
     private readonly connections: Set<Socket>,
+    private readonly started: { promise: Promise<void>; resolve: () => void },
   ) {}
 
   static async open(path: string, handlers: ControlHandlers): Promise<ControlServer> {
+    await prepareControlDirectory(path);
     const connections = new Set<Socket>();
+    let resolve: () => void = () => undefined;
+    const started = { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
     const server = createServer((socket) => {
       connections.add(socket);
       socket.once('close', () => connections.delete(socket));
-      serveConnection(socket, handlers);
+      serveConnection(socket, handlers, started.promise);
     });
     let ino: number;
     try {
       ino = await bindUnix(server, { path, mode: 0o600 }, 'control');
     } catch (error) {
       if (isGracefulRestartError(error, ErrorCodes.UNIX_PATH_IN_USE)) {
+        const owner = await foreignOwner(path);
         throw new GracefulRestartError(
-          ErrorCodes.UNIX_PATH_IN_USE,
-          `Another supervisor answers on the control socket ${path}. Stop it ` +
-            `(graceful-restart stop --control ${path}) or give this one its own --control path.`,
+          owner === undefined ? ErrorCodes.UNIX_PATH_IN_USE : ErrorCodes.CONTROL_SOCKET_UNSAFE,
+          owner === undefined
+            ? `Another supervisor answers on the control socket ${path}. Stop it ` +
+                `(graceful-restart stop --control ${path}) or give this one its own --control path.`
+            : `A socket of uid ${owner}, another user, answers on the control socket path ${path}; ` +
+                'it is not one of your supervisors. Give this one a --control path in a directory of your own.',
         );
       }
       throw error;
     }
-    return new ControlServer(server, path, ino, connections);
+    return new ControlServer(server, path, ino, connections, started);
+  }
+
+  /** The supervisor has started: commands that came meanwhile are carried out now. */
+  start(): void {
+    this.started.resolve();
   }
 
   /** Stops answering; open connections (a `stop` client waiting for the end) are closed. */
@@ -78,9 +82,10 @@ export class ControlServer {
   }
 }
 
-function serveConnection(socket: Socket, handlers: ControlHandlers): void {
+function serveConnection(socket: Socket, handlers: ControlHandlers, started: Promise<void>): void {
   const channel = new LineChannel<ControlRequest, ControlReply>(socket);
-  channel.once('message', (request) => {
+  channel.once('message', async (request) => {
+    if (request.type !== 'status') await started;
     const fail = (error: unknown) => {
       channel.send({ ok: false, ...errorToWire(toGracefulError(error, 'Control command failed')) });
       socket.end();
@@ -118,7 +123,8 @@ function serveConnection(socket: Socket, handlers: ControlHandlers): void {
  * Sends one command to the supervisor at `path`; resolves with its reply. For `stop`, resolves
  * once the supervisor has exited (its end of the connection closed).
  */
-export function sendControl(path: string, command: ControlCommand): Promise<ControlReply> {
+export async function sendControl(path: string, command: ControlCommand): Promise<ControlReply> {
+  await checkControlOwner(path);
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const channel = new LineChannel<ControlReply, ControlRequest>(socket);

@@ -19,6 +19,7 @@ export class SupervisorResources {
     this.listeners = await holdListeners(this.options.listeners, this.log.logger);
     this.control = await ControlServer.open(this.options.controlPath, control);
     if (this.options.pidFile) await writePidFile(this.options.pidFile, process.pid);
+    this.control.start();
   }
 
   async release(): Promise<void> {

@@ -106,7 +106,8 @@ export class Supervisor {
       return SupervisorExitCodes.FAILED;
     }
     this.log.started(this.options.controlPath, this.workers.count, this.options.lameDuck);
-    this.bringUpWorkers();
+    // Not when a `stop` that came during the start has been carried out already.
+    if (needsWorker(this.currentState)) this.bringUpWorkers();
     return this.exitCode;
   }
 
