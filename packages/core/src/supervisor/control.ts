@@ -85,7 +85,8 @@ export class ControlServer {
 function serveConnection(socket: Socket, handlers: ControlHandlers, started: Promise<void>): void {
   const channel = new LineChannel<ControlRequest, ControlReply>(socket);
   channel.once('message', async (request) => {
-    if (request.type !== 'status') await started;
+    // Acting commands wait until the supervisor has started; then they are carried out.
+    if (request.type === 'reload' || request.type === 'stop') await started;
     const fail = (error: unknown) => {
       channel.send({ ok: false, ...errorToWire(toGracefulError(error, 'Control command failed')) });
       socket.end();
