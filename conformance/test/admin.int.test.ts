@@ -159,6 +159,20 @@ describe.each(Object.keys(targets))('admin route on %s', (name) => {
     }
   });
 
+  it('the answer to a caller without credentials does not depend on the body: 401 for any content type, a 5 MiB body included', async () => {
+    const { server } = await make();
+    for (const [type, body] of [
+      ['application/octet-stream', Buffer.alloc(5 * 1024 * 1024, 1)],
+      ['text/plain', 'restart please'],
+      ['application/x-unknown', 'x'],
+    ] as const) {
+      const response = record(
+        await request(server).post('/graceful').set('Content-Type', type).send(body),
+      );
+      expect(response.status, type).toBe(401);
+    }
+  });
+
   it('401 with WWW-Authenticate: Bearer for a missing, wrong or misplaced token; nothing restarts', async () => {
     const { server, graceful } = await make();
     const attempts = [

@@ -108,12 +108,18 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
   fastify.addHook('onClose', async () => graceful.uninstall());
 
   if (adminRoute) {
-    for (const url of [adminRoute.path, adminRoute.statusPath]) {
-      fastify.all(url, async (request, reply) => {
-        const answer = await adminRoute.handle(fromNode(request.raw));
-        return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
-      });
-    }
+    // A context of its own, whose one parser takes any body unread: the route reads none, and
+    // its answer (401 first of all) must not depend on a body sent before the caller is known.
+    await fastify.register(async (admin) => {
+      admin.removeAllContentTypeParsers();
+      admin.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+      for (const url of [adminRoute.path, adminRoute.statusPath]) {
+        admin.all(url, async (request, reply) => {
+          const answer = await adminRoute.handle(fromNode(request.raw));
+          return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+        });
+      }
+    });
   }
   // @fastify/under-pressure's verdict, when it is registered (by this plugin or the app).
   const pressure = () =>
