@@ -6,6 +6,7 @@ import { freePort, get, pidAt, pidIn } from '../../../packages/core/test/helpers
 import { HttpLoad, stopAllOk } from '../../../packages/core/test/helpers/load.js';
 import {
   acceptQueue,
+  Fixture,
   isAlive,
   poll,
   sleep,
@@ -13,10 +14,14 @@ import {
   waitForExit,
   waitUntil,
 } from '../../../packages/core/test/helpers/process.js';
-import { RawHttpConnection } from '../../../packages/core/test/helpers/raw-http.js';
+import {
+  RawHttpConnection,
+  requestInFlight,
+} from '../../../packages/core/test/helpers/raw-http.js';
 import {
   EXAMPLES,
   endAll,
+  entryOf,
   launch,
   restart,
   startExample,
@@ -155,6 +160,27 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     expect(await slow).toMatchObject({ status: 200, body: `slept 800 ms in pid=${pid}\n` });
     expect(await waitForExit(f.first)).toEqual({ code: 0, signal: null });
     expect(said(f, 'ending the lame duck')).toBe(true);
+  });
+
+  it('on a terminal that hangs up (ssh drop): the request in flight is answered, the process is gone within the deadline, nothing listens', async () => {
+    const port = await freePort();
+    const endpoint = { host: '127.0.0.1', port };
+    // script(1) takes the command as one string: it goes where the Fixture puts node's path.
+    const f = new Fixture(
+      '/dev/null',
+      { PORT: String(port), LOG_LEVEL: 'info' },
+      `${process.execPath} ${entryOf(example)}; sleep 60`,
+      ['script', '-qfec'],
+    );
+    const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
+    expect(pid).toBeTruthy();
+    const slow = await requestInFlight(port, '/slow?ms=1500');
+    // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
+    f.first.kill('SIGKILL');
+    const answer = await slow.answer;
+    expect([answer.status, pidIn(answer.body)]).toEqual([200, pid]);
+    expect(await waitUntil(() => !isAlive(pid as number), 8000)).toBe(true);
+    await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('CONFIG_FILE: a broken config is refused and the old generation keeps serving; a fixed one takes over', async () => {

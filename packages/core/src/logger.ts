@@ -33,21 +33,30 @@ function isPino(logger: object): logger is PinoLike {
   return typeof (logger as Partial<PinoLike>).bindings === 'function';
 }
 
+/**
+ * A log line never breaks what the library is doing: a logger that throws (its destination
+ * gone, a terminal that hung up) loses that line, and the drain or restart goes on.
+ */
+const neverThrows =
+  (log: (message: string, fields?: LogFields) => void) =>
+  (message: string, fields?: LogFields): void => {
+    try {
+      log(message, fields);
+    } catch {
+      // the line is lost; the move it tells of is not
+    }
+  };
+
 export function resolveLogger(logger: Logger | false | undefined): Logger {
   if (logger === false) return silent;
-  if (logger === undefined) return stderrLogger();
-  const given = logger;
-  if (isPino(given)) {
-    const at =
-      (level: 'info' | 'warn' | 'error') =>
-      (message: string, fields?: LogFields): void =>
-        fields ? given[level](fields, message) : (given as Logger)[level](message);
-    return { info: at('info'), warn: at('warn'), error: at('error') };
-  }
-  // Other loggers get the text only: console would print the fields object after it.
-  return {
-    info: (message) => given.info(message),
-    warn: (message) => given.warn(message),
-    error: (message) => given.error(message),
-  };
+  const given = logger ?? stderrLogger();
+  const at = (level: 'info' | 'warn' | 'error') =>
+    neverThrows(
+      isPino(given)
+        ? (message, fields) =>
+            fields ? given[level](fields, message) : (given as Logger)[level](message)
+        : // Other loggers get the text only: console would print the fields object after it.
+          (message) => given[level](message),
+    );
+  return { info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import fs, { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 
 const onATerminal = (): boolean => [0, 1, 2].some((fd) => isatty(fd));
@@ -32,20 +32,58 @@ export function hasControllingTerminal(): boolean {
 
 let guarded = false;
 
+/** True for the error of a write to stdout or stderr once their terminal has hung up. */
+function deadTerminalWrite(fd: unknown, error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return (fd === 1 || fd === 2) && (code === 'EIO' || code === 'EPIPE') && terminalHungUp();
+}
+
 /**
  * On a terminal, from the start: once it has hung up every write to it fails (EIO), and the
- * app's logs (and ours) must not crash the drain with an unhandled stream error. A write can fail
- * before the SIGHUP that tells of the hangup is handled (a child in the same process group dies
- * of the same hangup, and is logged first): the guard is in place before. Other errors, and any
- * error while the terminal is there, are thrown as without it.
+ * app's logs (and ours) must not crash, block or spin the drain. Two paths reach the terminal:
+ * - process.stdout/stderr (console, winston's console transport, `process.stdout.write`): their
+ *   stream error is ignored;
+ * - fs.write/fs.writeSync on fds 1 and 2 (pino's sonic-boom, sync and async): the write counts
+ *   as done. sonic-boom would otherwise retry a failed write forever in its flushSync() (on
+ *   `fatal`, and at the exit), and rethrow it from a log call.
+ * A write can fail before the SIGHUP that tells of the hangup is handled (a child in the same
+ * process group dies of the same hangup, and is logged first): the guard is in place before.
+ * Other errors, other fds, and any error while the terminal is there, are thrown as without it.
  */
 export function guardTerminalWrites(): void {
   if (guarded || !startedOnTerminal) return;
   guarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      const deadTerminal = error.code === 'EIO' || error.code === 'EPIPE';
-      if (!deadTerminal || !terminalHungUp()) throw error;
+      if (!deadTerminalWrite(stream.fd, error)) throw error;
     });
   }
+  const { writeSync, write } = fs;
+  fs.writeSync = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
+    try {
+      return (writeSync as (...args: unknown[]) => number).call(this, fd, buffer, ...rest);
+    } catch (error) {
+      if (!deadTerminalWrite(fd, error)) throw error;
+      return typeof buffer === 'string' ? Buffer.byteLength(buffer) : (buffer as Uint8Array).length;
+    }
+  } as typeof fs.writeSync;
+  fs.write = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
+    const callback = rest.pop() as (
+      error: Error | null,
+      written?: number,
+      buffer?: unknown,
+    ) => void;
+    const length =
+      typeof buffer === 'string' ? Buffer.byteLength(buffer) : (buffer as Uint8Array).length;
+    return (write as (...args: unknown[]) => void).call(
+      this,
+      fd,
+      buffer,
+      ...rest,
+      (error: Error | null, ...results: unknown[]) => {
+        if (error && deadTerminalWrite(fd, error)) callback(null, length, buffer);
+        else callback(error, ...(results as [number, unknown]));
+      },
+    );
+  } as typeof fs.write;
 }

@@ -122,6 +122,30 @@ describe('on a terminal', () => {
   });
 });
 
+describe('a terminal that hangs up, whatever the logger', () => {
+  const LOGGER_APP = new URL('./fixtures/logger-app.mjs', import.meta.url).pathname;
+  it.each(['pino-sync', 'pino-async', 'console', 'stdout-loop', 'winston'])(
+    '%s: the request in flight is answered, the process is gone within the deadline, nothing listens',
+    async (logger) => {
+      const { f, endpoint, pid } = await start(
+        '/dev/null',
+        { LOGGER: logger },
+        {},
+        ['script', '-qfec'],
+        `${process.execPath} ${LOGGER_APP}; sleep 60`,
+      );
+      const slow = await requestInFlight(endpoint.port, '/slow?ms=1500');
+      // Closing the terminal: script(1) dies, the pty hangs up, the kernel sends SIGHUP.
+      f.first.kill('SIGKILL');
+      const answer = await slow.answer;
+      expect([answer.status, pidIn(answer.body)]).toEqual([200, pid]);
+      // Within the 8 s drain deadline; a write that blocks or spins would keep it forever.
+      expect(await waitUntil(() => !isAlive(pid), 8000)).toBe(true);
+      await expect(get(endpoint)).rejects.toThrow(/ECONNREFUSED/);
+    },
+  );
+});
+
 describe('the command line', () => {
   it('the next generation keeps it as it was typed (node operator-app.mjs), so pgrep -f still finds it', async () => {
     const fixtures = dirname(APP);
