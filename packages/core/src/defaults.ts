@@ -23,6 +23,10 @@ export const DEFAULTS = {
   probationMs: 2_000,
   /** Exit the process once its drain is over. */
   exitProcess: true,
+  /** An uncaught exception hands the listeners to a fresh generation (see crash handover). */
+  crashHandover: true,
+  /** A crashed generation answers what is in flight this long, then exits 1. */
+  crashDeadlineMs: 2_000,
   /** Signals that start a restart, and those that drain and exit (a second one forces). */
   restartSignals: ['SIGHUP', 'SIGUSR2'] as readonly CatchableSignal[],
   shutdownSignals: ['SIGTERM', 'SIGINT'] as readonly CatchableSignal[],

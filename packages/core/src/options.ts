@@ -47,6 +47,15 @@ export interface GracefulOptions {
    * (not for shutdown() from code: tests in a pod stay fast), else 0.
    */
   lameDuckMs?: number | undefined;
+  /**
+   * On an uncaught exception or unhandled rejection (the error printed as node prints it): stop
+   * accepting at once and hand the listeners to a fresh generation (or, supervised, have the
+   * supervisor replace this worker at once), answer what is in flight within `crashDeadlineMs`,
+   * exit 1. Off where `exitProcess` is false. Default true; `false` keeps node's own behaviour.
+   */
+  crashHandover?: boolean | undefined;
+  /** How long a crashed generation answers the requests in flight before it exits. Default 2000 ms. */
+  crashDeadlineMs?: number | undefined;
   /** Signals to handle, or `false` for none. Default: SIGHUP and SIGUSR2 restart, SIGTERM and SIGINT shut down. */
   signals?: SignalOptions | false | undefined;
   /** Path of a PID file the serving generation keeps up to date. */
@@ -78,6 +87,8 @@ export interface ResolvedOptions {
   probationMs: number;
   drain: DrainOptions & { keepAliveHint: boolean };
   lameDuck: LameDuckSetting;
+  crashHandover: boolean;
+  crashDeadlineMs: number;
   /** Resolved (defaults, checks) by SignalHandlers. */
   signals: SignalOptions | false;
   pidFile: string | undefined;
@@ -110,6 +121,8 @@ export const GRACEFUL_OPTION_NAMES = [
   'probationMs',
   'drain',
   'lameDuckMs',
+  'crashHandover',
+  'crashDeadlineMs',
   'signals',
   'pidFile',
   'command',
@@ -170,12 +183,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   }
   const env = options.env ?? {};
   checkEnv(env);
-  if (options.exitProcess !== undefined && typeof options.exitProcess !== 'boolean') {
-    throw new GracefulRestartError(
-      ErrorCodes.INVALID_OPTION,
-      `exitProcess must be true or false (got ${describeValue(options.exitProcess)}).`,
-    );
-  }
+
   return {
     readyTimeoutMs,
     probationMs,
@@ -187,14 +195,29 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
       keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
     },
     lameDuck: resolveLameDuck(options.lameDuckMs),
+    crashHandover: flag(options.crashHandover, 'crashHandover', DEFAULTS.crashHandover),
+    crashDeadlineMs: milliseconds(
+      options.crashDeadlineMs,
+      'crashDeadlineMs',
+      DEFAULTS.crashDeadlineMs,
+    ),
     signals: options.signals ?? {},
     pidFile: options.pidFile,
     command: options.command,
     cwd: options.cwd,
     env,
-    exitProcess: options.exitProcess ?? DEFAULTS.exitProcess,
+    exitProcess: flag(options.exitProcess, 'exitProcess', DEFAULTS.exitProcess),
     logger: resolveLogger(options.logger),
   };
+}
+
+function flag(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  throw new GracefulRestartError(
+    ErrorCodes.INVALID_OPTION,
+    `${name} must be true or false (got ${describeValue(value)}).`,
+  );
 }
 
 function checkEnv(env: unknown): asserts env is Record<string, string | undefined> {

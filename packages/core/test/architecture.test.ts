@@ -133,6 +133,10 @@ describe('architecture of core', () => {
       // The stop budget check, tested without a systemd unit around.
       'lame-duck-setting.ts:stopBudgetWarning',
       'lame-duck-setting.ts:parseSystemdTime',
+      // What a crash leads to, tested with the facts given.
+      'generation/crash.ts:crashPlan',
+      'generation/crash.ts:CRASH_BUDGET',
+      'generation/crash.ts:CrashFacts',
     ]);
     const exported = [...importGraph().keys()].flatMap((file) =>
       [

@@ -22,6 +22,7 @@ describe('a restart signal', () => {
       serving: 'restart',
       restarting: 'restart',
       'lame-duck': 'restart',
+      crashing: 'restart',
       draining: 'restart',
       stopping: 'restart',
       leaving: 'restart',

@@ -23,6 +23,7 @@ const outgoing = {
   shutdown: 'force',
   'lame-duck': 'force',
   'lame-duck-over': 'refuse',
+  crash: 'join',
   drained: 'stopped',
 };
 const expected: Record<State, Record<StateEvent, string>> = {
@@ -36,6 +37,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'stopping',
     'lame-duck': 'stopping',
     'lame-duck-over': 'refuse',
+    crash: 'refuse',
     drained: 'refuse',
   },
   'taking-over': {
@@ -48,6 +50,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'leaving',
     'lame-duck': 'leaving',
     'lame-duck-over': 'refuse',
+    crash: 'refuse',
     drained: 'refuse',
   },
   serving: {
@@ -60,6 +63,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'stopping',
     'lame-duck': 'lame-duck',
     'lame-duck-over': 'refuse',
+    crash: 'crashing',
     drained: 'refuse',
   },
   restarting: {
@@ -72,6 +76,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'stopping',
     'lame-duck': 'lame-duck',
     'lame-duck-over': 'refuse',
+    crash: 'crashing',
     drained: 'refuse',
   },
   draining: {
@@ -84,9 +89,11 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'leaving',
     'lame-duck': 'leaving',
     'lame-duck-over': 'refuse',
+    crash: 'join',
     drained: 'stopped',
   },
   'lame-duck': { ...outgoing, 'lame-duck-over': 'stopping', drained: 'refuse' },
+  crashing: outgoing,
   stopping: outgoing,
   leaving: outgoing,
   stopped: {
@@ -99,6 +106,7 @@ const expected: Record<State, Record<StateEvent, string>> = {
     shutdown: 'join',
     'lame-duck': 'join',
     'lame-duck-over': 'refuse',
+    crash: 'join',
     drained: 'refuse',
   },
 };
@@ -107,20 +115,32 @@ const summary = (o: Outcome) => (o.type === 'move' ? o.to : o.type);
 
 describe('state machine', () => {
   const pairs = States.flatMap((state) => Events.map((event) => [state, event] as const));
-  it('covers all 90 pairs', () => expect(pairs).toHaveLength(90));
+  it('covers all 110 pairs', () => expect(pairs).toHaveLength(110));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = transition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);
     if (outcome.type === 'refuse') expect(outcome.reason.length).toBeGreaterThan(10);
   });
   it('reports shutting down only when on the way out for good', () => {
-    expect(States.filter(isShuttingDown)).toEqual(['lame-duck', 'stopping', 'leaving', 'stopped']);
+    expect(States.filter(isShuttingDown)).toEqual([
+      'lame-duck',
+      'crashing',
+      'stopping',
+      'leaving',
+      'stopped',
+    ]);
   });
   it('accepts listeners only before ready', () => {
     expect(States.filter(isStarting)).toEqual(['starting', 'taking-over']);
   });
   it('knows when a drain has begun: a supervisor that goes then changes nothing', () => {
-    expect(States.filter(hasDrainBegun)).toEqual(['draining', 'stopping', 'leaving', 'stopped']);
+    expect(States.filter(hasDrainBegun)).toEqual([
+      'crashing',
+      'draining',
+      'stopping',
+      'leaving',
+      'stopped',
+    ]);
   });
   it('asks the table whether news still applies: a rollback only while draining after a handover', () => {
     expect(States.filter((state) => allows(state, 'rollback'))).toEqual(['draining']);

@@ -16,12 +16,14 @@ import { Inheritance } from '../sockets/inheritance.js';
 import type { ListenerSpec } from '../sockets/spec.js';
 import { SystemdNotifier } from '../systemd.js';
 import { guardTerminalWrites } from '../terminal.js';
+import { CrashResponse } from './crash.js';
 import type { GracefulEvents } from './events.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import { Lifecycle } from './lifecycle.js';
 import { GenerationLog } from './log-lines.js';
 import type { AppHooks } from './parts.js';
 import { GenerationServers } from './servers.js';
+import { onRestartSignal } from './signal-moves.js';
 import { isShuttingDown, type State } from './state.js';
 
 export type { GracefulEvents } from './events.js';
@@ -40,6 +42,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
   private readonly startedAt = Date.now();
   private readonly appHooks: AppHooks = { shutdown: [], handOff: undefined };
   private readonly health: Health;
+  private readonly crash: CrashResponse;
 
   constructor(options: GracefulOptions = {}) {
     super();
@@ -68,25 +71,32 @@ export class Graceful extends EventEmitter<GracefulEvents> {
         : new SignalHandlers(
             signals,
             {
-              restart: (signal) => lifecycle.restartFromSignal(signal),
+              restart: (signal) => onRestartSignal(lifecycle, signal, generationLog),
               shutdown: (signal) => void lifecycle.stop(signal),
             },
             log,
           );
     this.health = new Health(() => lifecycle.state);
-    const lifecycle = new Lifecycle({
+    const generationLog = new GenerationLog(log);
+    const parts = {
       options: this.options,
       servers: this.servers,
       predecessor: link,
       strategy,
       signals: this.signals,
       notifier: SystemdNotifier.fromEnv(log),
-      log: new GenerationLog(log),
+      log: generationLog,
       health: this.health,
       appHooks: this.appHooks,
       emit: this.emit.bind(this),
-    });
+    };
+    this.crash = new CrashResponse(parts, manifest?.crashes ?? []);
+    const lifecycle = new Lifecycle({ ...parts, crash: this.crash });
     this.lifecycle = lifecycle;
+    // Not where the process must not exit (exitProcess: false: a test, an embedding host).
+    if (this.options.crashHandover && this.options.exitProcess) {
+      this.crash.install((error) => lifecycle.crashed(error));
+    }
     link?.on('took-over', (result) => lifecycle.tookOver(result));
     link?.on('predecessor-drained', (report) => this.emit('predecessor-drained', report));
     if (link?.supervised) {
@@ -251,6 +261,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
    */
   uninstall(): void {
     this.signals?.uninstall();
+    this.crash.uninstall();
     void this.servers.dropDuplicates();
     releaseProcess(this);
   }

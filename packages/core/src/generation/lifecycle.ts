@@ -12,7 +12,7 @@ import { errorToWire, type RestartOutcome, type RestartResult } from '../handove
 import type { Handover, SuccessorMessenger } from '../handover/types.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
-import { atKeyboard, terminalHungUp } from '../terminal.js';
+import { atKeyboard } from '../terminal.js';
 import { announceDrainProgress, announceReady, serveAgain } from './announce.js';
 import { afterDrain } from './drain-and-exit.js';
 import { handOffValue } from './hand-off.js';
@@ -21,11 +21,11 @@ import type { GenerationLog } from './log-lines.js';
 import type { GenerationParts, Probation } from './parts.js';
 import { ProbationWait } from './probation.js';
 import { RestartInFlight } from './restart-in-flight.js';
-import { restartSignalAction, SignalMemory, shutdownEvent, stopAction } from './signal-policy.js';
+import { onRestartSignal } from './signal-moves.js';
+import { SignalMemory, shutdownEvent, stopAction } from './signal-policy.js';
 import {
   allows,
   hasDrainBegun,
-  isShuttingDown,
   isStarting,
   type Outcome,
   type State,
@@ -48,6 +48,7 @@ export class Lifecycle {
   private successor: SuccessorMessenger | undefined;
   private restartOutcome: RestartOutcome | undefined;
   private lameDuck: LameDuck | undefined;
+  private readyAt: number | undefined;
 
   constructor(private readonly parts: GenerationParts) {
     this.currentState = parts.predecessor ? 'taking-over' : 'starting';
@@ -99,11 +100,12 @@ export class Lifecycle {
     // Unmatched socket activation refuses the start before anything is told it is ready.
     if (isStarting(this.currentState)) servers.sockets.closeUnclaimed();
     this.apply('ready');
+    this.readyAt = performance.now();
     await announceReady(this.parts);
     const predecessorGone = link?.predecessorExited ?? Promise.resolve();
     servers.prepareRollbackOnceAlone(predecessorGone, () => this.currentState === 'serving');
     const deferred = this.signalMemory.takeDeferred();
-    if (deferred && this.currentState === 'serving') this.restartFromSignal(deferred);
+    if (deferred && this.currentState === 'serving') onRestartSignal(this, deferred, this.log);
   }
 
   /** The predecessor says which restart made this generation serve. */
@@ -245,20 +247,19 @@ export class Lifecycle {
     return this.drainAndExit();
   }
 
-  restartFromSignal(signal: NodeJS.Signals): void {
-    const action = restartSignalAction(this.currentState, signal, terminalHungUp);
-    if (action === 'hang-up') {
-      if (!isShuttingDown(this.currentState)) this.log.hungUp();
-      void this.stop();
-    } else if (action === 'defer') {
-      this.signalMemory.defer(signal);
-      this.log.restartDeferred(signal);
-    } else {
-      this.log.restartRequested(signal);
-      this.restart().catch((error: GracefulRestartError) => {
-        if (error.code === ErrorCodes.INVALID_STATE) this.log.restartIgnored(signal, error);
-      });
-    }
+  /** A restart signal before ready: carried out once ready (see signal-moves.ts). */
+  deferRestart(signal: NodeJS.Signals): void {
+    this.signalMemory.defer(signal);
+  }
+
+  /** An uncaught exception or unhandled rejection: crash.ts hands over (or drains) and exits. */
+  crashed(error: unknown): void {
+    const outcome = transition(this.currentState, 'crash');
+    if (outcome.type === 'move') this.apply('crash');
+    this.restartInFlight.abort();
+    this.probationWait.end();
+    const servedMs = this.readyAt === undefined ? 0 : performance.now() - this.readyAt;
+    void this.parts.crash.respond(error, outcome, this.drain, servedMs);
   }
 
   private async drainAndExit(probation?: Probation): Promise<DrainReport> {

@@ -84,6 +84,37 @@ export class GenerationLog {
     );
   }
 
+  crashed(error: unknown, plan: { action: string; why?: string }): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    const next =
+      plan.action === 'hand-over'
+        ? 'handing the listeners to a fresh generation; answering what is in flight, then exiting 1'
+        : `no handover, ${plan.why}; ${plan.action === 'exit-now' ? 'exiting 1 now' : 'answering what is in flight, then exiting 1'}`;
+    this.logger.error(`crash: ${message}: ${next}`, {
+      event: 'crash',
+      pid: process.pid,
+      code: typeof code === 'string' ? code : undefined,
+      handover: plan.action === 'hand-over',
+    });
+  }
+
+  crashHandedOver({ oldPid, newPid, durationMs }: RestartResult): void {
+    this.logger.info(`crash handover: pid ${newPid} serves after ${durationMs} ms`, {
+      event: 'crash-handover',
+      oldPid,
+      newPid,
+      durationMs,
+    });
+  }
+
+  crashHandoverFailed(error: Error): void {
+    this.logger.error(`crash handover failed: ${error.message}`, {
+      event: 'crash-handover-failed',
+      pid: process.pid,
+    });
+  }
+
   lameDuck({ ms, why }: LameDuckSetting): void {
     this.logger.info(
       `lame duck: serving on for up to ${ms} ms, readiness 503 and every response Connection: close, until the load balancer has moved off (${why}); a second signal drains now`,

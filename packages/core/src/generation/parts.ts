@@ -8,6 +8,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { SignalHandlers } from '../signals.js';
 import type { HeldHandle } from '../sockets/duplicate.js';
 import type { SystemdNotifier } from '../systemd.js';
+import type { CrashResponse } from './crash.js';
 import type { GracefulEvents } from './events.js';
 import type { GenerationLog } from './log-lines.js';
 import type { GenerationServers } from './servers.js';
@@ -23,6 +24,7 @@ export interface GenerationParts {
   log: GenerationLog;
   health: Health;
   appHooks: AppHooks;
+  crash: CrashResponse;
   emit: EventEmitter<GracefulEvents>['emit'];
 }
 

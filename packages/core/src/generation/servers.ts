@@ -113,8 +113,12 @@ export class GenerationServers {
    * Drains every server. A probation has claimed its duplicates already; any other drain needs
    * none, and the listeners close once they are gone.
    */
-  drain(progress: (left: DrainProgress) => void): Promise<DrainReport> {
-    return drainServers(this.trackers, this.drainOptions, this.reserve.drop(), progress);
+  drain(
+    progress: (left: DrainProgress) => void,
+    override: Partial<ResolvedOptions['drain']> = {},
+  ): Promise<DrainReport> {
+    const options = { ...this.drainOptions, ...override };
+    return drainServers(this.trackers, options, this.reserve.drop(), progress);
   }
 
   /** A final shutdown removes what the service owns: its Unix socket paths and PID file. */

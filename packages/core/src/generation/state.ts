@@ -12,6 +12,8 @@
  *   taking-over, draining         ─shutdown─▶ leaving    (owns nothing: the other generation keeps them)
  *   stopping, leaving ─drained─▶ stopped; ─shutdown─▶ force (a second signal exits at once)
  *   draining ─rollback─▶ serving   (the next generation died on probation: this one serves again)
+ *   serving, restarting ─crash─▶ crashing ─drained─▶ stopped
+ *                        (an uncaught exception: the listeners go to a fresh generation, or close)
  */
 
 export const States = [
@@ -20,6 +22,7 @@ export const States = [
   'serving',
   'restarting',
   'lame-duck',
+  'crashing',
   'draining',
   'stopping',
   'leaving',
@@ -37,6 +40,7 @@ export const Events = [
   'shutdown',
   'lame-duck',
   'lame-duck-over',
+  'crash',
   'drained',
 ] as const;
 export type StateEvent = (typeof Events)[number];
@@ -74,8 +78,12 @@ const outgoing: Record<StateEvent, Outcome> = {
   shutdown: { type: 'force' },
   'lame-duck': { type: 'force' },
   'lame-duck-over': NO_LAME_DUCK,
+  // Already on its way out: the drain under way goes on, bounded by the crash deadline.
+  crash: { type: 'join' },
   drained: move('stopped'),
 };
+/** A crash before ready: nothing was handed to this generation to hand on. */
+const CRASHED_STARTING = refuse('the generation crashed before it was ready');
 
 const TABLE: Record<State, Record<StateEvent, Outcome>> = {
   starting: {
@@ -89,6 +97,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     // Not ready yet: no balancer sends here, nothing to wait for.
     'lame-duck': move('stopping'),
     'lame-duck-over': NO_LAME_DUCK,
+    crash: CRASHED_STARTING,
     drained: NOT_DRAINING,
   },
   'taking-over': {
@@ -102,6 +111,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     shutdown: move('leaving'),
     'lame-duck': move('leaving'),
     'lame-duck-over': NO_LAME_DUCK,
+    crash: CRASHED_STARTING,
     drained: NOT_DRAINING,
   },
   serving: {
@@ -114,6 +124,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     shutdown: move('stopping'),
     'lame-duck': move('lame-duck'),
     'lame-duck-over': NO_LAME_DUCK,
+    crash: move('crashing'),
     drained: NOT_DRAINING,
   },
   restarting: {
@@ -127,8 +138,11 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     shutdown: move('stopping'),
     'lame-duck': move('lame-duck'),
     'lame-duck-over': NO_LAME_DUCK,
+    crash: move('crashing'),
     drained: NOT_DRAINING,
   },
+  // On its way out after an uncaught exception: a stop signal now exits at once.
+  crashing: outgoing,
   'lame-duck': {
     ...outgoing,
     // A repeated shutdown request: a signal ends the lame duck (see stopAction); code joins.
@@ -149,6 +163,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     // Another generation serves the address: the balancer keeps sending there.
     'lame-duck': move('leaving'),
     'lame-duck-over': NO_LAME_DUCK,
+    crash: { type: 'join' },
     drained: move('stopped'),
   },
   stopping: outgoing,
@@ -163,6 +178,7 @@ const TABLE: Record<State, Record<StateEvent, Outcome>> = {
     shutdown: { type: 'join' },
     'lame-duck': { type: 'join' },
     'lame-duck-over': NO_LAME_DUCK,
+    crash: { type: 'join' },
     drained: refuse('the server has stopped'),
   },
 };
@@ -174,7 +190,11 @@ export function transition(state: State, event: StateEvent): Outcome {
 /** True while this generation is on its way out for good (a lame duck too): readiness answers 503. */
 export function isShuttingDown(state: State): boolean {
   return (
-    state === 'lame-duck' || state === 'stopping' || state === 'leaving' || state === 'stopped'
+    state === 'lame-duck' ||
+    state === 'crashing' ||
+    state === 'stopping' ||
+    state === 'leaving' ||
+    state === 'stopped'
   );
 }
 
@@ -190,5 +210,11 @@ export function allows(state: State, event: StateEvent): boolean {
 
 /** True once this generation's drain has begun (a handover's or a shutdown's), or is over. */
 export function hasDrainBegun(state: State): boolean {
-  return state === 'draining' || state === 'stopping' || state === 'leaving' || state === 'stopped';
+  return (
+    state === 'draining' ||
+    state === 'crashing' ||
+    state === 'stopping' ||
+    state === 'leaving' ||
+    state === 'stopped'
+  );
 }

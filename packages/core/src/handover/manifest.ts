@@ -48,9 +48,18 @@ export interface Manifest {
   supervised?: boolean;
   /** Under `graceful-restart run --workers N` (N > 1): how many workers accept on the listeners. */
   workers?: number;
+  /**
+   * Written by a generation that crashed and handed over: when the crash handovers of this
+   * line of generations happened (epoch ms, recent ones only), for the crash budget.
+   */
+  crashes?: number[];
 }
 
 export const MANIFEST_ENV = 'GRACEFUL_RESTART_MANIFEST';
+
+/** A short list of times (epoch ms); anything else is ignored rather than refused. */
+const isTimes = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.length <= 100 && value.every((t) => Number.isFinite(t));
 
 function manifestError(why: string): GracefulRestartError {
   return new GracefulRestartError(
@@ -124,5 +133,6 @@ export function decodeManifest(text: string): Manifest {
     ...(Number.isInteger(m['workers']) && (m['workers'] as number) > 1
       ? { workers: m['workers'] as number }
       : {}),
+    ...(isTimes(m['crashes']) ? { crashes: m['crashes'] } : {}),
   };
 }

@@ -12,6 +12,11 @@ export type WorkerMessage =
    * predecessor: its exit that follows is no crash, and no reason to roll back.
    */
   | { type: 'leaving' }
+  /**
+   * This worker crashed (an uncaught exception): it has stopped accepting and exits once what is
+   * in flight is answered; start its replacement now.
+   */
+  | { type: 'crashed' }
   /** What this worker carries, sent every second while it changes: `status` shows it. */
   | ({ type: 'load' } & WorkerLoad)
   /** A replaced worker's onHandOff() data, for the worker that took its slot. */

@@ -12,6 +12,8 @@ export interface RestartResult {
   /** With `graceful-restart run --workers N` (N > 1): every worker replaced, and every new one. */
   oldPids?: number[];
   newPids?: number[];
+  /** `crash`: the old generation crashed and handed over (see crash handover); else a restart. */
+  cause?: 'crash';
 }
 
 /** An error as it crosses a process boundary (and as status answers show it). */

@@ -31,6 +31,8 @@ interface StartSuccessorOptions {
   supervised?: boolean;
   /** How many workers accept on the same listeners (the supervisor's `--workers`). */
   workers?: number;
+  /** A crash handover: when the crash handovers so far happened (see Manifest.crashes). */
+  crashes?: number[];
   /**
    * How the errors end, for who started it: what serves meanwhile, and the knob for a slow
    * start. Default (direct mode): "this generation keeps serving", `readyTimeoutMs`.
@@ -103,6 +105,7 @@ export function startSuccessor(options: StartSuccessorOptions): Promise<Successo
       listeners,
       ...(options.supervised ? { supervised: true } : {}),
       ...((options.workers ?? 1) > 1 ? { workers: options.workers } : {}),
+      ...(options.crashes ? { crashes: options.crashes } : {}),
     }),
   };
   let child: ChildProcess;

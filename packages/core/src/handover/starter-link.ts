@@ -117,6 +117,11 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
     this.channel.send({ type: 'leaving' });
   }
 
+  /** Supervised: this worker crashed and leaves; the supervisor replaces it at once. */
+  sendCrashed(): void {
+    this.channel.send({ type: 'crashed' });
+  }
+
   /** Supervised: this worker's drain as it goes (status lists it). */
   sendDraining(progress: DrainProgress): void {
     this.channel.send({ type: 'draining', ...progress });

@@ -21,17 +21,22 @@ export interface RestartStrategy {
   readonly supervised: boolean;
   /** True when a restart may roll back, so the generation holds duplicates of its sockets. */
   readonly canRollBack: boolean;
+  /** False where every restart is refused (a direct restart would end the service). */
+  readonly canRestart: boolean;
   /**
    * Resolves once the next generation serves; rejects with a typed error (and the next
-   * generation stopped) when it fails. `startedAt` is when the restart began.
+   * generation stopped) when it fails. `startedAt` is when the restart began. `crashes`: a
+   * crash handover, and when the crash handovers before it happened (epoch ms, the last one
+   * this crash), for the next generation's crash budget.
    */
-  next(signal: AbortSignal, startedAt: number): Promise<Handover>;
+  next(signal: AbortSignal, startedAt: number, crashes?: number[]): Promise<Handover>;
 }
 
 /** Direct mode: spawn this process's command again with the listening fds. */
 class SpawnNextGeneration implements RestartStrategy {
   readonly supervised = false;
   readonly canRollBack: boolean;
+  readonly canRestart = true;
 
   constructor(
     private readonly options: {
@@ -47,7 +52,7 @@ class SpawnNextGeneration implements RestartStrategy {
     this.canRollBack = options.probationMs > 0;
   }
 
-  async next(signal: AbortSignal, startedAt: number): Promise<Handover> {
+  async next(signal: AbortSignal, startedAt: number, crashes?: number[]): Promise<Handover> {
     const { command: option, cwd: cwdOption, probationMs } = this.options;
     // Resolved at every restart: a swapped release symlink is followed.
     const dir = nextDirectory(cwdOption);
@@ -63,6 +68,7 @@ class SpawnNextGeneration implements RestartStrategy {
       listeners: this.options.listeners(),
       readyTimeoutMs: this.options.readyTimeoutMs,
       signal,
+      ...(crashes ? { crashes } : {}),
     });
     const result = {
       oldPid: process.pid,
@@ -70,6 +76,7 @@ class SpawnNextGeneration implements RestartStrategy {
       durationMs: Math.round(performance.now() - startedAt),
       cwd: command.cwd,
       command: line,
+      ...(crashes ? { cause: 'crash' as const } : {}),
     };
     const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
     // The next generation reports this restart as its own `lastRestart`.
@@ -99,6 +106,7 @@ class SpawnNextGeneration implements RestartStrategy {
 class AskSupervisor implements RestartStrategy {
   readonly supervised = true;
   readonly canRollBack = true;
+  readonly canRestart = true;
 
   constructor(
     private readonly link: StarterLink,
@@ -118,6 +126,7 @@ class AskSupervisor implements RestartStrategy {
 class RefuseRestart implements RestartStrategy {
   readonly supervised = false;
   readonly canRollBack = false;
+  readonly canRestart = false;
 
   constructor(private readonly hazard: RestartHazard) {}
 

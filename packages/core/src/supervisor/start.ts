@@ -18,7 +18,11 @@ export class WorkerStarter {
     private readonly held: () => HeldListener[],
     private readonly log: SupervisorLog,
     /** What the supervisor does when a worker asks for a restart, and once it has exited. */
-    private readonly on: { restartAsked(worker: Worker): void; exited(worker: Worker): void },
+    private readonly on: {
+      restartAsked(worker: Worker): void;
+      crashed(worker: Worker): void;
+      exited(worker: Worker): void;
+    },
   ) {}
 
   /** The workers' command line, as it reads in logs and status. */
@@ -109,7 +113,7 @@ export class WorkerStarter {
         readyTimeoutKnob: 'graceful-restart run --ready-timeout',
       },
     });
-    const worker = this.workers.add(successor, { slot, generation, cwd }, this.on.restartAsked);
+    const worker = this.workers.add(successor, { slot, generation, cwd }, this.on);
     void worker.exited.then(() => this.on.exited(worker));
     return worker;
   }

@@ -70,8 +70,13 @@ export class Supervisor {
     this.resources = new SupervisorResources(this.options, this.log);
     const held = () => this.resources.listeners;
     this.starter = new WorkerStarter(this.options, this.workers, held, this.log, {
-      restartAsked: (worker) => this.restartRequestedBy(worker),
-      exited: (worker) => this.exited(worker),
+      // A worker's own restart (its SIGHUP, its admin route): the supervisor reloads the set.
+      restartAsked: (worker) =>
+        this.workers.isServing(worker)
+          ? this.reload().catch(() => undefined)
+          : this.workers.refuseRestart(worker),
+      crashed: (worker) => this.lost(worker),
+      exited: (worker) => this.lost(worker, true),
     });
     this.recovery = new Recovery(this.options.maxRestarts, logger, this.starter.aborted);
     const { workers, starter, log, record } = this;
@@ -222,17 +227,10 @@ export class Supervisor {
     );
   }
 
-  /** A worker's own restart (its SIGHUP, its admin route): the supervisor reloads the set. */
-  private restartRequestedBy(worker: Worker): void {
-    // The outcome reaches the worker over its channel.
-    if (this.workers.isServing(worker)) this.reload().catch(() => undefined);
-    else this.workers.refuseRestart(worker);
-  }
-
-  private exited(worker: Worker): void {
-    const wasServing = this.workers.isServing(worker);
-    this.workers.forget(worker);
-    if (!wasServing) {
+  /** A worker that said it crashed (it leaves), or exited: its slot is refilled with backoff. */
+  private lost(worker: Worker, exited = false): void {
+    if (exited) this.workers.forget(worker);
+    if (!this.workers.isServing(worker)) {
       this.log.workerExited(worker);
       return;
     }

@@ -72,11 +72,15 @@ export class WorkerSet {
     return this.slots[worker.slot] === worker;
   }
 
-  /** Follows a new worker; `restartAsked` runs when it asks for a restart (its own SIGHUP). */
+  /**
+   * Follows a new worker; `on.restartAsked` runs when it asks for a restart (its own SIGHUP),
+   * `on.crashed` when it says it crashed (it stops accepting, and exits once what is in flight is
+   * answered).
+   */
   add(
     successor: Successor,
     at: { slot: number; generation: number; cwd: string },
-    restartAsked: (worker: Worker) => void,
+    on: { restartAsked(worker: Worker): void; crashed(worker: Worker): void },
   ): Worker {
     const { child } = successor;
     const messages = new LineChannel<WorkerMessage, SupervisorMessage>(successor.channel);
@@ -97,7 +101,8 @@ export class WorkerSet {
     };
     this.live.add(worker);
     worker.messages.on('message', (message) => {
-      if (message.type === 'restart') restartAsked(worker);
+      if (message.type === 'restart') on.restartAsked(worker);
+      else if (message.type === 'crashed') on.crashed(worker);
       else if (message.type === 'leaving') worker.saidLeaving = true;
       else if (message.type === 'draining') {
         const { type: _, ...progress } = message;
