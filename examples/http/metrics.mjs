@@ -6,6 +6,7 @@
 //   graceful_restart_duration_seconds                                 histogram
 //   graceful_drain_duration_seconds                                   histogram
 //   graceful_connections_forced_total                                 counter
+//   graceful_crashes_total                                            counter
 //
 // Where each is counted: the restart that made a generation serve, and the drain of the one it
 // replaced, in the new generation (the old one no longer gets scraped); a failed or rolled-back
@@ -32,6 +33,11 @@ export function restartMetrics(graceful) {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const crashes = new client.Counter({
+    name: 'graceful_crashes_total',
+    help: 'Crashes (uncaught exceptions, unhandled rejections) handed over to a new generation',
+    registers: [registry],
+  });
   const forced = new client.Counter({
     name: 'graceful_connections_forced_total',
     help: 'Connections a drain deadline cut',
@@ -39,6 +45,8 @@ export function restartMetrics(graceful) {
   });
 
   graceful.on('took-over', (result) => {
+    // A crash is counted apart from the restarts.
+    if (result.cause === 'crash') return void crashes.inc();
     restarts.inc({ outcome: 'ok', code: '' });
     restartDuration.observe(result.durationMs / 1000);
   });

@@ -34,6 +34,26 @@ describe('hand-off between generations', () => {
     await f.kill();
   });
 
+  it('a crash hands off too: the chain goes on, the new generation took over with cause crash', async () => {
+    const f = new Fixture(SERVER, {
+      FIXTURE_OPTIONS: JSON.stringify({ probationMs: 0 }),
+      FIXTURE_HAND_OFF: 'chain',
+    });
+    const ready = await f.waitFor((e) => e.event === 'ready');
+    const port = (ready['listeners'] as Array<{ port: number }>)[0]?.port as number;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    void fetch(`http://127.0.0.1:${port}/boom`).catch(() => undefined);
+    const next = await f.waitFor((e) => e.event === 'ready' && e.pid !== ready.pid, 10_000);
+    f.pids.add(next.pid);
+    expect((await from(f, 'handed-off', next.pid))['data']).toEqual({ chain: [ready.pid] });
+    expect(await from(f, 'took-over', next.pid)).toMatchObject({
+      oldPid: ready.pid,
+      newPid: next.pid,
+      cause: 'crash',
+    });
+    await f.kill();
+  });
+
   it.each([
     ['throw', 'throws'],
     ['huge', 'gives too much'],

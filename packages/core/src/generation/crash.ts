@@ -12,6 +12,7 @@ import type { StarterLink } from '../handover/starter-link.js';
 import type { RestartStrategy } from '../handover/strategies.js';
 import type { Handover } from '../handover/types.js';
 import type { ResolvedOptions } from '../options.js';
+import { handOffValue } from './hand-off.js';
 import type { GenerationLog } from './log-lines.js';
 import type { GenerationServers } from './servers.js';
 import type { Outcome } from './state.js';
@@ -90,6 +91,7 @@ interface CrashParts {
   strategy: RestartStrategy;
   servers: GenerationServers;
   log: GenerationLog;
+  appHooks: { handOff: (() => unknown) | undefined };
 }
 
 export class CrashResponse {
@@ -153,7 +155,13 @@ export class CrashResponse {
           now,
         ]);
       successor.then(
-        (handover) => handover && log.crashHandedOver(handover.result),
+        (handover) => {
+          if (!handover) return;
+          log.crashHandedOver(handover.result);
+          // Counters go on across a crash too (metrics): the app's value, as at a restart.
+          const provider = this.parts.appHooks.handOff;
+          void handOffValue(provider, log.logger).then((data) => handover.successor?.handOff(data));
+        },
         (failure: Error) => log.crashHandoverFailed(failure),
       );
     }
