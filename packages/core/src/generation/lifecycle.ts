@@ -259,7 +259,10 @@ export class Lifecycle {
     this.restartInFlight.abort();
     this.probationWait.end();
     const servedMs = this.readyAt === undefined ? 0 : performance.now() - this.readyAt;
-    void this.parts.crash.respond(error, outcome, this.drain, servedMs);
+    const drain = this.drain;
+    // A shutdown meanwhile joins the crash's end: the process exits 1 once it is over.
+    this.drain ??= new Promise<DrainReport>(() => undefined);
+    void this.parts.crash.respond(error, outcome, drain, servedMs);
   }
 
   private async drainAndExit(probation?: Probation): Promise<DrainReport> {
