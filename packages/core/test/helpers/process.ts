@@ -305,10 +305,11 @@ export function listenBacklog(where: { port: number } | { path: string }): numbe
   if ('port' in where) return listeningColumn(where.port, 2);
   const rows = ssRows(['-lxH']);
   // A Unix socket is bound at a temporary name and renamed into place: the kernel (and ss)
-  // knows it by the name it was bound at, `.<name>.<pid>.tmp` beside the path.
-  const slash = where.path.lastIndexOf('/');
-  const temp = `${where.path.slice(0, slash)}/.${where.path.slice(slash + 1)}.`;
-  const row = rows.find((cols) => cols[4] === where.path || cols[4]?.startsWith(temp));
+  // knows it by the name it was bound at, `.gr-XXXXXX/s` (a private directory) beside the path.
+  const temp = `${where.path.slice(0, where.path.lastIndexOf('/'))}/.gr-`;
+  const row = rows.find(
+    (cols) => cols[4] === where.path || (cols[4]?.startsWith(temp) && cols[4].endsWith('/s')),
+  );
   return row?.[3] === undefined ? undefined : Number(row[3]);
 }
 
