@@ -10,7 +10,7 @@ import { ErrorCodes, GracefulRestartError } from '../errors.js';
 export function checkSocketFd(fd: number, listener: string): void {
   let isSocket: boolean;
   try {
-    isSocket = fstatSync(fd).isSocket();
+    isSocket = fstatSync(fd, { bigint: true }).isSocket();
   } catch (cause) {
     throw new GracefulRestartError(
       ErrorCodes.FD_CLOSED,
@@ -49,7 +49,9 @@ export function openFileLimit(): number {
 export function checkReadyFd(fd: number, variable: string): void {
   let what: string;
   try {
-    if (fstatSync(fd).isSocket()) return;
+    // BigInt stats: on Node 22 a plain fstatSync() here, while the app still loads its modules,
+    // made a later import() of a CommonJS package resolve through its symlinked path and fail.
+    if (fstatSync(fd, { bigint: true }).isSocket()) return;
     what = `${readlinkTarget(fd) ?? 'something'}, not a socket`;
   } catch {
     what = 'not open';
