@@ -1,5 +1,6 @@
 import fs, { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
+import { promisify } from 'node:util';
 
 const onATerminal = (): boolean => [0, 1, 2].some((fd) => isatty(fd));
 
@@ -64,17 +65,16 @@ export function guardTerminalWrites(): void {
       return (writeSync as (...args: unknown[]) => number).call(this, fd, buffer, ...rest);
     } catch (error) {
       if (!deadTerminalWrite(fd, error)) throw error;
-      return typeof buffer === 'string' ? Buffer.byteLength(buffer) : (buffer as Uint8Array).length;
+      return bytesAsked(buffer, rest);
     }
   } as typeof fs.writeSync;
-  fs.write = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
+  const patchedWrite = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]) {
     const callback = rest.pop() as (
       error: Error | null,
       written?: number,
       buffer?: unknown,
     ) => void;
-    const length =
-      typeof buffer === 'string' ? Buffer.byteLength(buffer) : (buffer as Uint8Array).length;
+    const length = bytesAsked(buffer, rest);
     return (write as (...args: unknown[]) => void).call(
       this,
       fd,
@@ -85,5 +85,16 @@ export function guardTerminalWrites(): void {
         else callback(error, ...(results as [number, unknown]));
       },
     );
-  } as typeof fs.write;
+  };
+  // util.promisify(fs.write) keeps node's own promise form.
+  const custom = (write as unknown as Record<symbol, unknown>)[promisify.custom];
+  Object.defineProperty(patchedWrite, promisify.custom, { value: custom });
+  fs.write = patchedWrite as unknown as typeof fs.write;
+}
+
+/** The bytes a write asked for: the whole string or buffer, or its `length` argument. */
+function bytesAsked(buffer: unknown, rest: unknown[]): number {
+  if (typeof buffer === 'string') return Buffer.byteLength(buffer);
+  const length = rest[1];
+  return typeof length === 'number' ? length : (buffer as Uint8Array).length;
 }
