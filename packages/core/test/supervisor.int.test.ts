@@ -344,11 +344,13 @@ describe('graceful-restart run', () => {
     expect((await get(s.endpoint, '/livez')).status).toBe(200);
     // A balancer's readiness checks and nothing else, spread over both workers.
     while (s.f.first.exitCode === null) {
-      await get(s.endpoint, '/healthz');
+      // Refused once the workers have drained and the supervisor lets go of the listener.
+      await get(s.endpoint, '/healthz').catch(() => undefined);
       await sleep(100);
     }
     expect(await waitForExit(s.f.first)).toEqual({ code: 0, signal: null });
-    expect(saidBy('(the load balancer has moved off); draining')).toHaveLength(2);
+    const movedOff = () => saidBy('(the load balancer has moved off); draining').length;
+    expect(await poll(async () => (movedOff() === 2 ? true : undefined), 5000)).toBe(true);
     expect(saidBy("the supervisor's lame duck")).toHaveLength(2);
   });
 
