@@ -83,8 +83,12 @@ describe.skipIf(!hasHaproxy && !process.env['CI']).each(FLEET_EXAMPLES)(
       // Every new instance served through the balancer.
       for (const f of instances) expect(stats.pids.has(f.first.pid as number)).toBe(true);
       // The readiness checks told the balancer; no other request came: each ended early.
-      for (const f of retired)
-        expect(said(f, '(the load balancer has moved off); draining')).toBe(true);
+      for (const f of retired) {
+        const movedOff = async () =>
+          said(f, '(the load balancer has moved off); draining') || undefined;
+        expect(await poll(movedOff, 5000)).toBe(true);
+      }
+      expect(said(f, '(the load balancer has moved off); draining')).toBe(true);
       console.info(
         `${example} replacement, lame duck on: ${stats.requests} requests, 0 failed; SIGTERM to exit ${stopTimes.join(', ')} ms`,
       );
