@@ -6,7 +6,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers/http.js';
 import { Fixture, poll, tempDir, waitForExit } from './helpers/process.js';
-import { CLI, cli } from './helpers/supervisor.js';
+import { cli, runArgs } from './helpers/supervisor.js';
 
 const APP = new URL('./fixtures/app/app.mjs', import.meta.url).pathname;
 /** A node that the other user may run (the test's own may sit in a directory closed to it). */
@@ -80,14 +80,7 @@ describe.skipIf(!asRoot)('the control socket and another local user', () => {
         'bash',
         '-c',
         'umask 000 && exec "$0" "$@"',
-        process.execPath,
-        CLI,
-        'run',
-        '--listen',
-        `web=127.0.0.1:${port}`,
-        '--control',
-        control,
-        '--',
+        ...runArgs(port, control),
       ]);
       expect(await poll(async () => existsSync(control) || undefined, 10_000)).toBe(true);
       const stop = await cli(['stop', '--control', control]);
@@ -108,16 +101,7 @@ describe.skipIf(!asRoot)('the control socket and another local user', () => {
     for (let i = 0; i < 5; i++) {
       const control = `${dir}/c${i}.sock`;
       const port = await freePort();
-      const f = new Fixture(APP, { PORT: String(port) }, process.execPath, [
-        process.execPath,
-        CLI,
-        'run',
-        '--listen',
-        `web=127.0.0.1:${port}`,
-        '--control',
-        control,
-        '--',
-      ]);
+      const f = new Fixture(APP, { PORT: String(port) }, process.execPath, runArgs(port, control));
       expect(await poll(async () => existsSync(control) || undefined, 10_000, 2)).toBe(true);
       const stop = await cli(['stop', '--control', control]);
       expect(stop).toMatchObject({ code: 0, stdout: 'stopped\n' });

@@ -8,6 +8,7 @@ import { HttpLoad, type LoadStats } from './helpers/load.js';
 import {
   Fixture,
   isAlive,
+  nextPid,
   poll,
   sleep,
   tempDir,
@@ -36,17 +37,6 @@ async function startApp(env: Record<string, string> = {}) {
 /** Asks for `path` and does not wait for the answer: the request that crashes gets none. */
 function crashWith(port: number, path: string): void {
   void get({ host: '127.0.0.1', port }, path).catch(() => undefined);
-}
-
-/** The pid that answers once it is another than `pid`. */
-async function nextPid(endpoint: { host: string; port: number }, pid: number, f: Fixture) {
-  const next = await poll(async () => {
-    const served = pidIn((await get(endpoint)).body);
-    return served && served !== pid ? served : undefined;
-  }, 10_000);
-  if (!next) throw new Error(`pid ${pid} still serves:\n${f.stderr.join('\n')}`);
-  f.pids.add(next);
-  return next;
 }
 
 const noFailures = (stats: LoadStats) =>

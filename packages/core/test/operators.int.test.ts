@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, get, pidAt, pidIn } from './helpers/http.js';
-import { Fixture, isAlive, poll, sleep, tempDir, waitUntil } from './helpers/process.js';
+import { Fixture, isAlive, nextPid, poll, sleep, tempDir, waitUntil } from './helpers/process.js';
 import { requestInFlight } from './helpers/raw-http.js';
 
 const APP = new URL('./fixtures/operator-app.mjs', import.meta.url).pathname;
@@ -27,17 +27,6 @@ async function start(
   if (!pid) throw new Error(`the app did not answer:\n${f.stderr.join('\n')}`);
   f.pids.add(pid);
   return { f, endpoint, pid };
-}
-
-/** The pid that answers once it is another than `pid` (the restart's successor). */
-async function nextPid(endpoint: { host: string; port: number }, pid: number, f: Fixture) {
-  const next = await poll(async () => {
-    const served = pidIn((await get(endpoint)).body);
-    return served && served !== pid ? served : undefined;
-  }, 10_000);
-  if (!next) throw new Error(`pid ${pid} still serves:\n${f.stderr.join('\n')}`);
-  f.pids.add(next);
-  return next;
 }
 
 describe('env files are read afresh at a restart', () => {

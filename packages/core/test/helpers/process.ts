@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach } from 'vitest';
+import { get, pidIn } from './http.js';
 
 /** One JSON line a fixture prints on stdout (every generation shares the pipe). */
 export interface FixtureEvent {
@@ -284,6 +285,24 @@ await import(${JSON.stringify(script)});
 }
 
 /** Calls `probe` until it resolves with a value (rejections count as no value yet). */
+/**
+ * The pid that answers at `endpoint` once it is another than `pid` (the restart's successor),
+ * added to `f`'s pids to end; throws, with `f`'s stderr, when none does within 10 s.
+ */
+export async function nextPid(
+  endpoint: { host: string; port: number },
+  pid: number,
+  f: Fixture,
+): Promise<number> {
+  const next = await poll(async () => {
+    const served = pidIn((await get(endpoint)).body);
+    return served && served !== pid ? served : undefined;
+  }, 10_000);
+  if (!next) throw new Error(`pid ${pid} still serves:\n${f.stderr.join('\n')}`);
+  f.pids.add(next);
+  return next;
+}
+
 export async function poll<T>(
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
