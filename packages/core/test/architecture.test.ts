@@ -130,9 +130,6 @@ describe('architecture of core', () => {
       'sockets/held.ts:handleFactory',
       // The lame duck's early end, tested with the balancer's signs given.
       'generation/lame-duck.ts:balancerMovedOff',
-      // The stop budget check, tested without a systemd unit around.
-      'lame-duck-setting.ts:stopBudgetWarning',
-      'lame-duck-setting.ts:parseSystemdTime',
       // What a crash leads to, tested with the facts given.
       'generation/crash.ts:crashPlan',
       'generation/crash.ts:CRASH_BUDGET',

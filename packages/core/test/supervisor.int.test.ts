@@ -365,6 +365,30 @@ describe('graceful-restart run', () => {
     expect(badEnv.stderr).toContain('GRACEFUL_RESTART_LAME_DUCK_MS must be a whole number');
   });
 
+  it("--help for every command exits 0 with that command's usage; run without listeners names the two ways (exit 2)", async () => {
+    for (const command of ['run', 'reload', 'status', 'stop', 'doctor']) {
+      for (const asked of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
+        const { code, stdout } = await cli(asked);
+        expect(code, asked.join(' ')).toBe(0);
+        expect(stdout).toContain(`graceful-restart ${command} [`);
+      }
+    }
+    // --help after the worker command's "--" is the worker's.
+    const worker = await cli(['run', '--', 'node', '--help']);
+    expect(worker.stderr).toContain('run: no listeners to hold');
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('graceful-restart doctor');
+    const none = await cli(['run', '--', 'node', 'app.js'], { LISTEN_FDS: '' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--listen 3000');
+    expect(none.stderr).toContain('socket activation');
+  });
+
   it('bad command lines exit 2 with the problem and the usage; no supervisor to talk to exits 1', async () => {
     const noCommand = await cli(['run', '--listen', 'web=127.0.0.1:1']);
     expect(noCommand.code).toBe(2);

@@ -14,6 +14,8 @@ export interface RestartResult {
   newPids?: number[];
   /** `crash`: the old generation crashed and handed over (see crash handover); else a restart. */
   cause?: 'crash';
+  /** Under the supervisor: how long the new workers were watched after they served (`--probation`). */
+  probationMs?: number;
 }
 
 /** An error as it crosses a process boundary (and as status answers show it). */

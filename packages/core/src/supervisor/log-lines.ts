@@ -64,7 +64,9 @@ export class SupervisorLog {
   reloaded(result: RestartResult, old: Worker[], next: Worker[], probationMs: number): void {
     this.logger.info(
       `reload: ${pids(next)} ${verb(next, 'serve')} after ${result.durationMs} ms; ${pids(old)} ${verb(old, 'drain')}` +
-        (probationMs > 0 ? ` and hold on through a ${probationMs} ms probation` : ''),
+        (probationMs > 0
+          ? ` and ${verb(old, 'hold')} on through a ${probationMs} ms probation`
+          : ''),
       {
         event: 'reload',
         oldPid: result.oldPid,

@@ -97,11 +97,14 @@ export class ReloadSteps {
     return verdict;
   }
 
-  /** The new set passed its probation: the reload counts. */
-  passed(old: Worker[], result: RestartResult): void {
+  /** The new set passed its probation: the reload counts, with the probation it waited out. */
+  passed(old: Worker[], served: RestartResult): RestartResult {
+    const { probationMs } = this.options;
+    const result = probationMs > 0 ? { ...served, probationMs } : served;
     this.record.reloads += 1;
     this.record.lastReload = { ok: true, result };
     this.letGo(old);
+    return result;
   }
 
   /** However a probation ended, the old workers that drain learn that they may go. */

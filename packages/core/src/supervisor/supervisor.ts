@@ -164,10 +164,10 @@ export class Supervisor {
       throw verdict.error;
     }
     this.apply('probation-passed');
-    this.reloadSteps.passed(old, result);
+    const counted = this.reloadSteps.passed(old, result);
     // A new worker left on purpose during its probation: refill its slot, as after a crash.
     if (needsWorker(this.currentState)) this.bringUpWorkers();
-    return result;
+    return counted;
   }
 
   /**
