@@ -121,7 +121,7 @@ describe('docs/reference.md matches the source', () => {
   it("exit codes: the supervisor's table, by name and number", () => {
     const documented = rows('Exit codes')
       .filter((cells) => cells[0] === '`graceful-restart run`')
-      .map((cells) => cells[1]);
+      .map((cells) => cells[1] ?? '');
     expect(sorted(documented)).toEqual(
       sorted(
         Object.entries(SupervisorExitCodes).map(([name, code]) => `\`${code}\` (\`${name}\`)`),
