@@ -74,7 +74,7 @@ export async function endAll(): Promise<void> {
   }
 }
 
-/** Starts the example and resolves once it answers; every pid it answers with is ended after. */
+/** Starts the example and resolves once it answers and is ready; every pid it answers with is ended after. */
 export async function startExample(
   example: string,
   env: Record<string, string>,
@@ -83,6 +83,12 @@ export async function startExample(
   const f = launch(example, env);
   const pid = await poll(async () => pidIn((await get(endpoint)).body) || undefined, 10_000);
   expect(pid).toBe(f.first.pid);
+  // It answers as soon as it listens; it is ready (readiness 200) a moment later.
+  const ready = await poll(
+    async () => ((await get(endpoint, '/healthz')).status === 200 ? true : undefined),
+    10_000,
+  );
+  expect(ready, 'readiness 200 after the first answer').toBe(true);
   return f;
 }
 
