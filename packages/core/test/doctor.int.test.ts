@@ -60,31 +60,24 @@ describe('graceful-restart doctor', () => {
   it.skipIf(!isRoot)(
     'as PID 1 of a pid namespace: exit 1, direct restarts refused, the supervisor named as the fix; with --supervisor exit 0',
     async () => {
-      const direct = await sh([
-        'unshare',
-        '--pid',
-        '--fork',
-        '--mount-proc',
-        process.execPath,
-        CLI,
-        'doctor',
-        ...FEW,
-      ]);
+      const asPid1 = (extra: string[] = []) =>
+        sh([
+          'unshare',
+          '--pid',
+          '--fork',
+          '--mount-proc',
+          process.execPath,
+          CLI,
+          'doctor',
+          ...FEW,
+          ...extra,
+        ]);
+      const direct = await asPid1();
       expect(direct.code, direct.stdout).toBe(1);
       expect(line(direct.stdout, 'restart mode')).toContain('FAIL');
       expect(direct.stdout).toContain('PID 1 of its pid namespace');
       expect(direct.stdout).toContain('fix: Run the app under the stable-PID supervisor');
-      const supervised = await sh([
-        'unshare',
-        '--pid',
-        '--fork',
-        '--mount-proc',
-        process.execPath,
-        CLI,
-        'doctor',
-        ...FEW,
-        '--supervisor',
-      ]);
+      const supervised = await asPid1(['--supervisor']);
       expect(supervised.code, supervised.stdout).toBe(0);
       expect(line(supervised.stdout, 'restart mode')).toContain('under the supervisor');
     },
