@@ -6,6 +6,7 @@ import {
   type FixtureEvent,
   isAlive,
   liveChildren,
+  poll,
   sleep,
   waitForExit,
   waitUntil,
@@ -165,13 +166,14 @@ describe('drain timing and report', () => {
     expect(exitedAfter).toBeLessThan(5000);
   });
 
-  it('a request longer than the deadline is cut at the deadline and counted in the report', async () => {
+  it('a request longer than the deadline is cut at the deadline: counted, listed by method and path in the report and the log', async () => {
     const f = start({
+      FIXTURE_DEBUG: '1',
       FIXTURE_OPTIONS: JSON.stringify({ drain: { deadlineMs: 1000, idleGraceMs: 200 } }),
     });
     const first = await f.waitFor((e) => e.event === 'ready');
     const port = portOf(first);
-    const slow = fetch(`http://127.0.0.1:${port}/slow?ms=5000`).then(
+    const slow = fetch(`http://127.0.0.1:${port}/slow?ms=5000&token=s3cret`).then(
       (r) => r.text(),
       (error: Error) => error,
     );
@@ -182,7 +184,20 @@ describe('drain timing and report', () => {
       deadlineReached: true,
       requestsCutAtDeadline: 1,
       socketsForced: 1,
+      cutNotListed: 0,
     });
+    // What was cut, by method and path: the query string (it may carry secrets) left out.
+    const cut = report['cut'] as { kind: string; method: string; path: string; ageMs: number }[];
+    expect(cut).toEqual([
+      { kind: 'request', method: 'GET', path: '/slow', ageMs: expect.any(Number) },
+    ]);
+    expect(cut[0]?.ageMs).toBeGreaterThanOrEqual(900);
+    const logged = await poll(
+      async () => f.stderr.find((l) => l.includes('the drain deadline cut:')),
+      5000,
+    );
+    expect(logged).toContain('GET /slow (request,');
+    expect(f.stderr.join('\n')).not.toContain('s3cret');
     expect(report['durationMs'] as number).toBeGreaterThanOrEqual(990);
     expect(await slow).toBeInstanceOf(Error);
     // Forced: exit code 1, so a supervisor can tell a cut drain from a clean one.

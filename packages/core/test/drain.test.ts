@@ -135,3 +135,54 @@ describe.each([
     });
   });
 });
+
+describe('what a drain deadline cuts (real server on 127.0.0.1)', () => {
+  it('lists a stream begun and not ended (SSE) by path without its query, and an upgraded socket', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n'); // and never ended
+    });
+    server.on('upgrade', (_req, socket) => {
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n',
+      );
+    });
+    const tracker = new ConnectionTracker(server, 'http');
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const streamed = new Promise<void>((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/events?key=secret', agent: false }, (res) => {
+          res.once('data', () => resolve());
+          res.on('error', () => undefined);
+        })
+        .on('error', () => undefined);
+    });
+    const upgraded = new Promise<void>((resolve) => {
+      http
+        .get({
+          host: '127.0.0.1',
+          port,
+          path: '/ws',
+          headers: { connection: 'upgrade', upgrade: 'test' },
+        })
+        .on('upgrade', (_res, socket) => {
+          socket.on('error', () => undefined);
+          resolve();
+        })
+        .on('error', () => undefined);
+    });
+    await Promise.all([streamed, upgraded]);
+    const report = await tracker.drain({ deadlineMs: 300, idleGraceMs: 100 });
+    await new Promise((r) => server.close(r));
+    expect(report.deadlineReached).toBe(true);
+    const kinds = report.cut.map((w) => w.kind).sort();
+    expect(kinds).toEqual(['stream', 'upgraded']);
+    expect(report.cut.find((w) => w.kind === 'stream')).toMatchObject({
+      method: 'GET',
+      path: '/events',
+    });
+    expect(JSON.stringify(report)).not.toContain('secret');
+    expect(report.cutNotListed).toBe(0);
+  });
+});

@@ -11,8 +11,10 @@ export interface Conn {
   /** The socket requests arrive on (a TLSSocket for https), or the session for HTTP/2. */
   handle: Duplex | Http2Session;
   inflight: number;
-  /** HTTP/1 responses followed and not yet closed. */
-  responses?: Set<http.ServerResponse>;
+  /** HTTP/1 responses followed and not yet closed, with when they were first followed. */
+  responses?: Map<http.ServerResponse, number>;
+  /** When the connection was accepted, or first seen. */
+  openedAt: number;
   idleSince: number;
   idleTimer: NodeJS.Timeout | undefined;
   /** During a drain: its responses now say `Connection: close` (see DrainOptions.paceMs). */

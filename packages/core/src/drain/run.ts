@@ -1,6 +1,6 @@
 import type { Http2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { DrainReport } from '../handover/messages.js';
+import { CUT_LISTED, type CutWork, type DrainReport } from '../handover/messages.js';
 import { type Conn, type Followed, now } from './connections.js';
 import { closeSession, GOAWAY_FINAL_LATEST_MS } from './http2-goaway.js';
 import type { DrainOptions } from './options.js';
@@ -35,6 +35,8 @@ export class DrainRun {
       socketsForced: 0,
       requestsCutAtDeadline: 0,
       deadlineReached: false,
+      cut: [],
+      cutNotListed: 0,
     };
     this.deadline = setTimeout(() => this.forceClose(), options.deadlineMs);
     this.deadline.unref();
@@ -139,6 +141,9 @@ export class DrainRun {
   private forceClose(): void {
     if (this.finished) return;
     this.report.deadlineReached = true;
+    const cut = [...this.followed.conns.values()].flatMap((conn) => cutWork(conn));
+    this.report.cut = cut.slice(0, CUT_LISTED);
+    this.report.cutNotListed = cut.length - this.report.cut.length;
     for (const conn of this.followed.conns.values()) {
       this.report.requestsCutAtDeadline += conn.inflight;
       if (conn.kind === 'h2') (conn.handle as Http2Session).destroy();
@@ -168,4 +173,27 @@ export class DrainRun {
     this.report.durationMs = Math.round(now() - this.startedAt);
     this.done(this.report);
   }
+}
+
+/** What the deadline cuts on `conn`: its responses not yet ended, or the connection itself. */
+function cutWork(conn: Conn): CutWork[] {
+  const at = now();
+  const age = (since: number) => Math.round(at - since);
+  if (conn.kind === 'upgraded' || conn.kind === 'raw') {
+    return [{ kind: conn.kind, ageMs: age(conn.openedAt) }];
+  }
+  if (conn.kind === 'h2') {
+    return conn.inflight > 0
+      ? [{ kind: 'h2', streams: conn.inflight, ageMs: age(conn.openedAt) }]
+      : [];
+  }
+  return [...(conn.responses ?? [])]
+    .filter(([res]) => !res.writableEnded)
+    .map(([res, since]) => ({
+      kind: res.headersSent ? 'stream' : 'request',
+      method: res.req?.method ?? '',
+      // No query string: it may carry secrets.
+      path: (res.req?.url ?? '').split('?')[0]?.slice(0, 200) ?? '',
+      ageMs: age(since),
+    }));
 }

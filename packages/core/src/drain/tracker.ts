@@ -76,7 +76,7 @@ export class ConnectionTracker implements Followed {
   private addConn(handle: Duplex | Http2Session, kind: ConnKind): Conn {
     let conn = this.conns.get(handle);
     if (conn) return conn;
-    conn = { kind, handle, inflight: 0, idleSince: now(), idleTimer: undefined };
+    conn = { kind, handle, inflight: 0, idleSince: now(), openedAt: now(), idleTimer: undefined };
     this.conns.set(handle, conn);
     handle.once('close', () => {
       if (conn.idleTimer) clearTimeout(conn.idleTimer);
@@ -158,9 +158,9 @@ export class ConnectionTracker implements Followed {
       clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;
     }
-    conn.responses ??= new Set();
+    conn.responses ??= new Map();
     const responses = conn.responses;
-    responses.add(res);
+    responses.set(res, now());
     res.once('close', () => {
       responses.delete(res);
       this.requestEnded(conn);
@@ -177,7 +177,7 @@ export class ConnectionTracker implements Followed {
     const res = responseInFlight(conn.handle as Socket);
     if (res && !conn.responses?.has(res)) this.followResponse(conn, res);
     if (!conn.released) return conn.inflight > 0;
-    for (const followed of conn.responses ?? []) {
+    for (const followed of conn.responses?.keys() ?? []) {
       if (followed.headersSent) continue;
       // It says `Connection: close`; node then writes no Keep-Alive header of its own.
       followed.shouldKeepAlive = false;

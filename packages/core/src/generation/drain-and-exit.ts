@@ -85,6 +85,20 @@ export async function afterDrain(
       socketsForced: report.socketsForced,
     },
   );
+  if (report.cut.length > 0) {
+    const listed = report.cut.map((w) =>
+      w.path === undefined
+        ? `${w.kind}${w.streams ? ` of ${w.streams} streams` : ''} (${w.ageMs} ms)`
+        : `${w.method} ${w.path} (${w.kind}, ${w.ageMs} ms)`,
+    );
+    const more = report.cutNotListed > 0 ? ` and ${report.cutNotListed} more` : '';
+    log.warn(`the drain deadline cut: ${listed.join(', ')}${more}`, {
+      event: 'drain-cut',
+      pid: process.pid,
+      cut: report.cut,
+      cutNotListed: report.cutNotListed,
+    });
+  }
   signals?.uninstall();
   successor?.reportDrained(report);
   return report.deadlineReached || hooksFailed ? ExitCodes.FORCED : ExitCodes.CLEAN;

@@ -54,7 +54,28 @@ export interface DrainReport {
   requestsCutAtDeadline: number;
   /** True when the deadline ended the drain. */
   deadlineReached: boolean;
+  /** What the deadline cut, at most CUT_LISTED of it (`cutNotListed` counts the rest). */
+  cut: CutWork[];
+  cutNotListed: number;
 }
+
+/**
+ * One piece of work the deadline cut. `request`: an HTTP/1 response not yet begun; `stream`:
+ * one begun and not ended (SSE, long poll, a download); `upgraded`: a WebSocket or other upgraded
+ * connection; `raw`: a net server's connection; `h2`: an HTTP/2 session with `streams` open.
+ * `path` has no query string (it may carry secrets). `ageMs`: how long it had run, at least (a
+ * request already running when the drain began is counted from the drain's start).
+ */
+export interface CutWork {
+  kind: 'request' | 'stream' | 'upgraded' | 'raw' | 'h2';
+  method?: string;
+  path?: string;
+  streams?: number;
+  ageMs: number;
+}
+
+/** How many cut pieces of work a drain report lists. */
+export const CUT_LISTED = 20;
 
 /** A worker's open connections and the requests it received, over all its listeners. */
 export interface WorkerLoad {
