@@ -186,3 +186,51 @@ describe('what a drain deadline cuts (real server on 127.0.0.1)', () => {
     expect(report.cutNotListed).toBe(0);
   });
 });
+
+describe('handlers told to finish (drainSignalOf, real server on 127.0.0.1)', () => {
+  it('10 SSE streams each get their signal when their connection is released, spread over the window, and end before the deadline', async () => {
+    const tracker: { current?: ConnectionTracker } = {};
+    const abortedAt: number[] = [];
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: hello\n\n');
+      const signal = tracker.current?.drainSignalOf(req.socket);
+      signal?.addEventListener('abort', () => {
+        abortedAt.push(performance.now());
+        // The last event: reconnect in a second, to the next generation.
+        res.end('retry: 1000\ndata: bye\n\n');
+      });
+    });
+    tracker.current = new ConnectionTracker(server, 'http');
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const bodies = Array.from(
+      { length: 10 },
+      () =>
+        new Promise<string>((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path: '/events', agent: false }, (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (body += chunk));
+              res.on('end', () => resolve(body));
+            })
+            .on('error', reject);
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const report = await tracker.current.drain({
+      deadlineMs: 5000,
+      idleGraceMs: 200,
+      paceMs: 1000,
+    });
+    await new Promise((r) => server.close(r));
+    for (const body of await Promise.all(bodies)) expect(body).toContain('retry: 1000\ndata: bye');
+    expect(report.deadlineReached).toBe(false);
+    expect(report.cut).toEqual([]);
+    expect(abortedAt).toHaveLength(10);
+    // Paced at 20 ms a connection: the last one hears it about 180 ms after the first.
+    const spread = Math.max(...abortedAt) - Math.min(...abortedAt);
+    expect(spread).toBeGreaterThan(120);
+  });
+});

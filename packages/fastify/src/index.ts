@@ -55,6 +55,10 @@ declare module 'fastify' {
     /** This generation: state, restart(), shutdown(), lastRestart, events. */
     graceful: Graceful;
   }
+  interface FastifyRequest {
+    /** Fires when the drain tells this request's connection to go: end a stream (SSE) then. */
+    readonly drainSignal: AbortSignal;
+  }
 }
 
 /** Options fastify's register() itself takes, which it passes on to every plugin. */
@@ -87,6 +91,12 @@ const plugin: FastifyPluginAsync<FastifyGracefulOptions> = async (fastify, optio
   const kit = createMiddlewareKit({ ...kitOptions, logger }, ['listenerName', 'underPressure']);
   const { graceful, adminRoute, healthPaths } = kit;
   fastify.decorate('graceful', graceful);
+  // A getter: nothing is made per request unless a handler asks.
+  fastify.decorateRequest('drainSignal', {
+    getter(this: { raw: Parameters<Graceful['drainSignal']>[0] }) {
+      return graceful.drainSignal(this.raw);
+    },
+  });
 
   const bindings = interceptListen(fastify, graceful, listenerName);
   fastify.addHook('onListen', async () => {

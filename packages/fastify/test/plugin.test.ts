@@ -86,6 +86,30 @@ describe('@graceful-restart/fastify', () => {
     expect((await shutdown).requestsCompleted).toBeGreaterThanOrEqual(1);
   });
 
+  it('request.drainSignal: an SSE route hears the drain, sends its last event and ends; shutdown needs no deadline', async () => {
+    const fastify = app();
+    await fastify.register(gracefulRestart, quiet);
+    fastify.get('/events', (request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
+      reply.raw.write('data: hello\n\n');
+      request.drainSignal.addEventListener('abort', () =>
+        reply.raw.end('retry: 1000\ndata: bye\n\n'),
+      );
+    });
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    await expect.poll(() => fastify.graceful.state).toBe('serving');
+    const { port } = fastify.server.address() as { port: number };
+    const response = await fetch(`http://127.0.0.1:${port}/events`);
+    const body = response.text();
+    // The generation's own signal has not fired while it serves.
+    expect(fastify.graceful.drainSignal().aborted).toBe(false);
+    const report = await fastify.graceful.shutdown();
+    expect(await body).toBe('data: hello\n\nretry: 1000\ndata: bye\n\n');
+    expect(report).toMatchObject({ deadlineReached: false, cut: [] });
+    expect(fastify.graceful.drainSignal().aborted).toBe(true);
+  });
+
   it('readiness on several paths and liveness: setReady(false) and under-pressure make readiness 503, liveness stays 200', async () => {
     const fastify = app();
     await fastify.register(gracefulRestart, {

@@ -15,6 +15,10 @@ export interface Conn {
   responses?: Map<http.ServerResponse, number>;
   /** When the connection was accepted, or first seen. */
   openedAt: number;
+  /** Handlers' drain signal for this connection (made when one asks: drainSignalOf()). */
+  drainController?: AbortController;
+  /** The drain has told this connection to go: its handlers' signal has fired. */
+  drainSignalled?: boolean;
   idleSince: number;
   idleTimer: NodeJS.Timeout | undefined;
   /** During a drain: its responses now say `Connection: close` (see DrainOptions.paceMs). */

@@ -65,6 +65,7 @@ export class DrainRun {
 
   /** A connection accepted, or first seen, once the listener has closed. */
   connDuringDrain(conn: Conn): void {
+    if (conn.kind !== 'http1') signalDrain(conn);
     if (conn.kind === 'h2') {
       // GOAWAY: the client opens no new streams here; open streams finish.
       closeSession(conn, Math.min(GOAWAY_FINAL_LATEST_MS, this.options.deadlineMs / 4));
@@ -133,6 +134,8 @@ export class DrainRun {
 
   /** From now on, `conn`'s responses close it: the one being written, else the next. */
   private release(conn: Conn): void {
+    // Handlers hear it when their connection's turn comes (a lame duck released it earlier).
+    signalDrain(conn);
     if (conn.released || !this.followed.conns.has(conn.handle)) return;
     conn.released = true;
     this.followed.followInFlight(conn);
@@ -196,4 +199,11 @@ function cutWork(conn: Conn): CutWork[] {
       path: (res.req?.url ?? '').split('?')[0]?.slice(0, 200) ?? '',
       ageMs: age(since),
     }));
+}
+
+/** Fires the handlers' drain signal of `conn`, once. */
+function signalDrain(conn: Conn): void {
+  if (conn.drainSignalled) return;
+  conn.drainSignalled = true;
+  conn.drainController?.abort();
 }

@@ -212,6 +212,20 @@ export class ConnectionTracker implements Followed {
     this.run?.requestEnded(conn);
   }
 
+  /**
+   * The signal that tells handlers on the connection `handle` (a request's socket, or its
+   * HTTP/2 session) to finish: it fires when the drain releases that connection, paced with the
+   * others (DrainRun.release()), so long-lived streams end spread over the window, not at once.
+   * Undefined for a connection this tracker does not follow.
+   */
+  drainSignalOf(handle: Duplex | Http2Session): AbortSignal | undefined {
+    const conn = this.conns.get(handle);
+    if (!conn) return undefined;
+    if (conn.drainSignalled) return AbortSignal.abort();
+    conn.drainController ??= new AbortController();
+    return conn.drainController.signal;
+  }
+
   /** Stops accepting: closes only the listening socket, never open connections. */
   stopAccepting(): void {
     if (!this.server.listening) return;
@@ -253,6 +267,10 @@ export class ConnectionTracker implements Followed {
   resume(): void {
     this.run?.finish();
     this.run = undefined;
-    for (const conn of this.conns.values()) conn.released = false;
+    for (const conn of this.conns.values()) {
+      conn.released = false;
+      conn.drainSignalled = false;
+      delete conn.drainController;
+    }
   }
 }

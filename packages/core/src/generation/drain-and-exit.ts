@@ -95,7 +95,7 @@ export async function afterDrain(
     log.warn(`the drain deadline cut: ${listed.join(', ')}${more}`, {
       event: 'drain-cut',
       pid: process.pid,
-      cut: report.cut,
+      cut: listed.join(', '),
       cutNotListed: report.cutNotListed,
     });
   }

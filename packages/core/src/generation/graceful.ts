@@ -148,6 +148,18 @@ export class Graceful extends EventEmitter<GracefulEvents> {
     this.health.setReady(ready, reason);
   }
 
+  /**
+   * Tells long-lived work to finish: with a request (node's, `request.raw` in fastify, `ctx.req`
+   * in koa, `c.env.incoming` in hono), a signal that fires when the drain releases that
+   * request's connection, paced with the others, so that SSE and long-poll handlers can send
+   * their last event and end, spread over the drain's window; without one, a signal that fires
+   * when this generation's drain begins (after a handover, or on a final stop).
+   */
+  drainSignal(req?: { socket?: unknown; stream?: { session?: unknown } }): AbortSignal {
+    const handle = req?.stream?.session ?? req?.socket;
+    return this.servers.drainSignal(handle as Parameters<GenerationServers['drainSignal']>[0]);
+  }
+
   /** True when readiness would answer 200 now. */
   get isReady(): boolean {
     return this.health.ready;

@@ -1,4 +1,6 @@
+import type { Http2Session } from 'node:http2';
 import type { Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { keepAliveHintFor } from '../drain/node-http.js';
 import type { ServerProtocol } from '../drain/options.js';
 import { ConnectionTracker } from '../drain/tracker.js';
@@ -19,6 +21,8 @@ import { RollbackReserve } from './rollback-reserve.js';
  */
 export class GenerationServers {
   private readonly trackers: ConnectionTracker[] = [];
+  /** Fires when this generation's drain begins (graceful.drainSignal()). */
+  private readonly drainBegun = new AbortController();
   private readonly reserve: RollbackReserve;
 
   constructor(
@@ -75,6 +79,18 @@ export class GenerationServers {
     return this.trackers.reduce((sum, tracker) => sum + tracker.arrivals, 0);
   }
 
+  /**
+   * The drain signal of the connection `handle` is on (ConnectionTracker.drainSignalOf()), or,
+   * for one no tracker follows, the generation's: it fires when the drain begins.
+   */
+  drainSignal(handle?: Duplex | Http2Session): AbortSignal {
+    for (const tracker of handle ? this.trackers : []) {
+      const signal = tracker.drainSignalOf(handle as Duplex | Http2Session);
+      if (signal) return signal;
+    }
+    return this.drainBegun.signal;
+  }
+
   /** Serves on with every response closing its connection (see ConnectionTracker). */
   beginLameDuck(): void {
     for (const tracker of this.trackers) tracker.beginLameDuck();
@@ -118,6 +134,7 @@ export class GenerationServers {
     override: Partial<ResolvedOptions['drain']> = {},
   ): Promise<DrainReport> {
     const options = { ...this.drainOptions, ...override };
+    this.drainBegun.abort();
     return drainServers(this.trackers, options, this.reserve.drop(), progress);
   }
 
