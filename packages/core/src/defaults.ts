@@ -14,6 +14,11 @@ export const DEFAULTS = {
   idleGraceMs: 1_500,
   /** A drain tells busy keep-alive connections to close one by one over at most this long. */
   paceMs: 1_000,
+  /**
+   * A drain ends upgraded (WebSocket) and raw connections one by one over at most this long (and
+   * half the deadline), so that their clients do not all reconnect in the same moment.
+   */
+  upgradedPaceMs: 5_000,
   /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
   keepAliveHint: true,
   /**

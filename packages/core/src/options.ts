@@ -135,6 +135,7 @@ const DRAIN_OPTION_NAMES = [
   'deadlineMs',
   'idleGraceMs',
   'paceMs',
+  'upgradedPaceMs',
   'closeConnection',
   'keepAliveHint',
 ];
@@ -162,6 +163,11 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   const deadlineMs = milliseconds(drain.deadlineMs, 'drain.deadlineMs', DEFAULTS.deadlineMs);
   const idleGraceMs = milliseconds(drain.idleGraceMs, 'drain.idleGraceMs', DEFAULTS.idleGraceMs);
   const paceMs = milliseconds(drain.paceMs, 'drain.paceMs', DEFAULTS.paceMs);
+  const upgradedPaceMs = milliseconds(
+    drain.upgradedPaceMs,
+    'drain.upgradedPaceMs',
+    DEFAULTS.upgradedPaceMs,
+  );
   const hint = drain.keepAliveHint;
   if (hint !== undefined && typeof hint !== 'boolean') {
     throw new GracefulRestartError(
@@ -191,6 +197,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
       deadlineMs,
       idleGraceMs,
       paceMs,
+      upgradedPaceMs,
       closeConnection: drain.closeConnection,
       keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
     },

@@ -234,3 +234,38 @@ describe('handlers told to finish (drainSignalOf, real server on 127.0.0.1)', ()
     expect(spread).toBeGreaterThan(120);
   });
 });
+
+describe('WebSockets in a drain (ws on a real server on 127.0.0.1)', () => {
+  it('30 clients each get close 1001 without a hook, spread over upgradedPaceMs, and the drain needs no deadline', async () => {
+    const { WebSocket, WebSocketServer } = await import('ws');
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (socket) => socket.send('hello'));
+    const tracker = new ConnectionTracker(server, 'http');
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const closes: { code: number; at: number }[] = [];
+    const clients = await Promise.all(
+      Array.from(
+        { length: 30 },
+        () =>
+          new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+            const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+            client.once('message', () => resolve(client));
+            client.once('error', reject);
+            client.once('close', (code) => closes.push({ code, at: performance.now() }));
+          }),
+      ),
+    );
+    const report = await tracker.drain({ deadlineMs: 5000, idleGraceMs: 200, upgradedPaceMs: 600 });
+    await expect.poll(() => closes.length).toBe(30);
+    wss.close();
+    await new Promise((r) => server.close(r));
+    expect(clients).toHaveLength(30);
+    expect(new Set(closes.map((c) => c.code))).toEqual(new Set([1001]));
+    expect(report).toMatchObject({ deadlineReached: false, cut: [] });
+    // 20 ms a connection, at most 600 ms: the last close about 580 ms after the first.
+    const at = closes.map((c) => c.at);
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThan(400);
+  });
+});

@@ -21,6 +21,8 @@ export interface Conn {
   drainSignalled?: boolean;
   idleSince: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** An upgraded connection whose request asked for `Upgrade: websocket`. */
+  websocket?: boolean;
   /** During a drain: its responses now say `Connection: close` (see DrainOptions.paceMs). */
   released?: boolean;
   /** HTTP/2: when its last stream arrived (closeSession's quiet period). */

@@ -12,9 +12,11 @@ export interface DrainOptions {
   /** An open socket with no request in flight is closed once it has been idle this long. */
   idleGraceMs: number;
   /**
-   * Called once at drain start for every upgraded (WebSocket) and raw `net` connection, so the app
-   * can end it politely (a close frame, a protocol goodbye). Without it they are left to finish on
-   * their own until the deadline.
+   * Called once in the drain for every upgraded (WebSocket) and raw `net` connection, paced over
+   * `upgradedPaceMs`, so the app can end it politely (a close frame, a protocol goodbye).
+   * Without it a WebSocket gets a close frame with code 1001 (going away), through the `ws`
+   * library's WebSocket when it owns the socket; other connections are left to finish on their
+   * own until the deadline.
    */
   closeConnection?: ((socket: Duplex, kind: OpaqueConnectionKind) => void) | undefined;
   /**
@@ -24,6 +26,11 @@ export interface DrainOptions {
    * connection, up to this, and at most half the deadline. 0 tells every connection at once.
    */
   paceMs?: number | undefined;
+  /**
+   * The window over which upgraded and raw connections are handed to `closeConnection` (or
+   * closed with 1001), evenly, the first at once; at most half the deadline. 0: all at once.
+   */
+  upgradedPaceMs?: number | undefined;
 }
 
 export interface TrackerOptions {

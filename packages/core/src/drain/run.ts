@@ -15,8 +15,8 @@ const PACE_PER_CONNECTION_MS = 20;
 export class DrainRun {
   private finished = false;
   readonly report: DrainReport;
-  /** Releases the HTTP/1 connections not yet told to close, a few per tick. */
-  private pacer: NodeJS.Timeout | undefined;
+  /** Release the HTTP/1 connections, and end the upgraded ones, a few per tick. */
+  private readonly pacers: NodeJS.Timeout[] = [];
   /** The listening socket is still open (see ConnectionTracker.drain()'s `closeListenerAfter`). */
   accepting = true;
   private readonly startedAt = now();
@@ -55,10 +55,17 @@ export class DrainRun {
     this.accepting = false;
     this.followed.stopAccepting();
     const conns = [...this.followed.conns.values()];
-    this.pace(conns.filter((conn) => conn.kind === 'http1'));
+    const { paceMs = 0, upgradedPaceMs = 0 } = this.options;
+    this.pace(
+      conns.filter((conn) => conn.kind === 'http1'),
+      paceMs,
+      (conn) => this.release(conn),
+    );
+    const longLived = (conn: Conn) => conn.kind === 'upgraded' || conn.kind === 'raw';
+    this.pace(conns.filter(longLived), upgradedPaceMs, (conn) => this.connDuringDrain(conn));
     for (const conn of conns) {
-      if (conn.kind !== 'http1') this.connDuringDrain(conn);
-      else this.scheduleIdleClose(conn);
+      if (conn.kind === 'h2') this.connDuringDrain(conn);
+      else if (conn.kind === 'http1') this.scheduleIdleClose(conn);
     }
     this.checkDone();
   }
@@ -72,8 +79,9 @@ export class DrainRun {
     } else if (conn.kind === 'http1') {
       // A connection whose first request comes during the drain is released at once.
       this.release(conn);
-    } else {
-      this.options.closeConnection?.(conn.handle as Duplex, conn.kind);
+    } else if (this.followed.conns.has(conn.handle)) {
+      const close = this.options.closeConnection ?? (conn.websocket ? goingAway : undefined);
+      close?.(conn.handle as Duplex, conn.kind);
     }
     this.scheduleIdleClose(conn);
   }
@@ -106,30 +114,32 @@ export class DrainRun {
   }
 
   /**
-   * Releases `conns` (tells them to close after their current or next response) spread evenly
-   * over the window DrainOptions.paceMs describes: the first at once, the last at its end.
+   * Applies `act` to `conns` (an HTTP/1 release, an upgraded connection's end) spread evenly
+   * over a window of 20 ms a connection, at most `maxWindowMs` and half the deadline: the first
+   * at once, the last at its end (DrainOptions.paceMs, upgradedPaceMs).
    */
-  private pace(conns: Conn[]): void {
+  private pace(conns: Conn[], maxWindowMs: number, act: (conn: Conn) => void): void {
     const windowMs = Math.min(
-      this.options.paceMs ?? 0,
+      maxWindowMs,
       (conns.length - 1) * PACE_PER_CONNECTION_MS,
       this.options.deadlineMs / 2,
     );
     if (!(windowMs > 0)) {
-      for (const conn of conns) this.release(conn);
+      for (const conn of conns) act(conn);
       return;
     }
     const stepMs = windowMs / (conns.length - 1);
     const pacedFrom = now();
     let next = 0;
-    const releaseDue = () => {
+    const actDue = () => {
       const due = Math.min(conns.length, Math.floor((now() - pacedFrom) / stepMs) + 1);
-      while (next < due) this.release(conns[next++] as Conn);
-      if (next === conns.length) clearInterval(this.pacer);
+      while (next < due) act(conns[next++] as Conn);
+      if (next === conns.length) clearInterval(pacer);
     };
-    this.pacer = setInterval(releaseDue, Math.max(1, stepMs));
-    this.pacer.unref();
-    releaseDue();
+    const pacer = setInterval(actDue, Math.max(1, stepMs));
+    pacer.unref();
+    this.pacers.push(pacer);
+    actDue();
   }
 
   /** From now on, `conn`'s responses close it: the one being written, else the next. */
@@ -167,7 +177,7 @@ export class DrainRun {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    clearInterval(this.pacer);
+    for (const pacer of this.pacers) clearInterval(pacer);
     for (const conn of this.followed.conns.values()) {
       if (conn.idleTimer) clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;
@@ -206,4 +216,19 @@ function signalDrain(conn: Conn): void {
   if (conn.drainSignalled) return;
   conn.drainSignalled = true;
   conn.drainController?.abort();
+}
+
+/**
+ * The default end of a WebSocket: close code 1001 (going away). Through the `ws` library's
+ * WebSocket when it owns the socket (it keeps itself under a symbol named `websocket`), else
+ * as a bare close frame, written between whole frames (node writes each write in order).
+ */
+function goingAway(socket: Duplex): void {
+  const owner = Object.getOwnPropertySymbols(socket).find((key) => key.description === 'websocket');
+  const ws = owner ? (socket as unknown as Record<symbol, { close?: unknown }>)[owner] : undefined;
+  if (typeof ws?.close === 'function') {
+    (ws.close as (code: number, reason: string) => void).call(ws, 1001, 'server restarting');
+    return;
+  }
+  socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));
 }

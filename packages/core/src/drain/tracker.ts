@@ -186,10 +186,10 @@ export class ConnectionTracker implements Followed {
     return conn.inflight > 0;
   }
 
-  private readonly onUpgrade = (_req: http.IncomingMessage, socket: Duplex) => {
-    const conn = this.conns.get(socket);
-    if (conn) conn.kind = 'upgraded';
-    else this.addConn(socket, 'upgraded');
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex) => {
+    const conn = this.conns.get(socket) ?? this.addConn(socket, 'upgraded');
+    conn.kind = 'upgraded';
+    conn.websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
   };
 
   private readonly onSession = (session: Http2Session) => {

@@ -167,7 +167,8 @@ export class CrashResponse {
     }
     const { crashDeadlineMs } = options;
     const draining =
-      drain ?? servers.drain(() => undefined, { deadlineMs: crashDeadlineMs, paceMs: 0 });
+      drain ??
+      servers.drain(() => undefined, { deadlineMs: crashDeadlineMs, paceMs: 0, upgradedPaceMs: 0 });
     await Promise.race([draining, new Promise((resolve) => setTimeout(resolve, crashDeadlineMs))]);
     // The next generation says ready through this process: it exits once that is settled.
     await successor.catch(() => undefined);
