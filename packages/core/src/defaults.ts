@@ -19,6 +19,11 @@ export const DEFAULTS = {
    * half the deadline), so that their clients do not all reconnect in the same moment.
    */
   upgradedPaceMs: 5_000,
+  /**
+   * Old generations draining at once, at most: a restart beyond it cuts the oldest. Bounds
+   * memory under back-to-back restarts while long work drains.
+   */
+  maxOldGenerations: 8,
   /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
   keepAliveHint: true,
   /**

@@ -23,6 +23,19 @@ export interface DrainSettings extends Optional<DrainOptions> {
    * 1500 ms and shorter than the server's own keepAliveTimeout.
    */
   keepAliveHint?: boolean | undefined;
+  /**
+   * The deadline of a drain after a handover, when the next generation already serves: it may be
+   * much longer than `deadlineMs` (which must fit the platform's stop budget), so that long
+   * requests, streams and WebSockets finish. A stop signal during it shortens what is left to
+   * `deadlineMs`. Default: `deadlineMs`.
+   */
+  handoverDeadlineMs?: number | undefined;
+  /**
+   * How many old generations may drain at once, this one's included. A restart that would leave
+   * more cuts the oldest at once (logged, its drain report lists what was cut): the operator's
+   * deploy goes ahead and memory stays bounded. Default 8.
+   */
+  maxOldGenerations?: number | undefined;
 }
 
 export interface GracefulOptions {
@@ -85,7 +98,11 @@ export interface GracefulOptions {
 export interface ResolvedOptions {
   readyTimeoutMs: number;
   probationMs: number;
-  drain: DrainOptions & { keepAliveHint: boolean };
+  drain: DrainOptions & {
+    keepAliveHint: boolean;
+    handoverDeadlineMs: number;
+    maxOldGenerations: number;
+  };
   lameDuck: LameDuckSetting;
   crashHandover: boolean;
   crashDeadlineMs: number;
@@ -138,6 +155,8 @@ const DRAIN_OPTION_NAMES = [
   'upgradedPaceMs',
   'closeConnection',
   'keepAliveHint',
+  'handoverDeadlineMs',
+  'maxOldGenerations',
 ];
 
 export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
@@ -168,6 +187,18 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     'drain.upgradedPaceMs',
     DEFAULTS.upgradedPaceMs,
   );
+  const handoverDeadlineMs = milliseconds(
+    drain.handoverDeadlineMs,
+    'drain.handoverDeadlineMs',
+    deadlineMs,
+  );
+  const maxOldGenerations = drain.maxOldGenerations ?? DEFAULTS.maxOldGenerations;
+  if (!Number.isInteger(maxOldGenerations) || maxOldGenerations < 1) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `drain.maxOldGenerations must be a whole number of at least 1, e.g. 8 (got ${describeValue(maxOldGenerations)}).`,
+    );
+  }
   const hint = drain.keepAliveHint;
   if (hint !== undefined && typeof hint !== 'boolean') {
     throw new GracefulRestartError(
@@ -200,6 +231,8 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
       upgradedPaceMs,
       closeConnection: drain.closeConnection,
       keepAliveHint: hint ?? DEFAULTS.keepAliveHint,
+      handoverDeadlineMs,
+      maxOldGenerations,
     },
     lameDuck: resolveLameDuck(options.lameDuckMs),
     crashHandover: flag(options.crashHandover, 'crashHandover', DEFAULTS.crashHandover),

@@ -132,6 +132,8 @@ describe('architecture of core', () => {
       'generation/lame-duck.ts:balancerMovedOff',
       // What a crash leads to, tested with the facts given.
       'generation/crash.ts:crashPlan',
+      // Which old generations a restart cuts, tested with their drains given.
+      'generation/drain-budgets.ts:overTheCap',
       'generation/crash.ts:CRASH_BUDGET',
       'generation/crash.ts:CrashFacts',
     ]);

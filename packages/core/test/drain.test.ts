@@ -269,3 +269,42 @@ describe('WebSockets in a drain (ws on a real server on 127.0.0.1)', () => {
     expect(Math.max(...at) - Math.min(...at)).toBeGreaterThan(400);
   });
 });
+
+describe('idle keep-alive sockets closed at a bounded rate (real server on 127.0.0.1)', () => {
+  it('500 idle sockets that ignore the hint are not all closed in one tick, and all are closed idle', async () => {
+    // Every response waits for the 500th request: 500 sockets, none reused.
+    const waiting: http.ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      if (waiting.push(res) === 500) for (const r of waiting) r.end('ok');
+    });
+    const tracker = new ConnectionTracker(server, 'http');
+    // When the server closed each socket (its side: the client's side adds its own delays).
+    const closedAt: number[] = [];
+    server.on('connection', (socket) => socket.on('close', () => closedAt.push(performance.now())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 500, maxFreeSockets: 500 });
+    await Promise.all(
+      Array.from(
+        { length: 500 },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            http
+              .get({ port, host: '127.0.0.1', agent }, (res) => res.resume().on('end', resolve))
+              .on('error', reject);
+          }),
+      ),
+    );
+    const report = await tracker.drain({ deadlineMs: 5000, idleGraceMs: 100 });
+    await expect.poll(() => closedAt.length).toBe(500);
+    agent.destroy();
+    await new Promise((r) => server.close(r));
+    expect(report).toMatchObject({
+      socketsAtStart: 500,
+      socketsClosedIdle: 500,
+      deadlineReached: false,
+    });
+    // 50 closes a tick, 10 ms apart: the last about 90 ms after the first (all at once before).
+    expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThan(60);
+  });
+});

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CUT_LISTED, type CutWork, type DrainReport } from '../handover/messages.js';
 import { type Conn, type Followed, now } from './connections.js';
 import { closeSession, GOAWAY_FINAL_LATEST_MS } from './http2-goaway.js';
+import { IdleCloser } from './idle-closer.js';
 import type { DrainOptions } from './options.js';
 
 /** How long the paced release of one HTTP/1 connection takes in a drain's window. */
@@ -20,7 +21,10 @@ export class DrainRun {
   /** The listening socket is still open (see ConnectionTracker.drain()'s `closeListenerAfter`). */
   accepting = true;
   private readonly startedAt = now();
-  private readonly deadline: NodeJS.Timeout;
+  private deadline: NodeJS.Timeout;
+  /** When the deadline cuts what is left (performance.now() time). */
+  private deadlineAt: number;
+  private readonly idleCloser = new IdleCloser();
 
   constructor(
     private readonly followed: Followed,
@@ -38,6 +42,7 @@ export class DrainRun {
       cut: [],
       cutNotListed: 0,
     };
+    this.deadlineAt = this.startedAt + options.deadlineMs;
     this.deadline = setTimeout(() => this.forceClose(), options.deadlineMs);
     this.deadline.unref();
     for (const conn of followed.conns.values()) {
@@ -96,21 +101,20 @@ export class DrainRun {
     if (conn.inflight > 0 || conn.idleTimer) return;
     if (conn.kind === 'raw' || conn.kind === 'upgraded') return;
     const wait = Math.max(0, this.options.idleGraceMs - (now() - conn.idleSince));
-    const timer = setTimeout(() => {
-      // Close in the check phase, after this loop turn's poll: a request already in the socket's
-      // receive buffer is read first and keeps the socket open instead of being reset.
-      setImmediate(() => {
-        if (conn.idleTimer !== timer) return; // a request arrived meanwhile
-        conn.idleTimer = undefined;
-        // A pipelined request that was queued before the drain is busy too.
-        if (!this.followed.conns.has(conn.handle) || this.followed.followInFlight(conn)) return;
-        this.report.socketsClosedIdle++;
-        if (conn.kind === 'h2') (conn.handle as Http2Session).close();
-        else (conn.handle as Duplex).destroy();
-      });
-    }, wait);
+    const timer = setTimeout(() => this.idleCloser.add(() => this.closeIdle(conn, timer)), wait);
     timer.unref();
     conn.idleTimer = timer;
+  }
+
+  /** `conn`'s grace is over and its turn has come: closed unless a request came meanwhile. */
+  private closeIdle(conn: Conn, timer: NodeJS.Timeout | undefined): void {
+    if (conn.idleTimer !== timer) return; // a request arrived meanwhile
+    conn.idleTimer = undefined;
+    // A pipelined request that was queued before the drain is busy too.
+    if (!this.followed.conns.has(conn.handle) || this.followed.followInFlight(conn)) return;
+    this.report.socketsClosedIdle++;
+    if (conn.kind === 'h2') (conn.handle as Http2Session).close();
+    else (conn.handle as Duplex).destroy();
   }
 
   /**
@@ -151,6 +155,19 @@ export class DrainRun {
     this.followed.followInFlight(conn);
   }
 
+  /**
+   * The deadline comes at the latest `ms` from now (a final shutdown during a handover's longer
+   * drain, a cap on old generations with 0). Pacing keeps its window: what is left at the new
+   * deadline is cut.
+   */
+  shortenDeadline(ms: number): void {
+    if (this.finished || now() + ms >= this.deadlineAt) return;
+    clearTimeout(this.deadline);
+    this.deadlineAt = now() + ms;
+    this.deadline = setTimeout(() => this.forceClose(), Math.max(0, ms));
+    this.deadline.unref();
+  }
+
   private forceClose(): void {
     if (this.finished) return;
     this.report.deadlineReached = true;
@@ -178,6 +195,7 @@ export class DrainRun {
     if (this.finished) return;
     this.finished = true;
     for (const pacer of this.pacers) clearInterval(pacer);
+    this.idleCloser.stop();
     for (const conn of this.followed.conns.values()) {
       if (conn.idleTimer) clearTimeout(conn.idleTimer);
       conn.idleTimer = undefined;

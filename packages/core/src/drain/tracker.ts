@@ -226,6 +226,11 @@ export class ConnectionTracker implements Followed {
     return conn.drainController.signal;
   }
 
+  /** The drain under way ends at the latest `ms` from now (see DrainRun.shortenDeadline()). */
+  shortenDrain(ms: number): void {
+    this.run?.shortenDeadline(ms);
+  }
+
   /** Stops accepting: closes only the listening socket, never open connections. */
   stopAccepting(): void {
     if (!this.server.listening) return;

@@ -27,6 +27,7 @@ export function drainServers(
   options: DrainOptions,
   listenersClosable: Promise<unknown>,
   progress: (left: DrainProgress) => void,
+  deadline: () => number,
 ): Promise<DrainReport> {
   const started = performance.now();
   const since = Date.now();
@@ -34,24 +35,27 @@ export function drainServers(
   // Also keeps this process alive until the drain is over: the drain's own timers (pacing, the
   // final HTTP/2 GOAWAY, the deadline) are unref'd, and an HTTP/2 session told to go away may
   // not hold the loop, whatever ends a probation.
-  const watch = setInterval(() => {
+  const tell = () => {
     const left = { connections: 0, requestsInFlight: 0 };
     for (const tracker of trackers) {
       left.connections += tracker.left.connections;
       left.requestsInFlight += tracker.left.requestsInFlight;
     }
     if (left.connections === 0) return;
-    const deadline = at(since + options.deadlineMs);
-    progress({ pid: process.pid, since: at(since), ...left, deadline });
-  }, PROGRESS_EVERY_MS);
-  return Promise.all(trackers.map((tracker) => tracker.drain(options, listenersClosable)))
+    progress({ pid: process.pid, since: at(since), ...left, deadline: at(deadline()) });
+  };
+  const watch = setInterval(tell, PROGRESS_EVERY_MS);
+  const drains = trackers.map((tracker) => tracker.drain(options, listenersClosable));
+  // At once too: the next generation counts this drain (drain.maxOldGenerations) from the start.
+  tell();
+  return Promise.all(drains)
     .then((reports) => mergeDrainReports(reports, Math.round(performance.now() - started)))
     .finally(() => clearInterval(watch));
 }
 
 /** What afterDrain() uses of its generation. */
 interface DrainedParts {
-  servers: { removeOwned(pidFile: string | undefined): Promise<void> };
+  servers: { removeOwned(pidFile: string | undefined): Promise<void>; drainDeadlineMs: number };
   options: ResolvedOptions;
   signals: { uninstall(): void } | undefined;
   appHooks: { shutdown: Array<() => unknown> };
@@ -71,7 +75,7 @@ export async function afterDrain(
 ): Promise<number> {
   if (owns) await servers.removeOwned(options.pidFile);
   const log = options.logger;
-  const remaining = Math.max(0, options.drain.deadlineMs - report.durationMs);
+  const remaining = Math.max(0, servers.drainDeadlineMs - report.durationMs);
   const hooksFailed = !(await runShutdownHooks(appHooks.shutdown, remaining, log));
   log.info(
     `drained in ${report.durationMs} ms: ${report.requestsCompleted} requests completed, ` +

@@ -13,8 +13,9 @@ import type { Handover, SuccessorMessenger } from '../handover/types.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import { type ListenerSpec, listenerName, normalizeSpec } from '../sockets/spec.js';
 import { atKeyboard } from '../terminal.js';
-import { announceDrainProgress, announceReady, serveAgain } from './announce.js';
+import { announceReady, serveAgain } from './announce.js';
 import { afterDrain } from './drain-and-exit.js';
+import { capOldGenerations, startDrain } from './drain-budgets.js';
 import { handOffValue } from './hand-off.js';
 import { LameDuck } from './lame-duck.js';
 import type { GenerationLog } from './log-lines.js';
@@ -156,9 +157,11 @@ export class Lifecycle {
    * The next generation serves: drain this one. With a probation it keeps the duplicates of its
    * sockets, and rolls back if the next one dies on probation. Resolves with the verdict.
    */
-  private async handedOver({ result, probation, successor }: Handover) {
+  private async handedOver(handover: Handover) {
+    const { result, probation, successor } = handover;
     this.restartOutcome = { ok: true, result };
     this.successor = successor;
+    capOldGenerations(this.parts, handover);
     if (successor) {
       const provider = this.parts.appHooks.handOff;
       void handOffValue(provider, this.log.logger).then((data) => successor.handOff(data));
@@ -211,6 +214,9 @@ export class Lifecycle {
    */
   stop(signal?: NodeJS.Signals, lameDuck = this.parts.options.lameDuck): Promise<DrainReport> {
     const inLameDuck = this.currentState === 'lame-duck';
+    // A stop during a handover's longer drain: what is left must fit the platform's budget.
+    if (this.currentState === 'draining')
+      this.parts.servers.shortenDrain(this.parts.options.drain.deadlineMs);
     const outcome = this.apply(shutdownEvent(lameDuck, signal));
     const action = stopAction(outcome, this.signalMemory.record(signal), inLameDuck);
     if (action === 'exit-now' && signal) {
@@ -266,12 +272,10 @@ export class Lifecycle {
   }
 
   private async drainAndExit(probation?: Probation): Promise<DrainReport> {
-    const { servers, options, predecessor, notifier } = this.parts;
+    const { options, predecessor, notifier } = this.parts;
     // Whoever started this generation learns that its exit will be on purpose.
     predecessor?.sendLeaving();
-    const draining = servers.drain((left) =>
-      announceDrainProgress(this.parts, this.successor, left),
-    );
+    const draining = startDrain(this.parts, this.currentState, this.successor);
     if (probation) {
       const verdict = await this.probationWait.wait(probation.verdict);
       if (!verdict.passed && allows(this.currentState, 'rollback')) {

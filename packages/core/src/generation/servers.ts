@@ -23,6 +23,8 @@ export class GenerationServers {
   private readonly trackers: ConnectionTracker[] = [];
   /** Fires when this generation's drain begins (graceful.drainSignal()). */
   private readonly drainBegun = new AbortController();
+  /** When the drain under way began (epoch ms), and its deadline from then. */
+  private readonly drainWindow = { startedAt: 0, deadlineMs: 0 };
   private readonly reserve: RollbackReserve;
 
   constructor(
@@ -135,7 +137,21 @@ export class GenerationServers {
   ): Promise<DrainReport> {
     const options = { ...this.drainOptions, ...override };
     this.drainBegun.abort();
-    return drainServers(this.trackers, options, this.reserve.drop(), progress);
+    Object.assign(this.drainWindow, { startedAt: Date.now(), deadlineMs: options.deadlineMs });
+    const deadline = () => this.drainWindow.startedAt + this.drainWindow.deadlineMs;
+    return drainServers(this.trackers, options, this.reserve.drop(), progress, deadline);
+  }
+
+  /** The drain under way ends at the latest `ms` from now: 0 cuts what is left at once. */
+  shortenDrain(ms: number): void {
+    const { startedAt, deadlineMs } = this.drainWindow;
+    this.drainWindow.deadlineMs = Math.min(deadlineMs, Date.now() + ms - startedAt);
+    for (const tracker of this.trackers) tracker.shortenDrain(ms);
+  }
+
+  /** The deadline of the drain under way (or the last), from its start, as shortened. */
+  get drainDeadlineMs(): number {
+    return this.drainWindow.deadlineMs;
   }
 
   /** A final shutdown removes what the service owns: its Unix socket paths and PID file. */

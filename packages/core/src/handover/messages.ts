@@ -23,6 +23,11 @@ export type WorkerMessage =
   | { type: 'hand-off'; data?: unknown }
   /** A replaced worker drained: for the worker that took its slot. */
   | { type: 'drained'; report: DrainReport }
+  /**
+   * Direct mode, to the generation that started this one: cut the drains of these pids now (over
+   * drain.maxOldGenerations); a pid not its own it passes on to the one that started it.
+   */
+  | { type: 'cut-drains'; pids: number[] }
   /** Supervised: this worker's drain as it goes, once a second (`status` lists it). */
   | ({ type: 'draining' } & DrainProgress);
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { ErrorCodes, GracefulRestartError } from '../errors.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
+import { isRunning } from '../platform.js';
 import { LineChannel } from './channel.js';
 import { READY_BYTE } from './manifest.js';
 import type {
@@ -49,7 +50,12 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
    * Direct mode: the previous generations still draining, as the last one reported them, until
    * it has exited.
    */
-  drainingBefore: DrainProgress[] = [];
+  get drainingBefore(): DrainProgress[] {
+    // A report is up to a second old, and one generation's may carry an older one's: a
+    // generation cut or exited since is not draining any more.
+    return this.reportedDraining.filter((generation) => isRunning(generation.pid));
+  }
+  private reportedDraining: DrainProgress[] = [];
   /** Settles once the previous generation has exited. */
   readonly predecessorExited: Promise<void>;
   /** Settles when the process that started this one is gone (EOF on fd 3). */
@@ -75,10 +81,10 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
       void this.closed.then(resolve);
     });
     void this.predecessorExited.then(() => {
-      this.drainingBefore = [];
+      this.reportedDraining = [];
     });
     this.channel.on('message', (message) => {
-      if (message.type === 'predecessors-draining') this.drainingBefore = message.generations;
+      if (message.type === 'predecessors-draining') this.reportedDraining = message.generations;
       else if (message.type === 'predecessor-exited') {
         predecessorExited();
         handedOff(undefined);
@@ -115,6 +121,11 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
   /** This generation drains on purpose: its exit that follows is no crash to roll back from. */
   sendLeaving(): void {
     this.channel.send({ type: 'leaving' });
+  }
+
+  /** Direct mode: asks the generations before this one to cut the drains of `pids`. */
+  sendCutDrains(pids: number[]): void {
+    this.channel.send({ type: 'cut-drains', pids });
   }
 
   /** Supervised: this worker crashed and leaves; the supervisor replaces it at once. */

@@ -98,6 +98,10 @@ class SpawnNextGeneration implements RestartStrategy {
         reportDraining: (generations) =>
           messages.send({ type: 'predecessors-draining', generations }),
       },
+      onCutRequest: (listener) =>
+        messages.on('message', (message) => {
+          if (message.type === 'cut-drains') listener(message.pids);
+        }),
     };
   }
 }

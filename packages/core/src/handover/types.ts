@@ -12,6 +12,11 @@ export interface Handover {
   probation?: Promise<Verdict> | undefined;
   /** What this generation tells the one that took over (directly, or through the supervisor). */
   successor?: SuccessorMessenger | undefined;
+  /**
+   * Direct mode: hears the next generations ask to cut drains over drain.maxOldGenerations (the
+   * pids: this one's, or ones before it).
+   */
+  onCutRequest?: ((listener: (pids: number[]) => void) => void) | undefined;
 }
 
 /** The replaced generation's last words to the one that replaced it. */
