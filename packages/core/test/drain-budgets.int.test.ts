@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { get, pidIn } from './helpers/http.js';
-import { Fixture, type FixtureEvent, isAlive, waitForExit, waitUntil } from './helpers/process.js';
+import { freePort, get, pidIn } from './helpers/http.js';
+import {
+  Fixture,
+  type FixtureEvent,
+  isAlive,
+  poll,
+  tempDir,
+  waitForExit,
+  waitUntil,
+} from './helpers/process.js';
 import { RawHttpConnection } from './helpers/raw-http.js';
+import { cli, runArgs } from './helpers/supervisor.js';
 
 const SERVER = new URL('./fixtures/server.mjs', import.meta.url).pathname;
 
@@ -88,6 +97,60 @@ describe('drain.maxOldGenerations', () => {
     expect(draining.sort()).toEqual([g3, g4].sort());
     for (const pid of [g3, g4, g5]) process.kill(pid, 'SIGTERM');
     expect(await waitUntil(() => ![g3, g4, g5].some(isAlive), 10_000)).toBe(true);
+    for (const long of longs) long.conn.socket.destroy();
+  });
+});
+
+describe('drain.maxOldGenerations under the supervisor', () => {
+  it('back-to-back reloads, each leaving a long request: never more old workers than the cap; status lists those draining', async () => {
+    const dir = tempDir('gr-budgets-');
+    const port = await freePort();
+    const control = `${dir}/control.sock`;
+    const f = new Fixture(
+      SERVER,
+      {
+        FIXTURE_OPTIONS: JSON.stringify({
+          drain: { deadlineMs: 2000, handoverDeadlineMs: 40_000, maxOldGenerations: 2 },
+        }),
+        FIXTURE_LISTENERS: JSON.stringify([{ name: 'web', port, host: '127.0.0.1' }]),
+        GRACEFUL_RESTART_PROBATION_MS: '0',
+      },
+      process.execPath,
+      runArgs(port, control),
+    );
+    const readyPids = async (count: number) => {
+      await f.waitFor(() => f.events.filter((e) => e.event === 'ready').length >= count);
+      return f.events.filter((e) => e.event === 'ready').map((e) => e.pid);
+    };
+    const workers = [(await readyPids(1))[0] as number];
+    const longs = [];
+    for (let i = 0; i < 4; i++) {
+      const long = await longRequest(port, 35_000);
+      expect(long.pid).toBe(workers.at(-1));
+      longs.push(long);
+      const reload = await cli(['reload', '--control', control]);
+      expect(reload.code, reload.stderr).toBe(0);
+      workers.push((await readyPids(i + 2)).at(-1) as number);
+      const old = workers.slice(0, -1);
+      expect(await waitUntil(() => old.filter(isAlive).length <= 2, 5000)).toBe(true);
+    }
+    const [w1, w2, w3, w4] = workers as [number, number, number, number];
+    for (const pid of [w1, w2]) {
+      const report = await f.waitFor((e) => e.event === 'drained' && e.pid === pid, 5000);
+      expect(report['deadlineReached']).toBe(true);
+    }
+    expect((await longs[0]?.answer)?.status).toBe(0);
+    const listed = await poll(async () => {
+      const { stdout } = await cli(['status', '--control', control]);
+      const pids = (JSON.parse(stdout) as { draining: { pid: number }[] }).draining.map(
+        (d) => d.pid,
+      );
+      return pids.length === 2 ? pids : undefined;
+    }, 5000);
+    expect(listed?.sort()).toEqual([w3, w4].sort());
+    const stop = await cli(['stop', '--control', control]);
+    expect(stop.code, stop.stderr).toBe(0);
+    await f.kill();
     for (const long of longs) long.conn.socket.destroy();
   });
 });

@@ -56,7 +56,10 @@ export function capOldGenerations(parts: GenerationParts, handover: Handover): v
 }
 
 /** Cuts this generation's drain when its pid is listed; passes the others on to older ones. */
-function cutDrains({ servers, predecessor, log }: GenerationParts, pids: number[]): void {
+export function cutDrains(
+  { servers, predecessor, log }: Pick<GenerationParts, 'servers' | 'predecessor' | 'log'>,
+  pids: number[],
+): void {
   if (pids.includes(process.pid)) {
     log.logger.warn(
       'too many old generations drain: this drain is cut now (drain.maxOldGenerations)',

@@ -17,6 +17,7 @@ import type { ListenerSpec } from '../sockets/spec.js';
 import { SystemdNotifier } from '../systemd.js';
 import { guardTerminalWrites } from '../terminal.js';
 import { CrashResponse } from './crash.js';
+import { cutDrains } from './drain-budgets.js';
 import type { GracefulEvents } from './events.js';
 import { claimProcess, refuseSecondInstance, releaseProcess } from './instance.js';
 import { Lifecycle } from './lifecycle.js';
@@ -103,6 +104,7 @@ export class Graceful extends EventEmitter<GracefulEvents> {
       link.on('handover', (handover) => lifecycle.supervisorHandedOver(handover));
       link.on('restart-failed', (error) => lifecycle.restartFailed(error, 'the supervisor'));
       link.on('prepare', () => this.servers.prepareRollback());
+      link.on('cut-drain', () => cutDrains(parts, [process.pid]));
       link.on('shutdown', (lameDuck) => lifecycle.stopFromSupervisor(lameDuck));
       void link.closed.then(() => lifecycle.supervisorGone());
     }

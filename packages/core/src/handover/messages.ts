@@ -24,8 +24,9 @@ export type WorkerMessage =
   /** A replaced worker drained: for the worker that took its slot. */
   | { type: 'drained'; report: DrainReport }
   /**
-   * Direct mode, to the generation that started this one: cut the drains of these pids now (over
-   * drain.maxOldGenerations); a pid not its own it passes on to the one that started it.
+   * To whoever started this generation: cut the drains of these pids now (over
+   * drain.maxOldGenerations). A direct-mode generation passes a pid not its own on to the one
+   * that started it; the supervisor tells each worker listed.
    */
   | { type: 'cut-drains'; pids: number[] }
   /** Supervised: this worker's drain as it goes, once a second (`status` lists it). */
@@ -94,7 +95,15 @@ export type SupervisorMessage =
    * With `probationMs` > 0, keep what it takes to serve again until `probation-passed` or
    * `rollback`.
    */
-  | { type: 'handover'; result: RestartResult; probationMs?: number }
+  | {
+      type: 'handover';
+      result: RestartResult;
+      probationMs?: number;
+      /** The workers of its slot still draining (drain.maxOldGenerations counts them). */
+      drainingBefore?: DrainProgress[];
+    }
+  /** Over drain.maxOldGenerations: cut this worker's drain now. */
+  | { type: 'cut-drain' }
   /** A reload starts: take what a rollback would need, before the handover comes. */
   | { type: 'prepare' }
   /** The next worker survived its probation: this one may let go and exit. */

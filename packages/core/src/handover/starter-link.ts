@@ -27,6 +27,8 @@ interface StarterLinkEvents {
   'restart-failed': [error: GracefulRestartError];
   /** Supervised: a reload starts: take what a rollback needs. */
   prepare: [];
+  /** Supervised: too many old workers of this slot drain (drain.maxOldGenerations): cut this one. */
+  'cut-drain': [];
   /** Supervised: the supervisor stops: drain and exit (after its lame duck, when given). */
   shutdown: [lameDuck: LameDuckSetting | undefined];
 }
@@ -47,8 +49,8 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
   /** What the replaced generation handed off; undefined once it is gone without a word. */
   readonly handedOff: Promise<unknown>;
   /**
-   * Direct mode: the previous generations still draining, as the last one reported them, until
-   * it has exited.
+   * The previous generations still draining: direct mode, as the last one reported them until
+   * it has exited; supervised, the workers of this slot as the handover listed them.
    */
   get drainingBefore(): DrainProgress[] {
     // A report is up to a second old, and one generation's may carry an older one's: a
@@ -94,6 +96,7 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
       } else if (message.type === 'handover') this.handover(message);
       else if (message.type === 'restart-failed') this.restartFailed(message);
       else if (message.type === 'prepare') this.emit('prepare');
+      else if (message.type === 'cut-drain') this.emit('cut-drain');
       else if (message.type === 'shutdown') this.emit('shutdown', supervisorLameDuck(message));
       else if (message.type === 'took-over') this.emit('took-over', message.result);
       else if (message.type === 'probation-passed') this.settleProbation?.({ passed: true });
@@ -183,6 +186,7 @@ export class StarterLink extends EventEmitter<StarterLinkEvents> {
   }
 
   private handover(message: Extract<SupervisorMessage, { type: 'handover' }>): void {
+    this.reportedDraining = message.drainingBefore ?? [];
     const probation =
       (message.probationMs ?? 0) > 0
         ? new Promise<Verdict>((resolve) => {

@@ -79,8 +79,12 @@ export class ReloadSteps {
     const { probationMs } = this.options;
     for (const w of old) {
       if (!this.workers.isLive(w)) continue;
+      const drainingBefore = this.workers.all.flatMap((d) =>
+        d.slot === w.slot && d.role === 'draining' && d.drain ? [d.drain] : [],
+      );
       w.role = 'draining';
-      w.messages.send({ type: 'handover', result: resultFor(w.slot), probationMs });
+      const result = resultFor(w.slot);
+      w.messages.send({ type: 'handover', result, probationMs, drainingBefore });
     }
   }
 

@@ -115,6 +115,10 @@ export class WorkerSet {
           type: 'handed-off',
           ...(data === undefined ? {} : { data }),
         });
+      } else if (message.type === 'cut-drains') {
+        for (const w of this.live) {
+          if (message.pids.includes(w.pid)) w.messages.send({ type: 'cut-drain' });
+        }
       } else if (message.type === 'drained') {
         this.tellSlotSuccessor(worker, { type: 'predecessor-drained', report: message.report });
       }
