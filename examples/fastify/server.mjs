@@ -4,7 +4,9 @@
 //   SIGTERM / SIGINT: drain, run fastify's onClose hooks, exit 0.
 import gracefulRestart from '@graceful-restart/fastify';
 import Fastify from 'fastify';
+import { WebSocketServer } from 'ws';
 import { loadConfig } from '../shared/config.mjs';
+import { longPoll, pollMs, serveWebSockets, streamEvents } from '../shared/streams.mjs';
 
 const config = loadConfig();
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
@@ -25,6 +27,19 @@ app.get('/slow', async (request, reply) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return `slept ${ms} ms in pid=${process.pid}\n`;
 });
+
+// Long-lived: they end when the drain tells their connection to go (request.drainSignal).
+app.get('/events', (request, reply) => {
+  reply.hijack();
+  streamEvents(reply.raw, request.drainSignal);
+});
+app.get('/poll', async (request, reply) => {
+  const ms = pollMs(request.query.ms);
+  if (Number.isNaN(ms)) return reply.code(400).send('ms must be an integer from 0 to 60000\n');
+  return longPoll(ms, request.drainSignal);
+});
+// WebSockets on /ws; the drain closes them with 1001 (going away), a few at a time.
+serveWebSockets(new WebSocketServer({ server: app.server, path: '/ws' }));
 
 const { listener } = config;
 await app.listen(

@@ -3,9 +3,19 @@
 // (env, routes, signals) is the one every example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
+import http from 'node:http';
 import { honoGraceful } from '@graceful-restart/hono';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
+import { WebSocketServer } from 'ws';
 import { loadConfig } from '../shared/config.mjs';
+import {
+  EVENT_STREAM_HEADERS,
+  eventStream,
+  longPoll,
+  pollMs,
+  serveWebSockets,
+} from '../shared/streams.mjs';
 
 const config = loadConfig();
 const graceful = honoGraceful({
@@ -27,7 +37,19 @@ app.get('/slow', async (c) => {
   return c.text(`slept ${ms} ms in pid=${process.pid}\n`);
 });
 
-await graceful.listen(app, config.listener);
+// Long-lived: they end when the drain tells their connection to go (graceful.drainSignal).
+app.get('/events', (c) => c.body(eventStream(graceful.drainSignal(c)), 200, EVENT_STREAM_HEADERS));
+app.get('/poll', async (c) => {
+  const ms = pollMs(c.req.query('ms'));
+  if (Number.isNaN(ms)) return c.text('ms must be an integer from 0 to 60000\n', 400);
+  return c.text(await longPoll(ms, graceful.drainSignal(c)));
+});
+
+// WebSockets on /ws, on the server before it listens; the drain closes them with 1001 (going
+// away), a few at a time.
+const server = http.createServer(getRequestListener(app.fetch));
+serveWebSockets(new WebSocketServer({ server, path: '/ws' }));
+await graceful.listen(app, config.listener, { server });
 console.log(
   `example-hono pid=${process.pid} serving on ${graceful.graceful.endpoints[0]?.address}`,
 );

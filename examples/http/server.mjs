@@ -3,9 +3,12 @@
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain and exit 0.
 // GET /metrics: restart metrics for Prometheus (metrics.mjs).
+// GET /events, GET /poll, /ws: a stream, a long poll and WebSockets that move over at a restart.
 import http from 'node:http';
 import { createAdminRoute, createGraceful } from '@graceful-restart/core';
+import { WebSocketServer } from 'ws';
 import { loadConfig } from '../shared/config.mjs';
+import { longPoll, pollMs, serveWebSockets, streamEvents } from '../shared/streams.mjs';
 import { restartMetrics } from './metrics.mjs';
 
 const config = loadConfig();
@@ -32,6 +35,14 @@ const server = http.createServer((req, res) => {
       if (!(ms >= 0 && ms <= 60_000)) return text(400, 'ms must be an integer from 0 to 60000');
       return setTimeout(() => text(200, `slept ${ms} ms in pid=${process.pid}`), ms);
     }
+    // Long-lived: they end when the drain tells their connection to go (graceful.drainSignal).
+    case '/events':
+      return streamEvents(res, graceful.drainSignal(req));
+    case '/poll': {
+      const ms = pollMs(url.searchParams.get('ms'));
+      if (Number.isNaN(ms)) return text(400, 'ms must be an integer from 0 to 60000');
+      return void longPoll(ms, graceful.drainSignal(req)).then((body) => text(200, body.trim()));
+    }
     case '/metrics':
       return void metrics.text().then((body) => {
         res.writeHead(200, { 'content-type': metrics.contentType });
@@ -50,6 +61,9 @@ const server = http.createServer((req, res) => {
       return text(404, 'not found');
   }
 });
+
+// WebSockets on /ws; the drain closes them with 1001 (going away), a few at a time.
+serveWebSockets(new WebSocketServer({ server, path: '/ws' }));
 
 const { address } = await graceful.listen(server, config.listener);
 await graceful.ready();

@@ -3,9 +3,12 @@
 // example keeps: see examples/CONTRACT.md.
 //   SIGHUP: start the next generation from the code and config on disk, then drain this one.
 //   SIGTERM / SIGINT: drain, run the onShutdown hooks, exit 0.
+import http from 'node:http';
 import { koaGraceful } from '@graceful-restart/koa';
 import Koa from 'koa';
+import { WebSocketServer } from 'ws';
 import { loadConfig } from '../shared/config.mjs';
+import { longPoll, pollMs, serveWebSockets, streamEvents } from '../shared/streams.mjs';
 
 const config = loadConfig();
 const graceful = koaGraceful({
@@ -32,8 +35,24 @@ app.use(async (ctx) => {
     }
     await new Promise((resolve) => setTimeout(resolve, ms));
     ctx.body = `slept ${ms} ms in pid=${process.pid}\n`;
+  } else if (ctx.path === '/events') {
+    // Long-lived: they end when the drain tells their connection to go (graceful.drainSignal).
+    ctx.respond = false;
+    streamEvents(ctx.res, graceful.drainSignal(ctx));
+  } else if (ctx.path === '/poll') {
+    const ms = pollMs(typeof ctx.query.ms === 'string' ? ctx.query.ms : '');
+    if (Number.isNaN(ms)) {
+      ctx.status = 400;
+      ctx.body = 'ms must be an integer from 0 to 60000\n';
+      return;
+    }
+    ctx.body = await longPoll(ms, graceful.drainSignal(ctx));
   }
 });
 
-await graceful.listen(app, config.listener);
+// WebSockets on /ws, on the server before it listens; the drain closes them with 1001 (going
+// away), a few at a time.
+const server = http.createServer(app.callback());
+serveWebSockets(new WebSocketServer({ server, path: '/ws' }));
+await graceful.listen(app, config.listener, { server });
 console.log(`example-koa pid=${process.pid} serving on ${graceful.graceful.endpoints[0]?.address}`);

@@ -9,7 +9,9 @@ import 'reflect-metadata';
 import { expressGraceful } from '@graceful-restart/express';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { WebSocketServer } from 'ws';
 import { loadConfig } from '../../shared/config.mjs';
+import { serveWebSockets } from '../../shared/streams.mjs';
 import { appModule } from './app.module.js';
 
 const config = loadConfig();
@@ -20,12 +22,18 @@ const graceful = expressGraceful({
   livenessRoute: '/livez',
   admin: config.admin,
 });
-const app = await NestFactory.create<NestExpressApplication>(appModule(config), {
-  logger: process.env['LOG_LEVEL'] === 'silent' ? false : ['log', 'warn', 'error', 'fatal'],
-});
+const app = await NestFactory.create<NestExpressApplication>(
+  appModule(config, graceful.drainSignal),
+  {
+    logger: process.env['LOG_LEVEL'] === 'silent' ? false : ['log', 'warn', 'error', 'fatal'],
+  },
+);
 app.use(graceful);
 graceful.graceful.onShutdown(() => app.close());
 await app.init();
+// WebSockets on /ws, on Nest's server before it listens; the drain closes them with 1001 (going
+// away), a few at a time.
+serveWebSockets(new WebSocketServer({ server: app.getHttpServer(), path: '/ws' }));
 
 await graceful.listen(app.getHttpAdapter().getInstance(), [
   { ...config.listener, server: app.getHttpServer() },

@@ -21,6 +21,11 @@ export interface ExpressGraceful extends RequestHandler {
    * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app) }])`.
    */
   listen: ServeHelper<http.RequestListener>;
+  /**
+   * Fires when the drain tells `req`'s connection to go (paced with the others): an SSE or
+   * long-poll handler sends its last event and ends instead of being cut at the deadline.
+   */
+  drainSignal(req: http.IncomingMessage): AbortSignal;
 }
 
 /**
@@ -44,7 +49,11 @@ export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGr
     if (!health) return next();
     res.status(health.statusCode).json(health.body);
   };
-  return Object.assign(middleware, { graceful: kit.graceful, listen: kit.listen });
+  return Object.assign(middleware, {
+    graceful: kit.graceful,
+    listen: kit.listen,
+    drainSignal: (req: http.IncomingMessage) => kit.graceful.drainSignal(req),
+  });
 }
 
 export default expressGraceful;

@@ -31,6 +31,12 @@ export interface HonoGraceful extends MiddlewareHandler {
    * binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for every address.
    */
   listen: ServeHelper<FetchApp>;
+  /**
+   * Fires when the drain tells the connection of `c` to go (paced with the others): an SSE or
+   * long-poll handler sends its last event and ends instead of being cut at the deadline. Off
+   * `@hono/node-server` (no node request) it fires when the drain begins.
+   */
+  drainSignal(c: Context): AbortSignal;
 }
 
 /**
@@ -59,6 +65,8 @@ export function honoGraceful(options: HonoGracefulOptions = {}): HonoGraceful {
         target,
         serveOptions,
       )) as ServeHelper<FetchApp>,
+    drainSignal: (c: Context) =>
+      kit.graceful.drainSignal((c.env as Partial<HttpBindings> | undefined)?.incoming),
   });
 }
 

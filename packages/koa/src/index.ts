@@ -24,6 +24,11 @@ export interface KoaGraceful extends Koa.Middleware {
    * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app.callback()) }])`.
    */
   listen: ServeHelper<Koa>;
+  /**
+   * Fires when the drain tells the connection of `ctx` to go (paced with the others): an SSE or
+   * long-poll handler sends its last event and ends instead of being cut at the deadline.
+   */
+  drainSignal(ctx: Koa.Context): AbortSignal;
 }
 
 /**
@@ -52,6 +57,7 @@ export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
     graceful: kit.graceful,
     listen: ((app: Koa, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) =>
       kit.listen(app.callback(), target, serveOptions)) as ServeHelper<Koa>,
+    drainSignal: (ctx: Koa.Context) => kit.graceful.drainSignal(ctx.req),
   });
 }
 

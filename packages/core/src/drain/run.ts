@@ -4,7 +4,7 @@ import { CUT_LISTED, type CutWork, type DrainReport } from '../handover/messages
 import { type Conn, type Followed, now } from './connections.js';
 import { closeSession, GOAWAY_FINAL_LATEST_MS } from './http2-goaway.js';
 import { IdleCloser } from './idle-closer.js';
-import type { DrainOptions } from './options.js';
+import type { DrainOptions, OpaqueConnectionKind } from './options.js';
 
 /** How long the paced release of one HTTP/1 connection takes in a drain's window. */
 const PACE_PER_CONNECTION_MS = 20;
@@ -67,7 +67,10 @@ export class DrainRun {
       (conn) => this.release(conn),
     );
     const longLived = (conn: Conn) => conn.kind === 'upgraded' || conn.kind === 'raw';
-    this.pace(conns.filter(longLived), upgradedPaceMs, (conn) => this.connDuringDrain(conn));
+    this.pace(conns.filter(longLived), upgradedPaceMs, (conn) => {
+      signalDrain(conn);
+      this.endLongLived(conn);
+    });
     for (const conn of conns) {
       if (conn.kind === 'h2') this.connDuringDrain(conn);
       else if (conn.kind === 'http1') this.scheduleIdleClose(conn);
@@ -75,7 +78,7 @@ export class DrainRun {
     this.checkDone();
   }
 
-  /** A connection accepted, or first seen, once the listener has closed. */
+  /** A connection accepted, or first seen, once the listener has closed (and HTTP/2 sessions then). */
   connDuringDrain(conn: Conn): void {
     if (conn.kind !== 'http1') signalDrain(conn);
     if (conn.kind === 'h2') {
@@ -84,11 +87,19 @@ export class DrainRun {
     } else if (conn.kind === 'http1') {
       // A connection whose first request comes during the drain is released at once.
       this.release(conn);
-    } else if (this.followed.conns.has(conn.handle)) {
-      const close = this.options.closeConnection ?? (conn.websocket ? goingAway : undefined);
-      close?.(conn.handle as Duplex, conn.kind);
-    }
+    } else if (conn.kind === 'upgraded') {
+      // First seen now, in the 'upgrade' event: the app's own listener, after this one, has
+      // yet to answer it (101) and take it over. End it once it has.
+      setImmediate(() => this.endLongLived(conn));
+    } else this.endLongLived(conn);
     this.scheduleIdleClose(conn);
+  }
+
+  /** An upgraded or raw connection: ended politely by the app's hook, or with close 1001. */
+  private endLongLived(conn: Conn): void {
+    if (this.finished || !this.followed.conns.has(conn.handle)) return;
+    const close = this.options.closeConnection ?? (conn.websocket ? goingAway : undefined);
+    close?.(conn.handle as Duplex, conn.kind as OpaqueConnectionKind);
   }
 
   requestEnded(conn: Conn): void {

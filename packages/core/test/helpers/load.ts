@@ -298,6 +298,10 @@ export class LineConnection {
           return resolve(new LineConnection(socket));
         }
         socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: line\r\n\r\n');
+        // Closed before the server's answer: a failure to count, not an answer to wait for.
+        socket.once('close', () =>
+          reject(new Error('connection closed before the upgrade answer')),
+        );
         let head = '';
         const onData = (chunk: Buffer) => {
           head += chunk.toString('latin1');
