@@ -11,6 +11,11 @@ export function streamEvents(res: ServerResponse, drainSignal: AbortSignal): voi
 export function eventStream(drainSignal: AbortSignal): ReadableStream<Uint8Array>;
 export function pollMs(raw: string | undefined): number;
 export function longPoll(ms: number, drainSignal: AbortSignal): Promise<string>;
+/** What serveWebSockets uses of a `ws` WebSocket. */
+interface EchoSocket {
+  send(data: string): void;
+  on(event: 'message', listener: (data: unknown) => void): unknown;
+}
 export function serveWebSockets<
-  T extends { on(event: 'connection', listener: (socket: any) => void): unknown },
+  T extends { on(event: 'connection', listener: (socket: EchoSocket) => void): unknown },
 >(wss: T): T;

@@ -222,6 +222,9 @@ async function shellSession(blocks: Snippet[], dir: string, port: number): Promi
         continue;
       }
       const signalled = /^kill -(\w+) "\$\(cat ([\w.]+)\)"/.exec(line);
+      // The PID file is written once the app is ready, a moment after it first answers: a
+      // user typing the next line is slower than that, the test waits for it.
+      if (signalled) await waitUntil(() => readPid(join(dir, signalled[2] as string)) > 0, 30_000);
       const pidBefore = signalled ? readPid(join(dir, signalled[2] as string)) : 0;
       const result = await run('bash', ['-c', line], { cwd: dir });
       expect(result.code, `${label}\n${result.out}`).toBe(0);

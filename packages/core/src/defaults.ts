@@ -21,9 +21,10 @@ export const DEFAULTS = {
   upgradedPaceMs: 5_000,
   /**
    * Old generations draining at once, at most: a restart beyond it cuts the oldest. Bounds
-   * memory under back-to-back restarts while long work drains.
+   * memory under back-to-back restarts while long work drains; above the ten reloads in a row a
+   * deploy script may fire, so that those never cut work.
    */
-  maxOldGenerations: 8,
+  maxOldGenerations: 16,
   /** Advertise `Keep-Alive: timeout=N` so that clients drop idle sockets before a drain closes them. */
   keepAliveHint: true,
   /**

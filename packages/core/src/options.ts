@@ -33,7 +33,7 @@ export interface DrainSettings extends Optional<DrainOptions> {
   /**
    * How many old generations may drain at once, this one's included. A restart that would leave
    * more cuts the oldest at once (logged, its drain report lists what was cut): the operator's
-   * deploy goes ahead and memory stays bounded. Default 8.
+   * deploy goes ahead and memory stays bounded. Default 16.
    */
   maxOldGenerations?: number | undefined;
 }
@@ -196,7 +196,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
   if (!Number.isInteger(maxOldGenerations) || maxOldGenerations < 1) {
     throw new GracefulRestartError(
       ErrorCodes.INVALID_OPTION,
-      `drain.maxOldGenerations must be a whole number of at least 1, e.g. 8 (got ${describeValue(maxOldGenerations)}).`,
+      `drain.maxOldGenerations must be a whole number of at least 1, e.g. 16 (got ${describeValue(maxOldGenerations)}).`,
     );
   }
   const hint = drain.keepAliveHint;

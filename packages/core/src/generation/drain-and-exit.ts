@@ -27,10 +27,10 @@ export function drainServers(
   options: DrainOptions,
   listenersClosable: Promise<unknown>,
   progress: (left: DrainProgress) => void,
-  deadline: () => number,
+  /** When the drain began and its deadline from then (Date.now() time; a cap may shorten it). */
+  window: Readonly<{ startedAt: number; deadlineMs: number }>,
 ): Promise<DrainReport> {
   const started = performance.now();
-  const since = Date.now();
   const at = (ms: number) => new Date(ms).toISOString();
   // Also keeps this process alive until the drain is over: the drain's own timers (pacing, the
   // final HTTP/2 GOAWAY, the deadline) are unref'd, and an HTTP/2 session told to go away may
@@ -42,7 +42,13 @@ export function drainServers(
       left.requestsInFlight += tracker.left.requestsInFlight;
     }
     if (left.connections === 0) return;
-    progress({ pid: process.pid, since: at(since), ...left, deadline: at(deadline()) });
+    const { startedAt, deadlineMs } = window;
+    progress({
+      pid: process.pid,
+      since: at(startedAt),
+      ...left,
+      deadline: at(startedAt + deadlineMs),
+    });
   };
   const watch = setInterval(tell, PROGRESS_EVERY_MS);
   const drains = trackers.map((tracker) => tracker.drain(options, listenersClosable));

@@ -138,8 +138,7 @@ export class GenerationServers {
     const options = { ...this.drainOptions, ...override };
     this.drainBegun.abort();
     Object.assign(this.drainWindow, { startedAt: Date.now(), deadlineMs: options.deadlineMs });
-    const deadline = () => this.drainWindow.startedAt + this.drainWindow.deadlineMs;
-    return drainServers(this.trackers, options, this.reserve.drop(), progress, deadline);
+    return drainServers(this.trackers, options, this.reserve.drop(), progress, this.drainWindow);
   }
 
   /** The drain under way ends at the latest `ms` from now: 0 cuts what is left at once. */
