@@ -2,11 +2,14 @@
  * Closes a drain's idle sockets at a bounded rate. Their graces end together (counted from the
  * drain's start), and clients that ignore the Keep-Alive hint reconnect the moment their socket
  * closes: thousands of closes in one tick become thousands of SYNs in one tick, more than the
- * next generation's accept queue holds (somaxconn, often 4096). A few per tick keeps the
- * reconnects within what the new generation accepts as they come.
+ * next generation's accept queue holds (somaxconn, often 4096), while it also serves the busy
+ * clients that moved over. A few per tick keeps the reconnects within what it accepts as they
+ * come; more when that pace would not close them all before the deadline cuts them at once.
  */
-/** Idle closes per tick of TICK_MS: 5,000 a second. */
-const CLOSES_PER_TICK = 50;
+import { now } from './connections.js';
+
+/** Idle closes per tick of TICK_MS at least: 2,000 a second. */
+const CLOSES_PER_TICK = 20;
 const TICK_MS = 10;
 
 export class IdleCloser {
@@ -14,6 +17,9 @@ export class IdleCloser {
   /** A batch is due: in this tick's check phase, or TICK_MS after the last batch. */
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
+
+  /** `deadlineAt`: when the drain's deadline cuts what is left (performance.now() time). */
+  constructor(private readonly deadlineAt: () => number) {}
 
   /**
    * Runs `close` in this tick's check phase, or a later tick's when many are due at once; it
@@ -30,7 +36,9 @@ export class IdleCloser {
 
   private closeSome(): void {
     if (!this.scheduled) return; // stopped
-    for (const close of this.queue.splice(0, CLOSES_PER_TICK)) close();
+    const ticksLeft = Math.max(1, Math.floor((this.deadlineAt() - now()) / TICK_MS) - 1);
+    const count = Math.max(CLOSES_PER_TICK, Math.ceil(this.queue.length / ticksLeft));
+    for (const close of this.queue.splice(0, count)) close();
     if (this.queue.length === 0) {
       this.scheduled = false;
       return;

@@ -24,7 +24,7 @@ export class DrainRun {
   private deadline: NodeJS.Timeout;
   /** When the deadline cuts what is left (performance.now() time). */
   private deadlineAt: number;
-  private readonly idleCloser = new IdleCloser();
+  private readonly idleCloser = new IdleCloser(() => this.deadlineAt);
 
   constructor(
     private readonly followed: Followed,
