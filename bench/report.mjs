@@ -363,13 +363,13 @@ for (const r of workers) {
 }
 // ---------- scale (bench/scale.mjs) ----------
 const scale = readdirSync(new URL('results/', here))
-  .filter((f) => /^scale-node\d+\.json$/.test(f))
+  .filter((f) => /^scale(-idle)?-node\d+\.json$/.test(f))
   .sort()
   .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
 for (const r of scale) {
   const list = (xs) => xs.map((x) => (x === undefined || x === null ? 'n/a' : x)).join(' / ');
   md.push(
-    `## Scale on ${r.node} (\`${r.command}\`, ${r.date})`,
+    `## ${r.command.includes('--idle') ? 'Idle clients at scale' : 'Scale'} on ${r.node} (\`${r.command}\`, ${r.date})`,
     '',
     `The graceful app (direct mode) under keep-alive clients that each send ${r.settings.ratePerClient ?? 'as many as they can:'} request(s) a second (autocannon's connectionRate), ${r.settings.restarts} restarts ${r.settings.intervalMs} ms apart; the idle row adds clients that sent one request and then stay idle (they ignore the Keep-Alive hint, so the drain closes them after the idle grace; each then connects again within a second and sends its one request, as a pool refills). "Dropped handshakes" is the machine-wide growth of nstat's TcpExtListenOverflows + TcpExtListenDrops from the end of the warm-up to the end of the run: SYNs or handshakes a full listen queue turned away (each costs a client a 1 s retransmission). net.core.somaxconn here: ${r.somaxconn}; the listener's backlog is the library's default.`,
     '',
@@ -380,6 +380,9 @@ for (const r of scale) {
         `| ${x.active} / ${x.idle} | ${x.requests} | **${x.failed}** | **${x.droppedHandshakes ?? 'n/a'}** | ${list(x.handoverMs)} | ${list(x.oldExitAfterHandoverMs)} | ${x.rssMB.steady} / ${x.rssMB.peakOverlap} | ${ms(x.p99.steady)} / ${ms(x.p99.windows)} |`,
     ),
     '',
+  );
+  if (r.overhead.length === 0) continue;
+  md.push(
     `Handover overhead over a cold start of the same app (${r.overhead[0]?.k ?? 0} pairs each, measured as in the overhead row above), with 5,000 other TCP connections open on the machine:`,
     '',
     '| listeners | SIGHUP -> successor accepts, median (ms) | cold start, median (ms) | overhead: median of the pairs (ms) | its interquartile range (ms) |',
@@ -387,6 +390,30 @@ for (const r of scale) {
     ...r.overhead.map(
       (o) =>
         `| ${o.listeners} | ${o.handover.p50} | ${o.cold.p50} | **${o.overheadMedianMs.toFixed(1)}** | ${o.overheadIqrMs ? o.overheadIqrMs.join(' to ') : 'n/a'} |`,
+    ),
+    '',
+  );
+}
+// ---------- WebSockets across restarts (bench/websockets.mjs) ----------
+const websockets = readdirSync(new URL('results/', here))
+  .filter((f) => /^websockets-node\d+\.json$/.test(f))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+for (const r of websockets) {
+  const runs = r.runs.map((x) => ({
+    ...x,
+    list: (key) => x.restarts.map((y) => y[key]).join(' / '),
+  }));
+  md.push(
+    `## WebSockets across restarts on ${r.node} (\`${r.command}\`, ${r.date})`,
+    '',
+    `${runs[0]?.clients ?? 0} \`ws\` clients that reconnect the moment their socket closes, ${runs[0]?.restarts.length ?? 0} restarts (direct mode). The reconnects of the busiest 100 ms are what the new generation must accept at once; the ratio to the average 100 ms of the window says how even they are (1 is even).`,
+    '',
+    '| drain.upgradedPaceMs | closed with 1001, each restart | failed reconnects | window (ms) | reconnects in the busiest 100 ms | busiest / average 100 ms |',
+    '|---|---|---:|---|---|---|',
+    ...runs.map(
+      (x) =>
+        `| ${x.upgradedPaceMs} | ${x.list('code1001')} | **${x.failedReconnects}** | ${x.list('windowMs')} | **${x.list('peakPer100ms')}** | ${x.list('peakToAverage')} |`,
     ),
     '',
   );

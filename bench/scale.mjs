@@ -11,7 +11,8 @@
 // by itself. Writes bench/results/scale-node<major>.json, which
 // bench/report.mjs renders.
 //
-//   node bench/scale.mjs
+//   node bench/scale.mjs            (every row, and the overhead)
+//   node bench/scale.mjs --idle     (only 10,000 idle clients beside 50 and 5,000 active)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -191,12 +192,16 @@ const results = {
   overhead: [],
 };
 
-for (const s of [
-  { active: 100 },
-  { active: 1000 },
-  { active: 5000 },
-  { active: 50, idle: 10_000 },
-]) {
+// --idle: only the rows with 10,000 idle clients (the idle-close pacing), in a file of their own.
+const idleOnly = process.argv.includes('--idle');
+const rows = idleOnly
+  ? [
+      { active: 50, idle: 10_000 },
+      { active: 5000, idle: 10_000 },
+    ]
+  : [{ active: 100 }, { active: 1000 }, { active: 5000 }, { active: 50, idle: 10_000 }];
+if (idleOnly) results.command = 'node bench/scale.mjs --idle';
+for (const s of rows) {
   process.stdout.write(`${s.active} active, ${s.idle ?? 0} idle ... `);
   const r = await scenario(s);
   results.scenarios.push(r);
@@ -205,9 +210,9 @@ for (const s of [
   );
 }
 
-const others = await otherConnections(5000);
+const others = idleOnly ? undefined : await otherConnections(5000);
 try {
-  for (const listeners of [1, 10, 50]) {
+  for (const listeners of idleOnly ? [] : [1, 10, 50]) {
     process.stdout.write(`overhead, ${listeners} listener(s), 5000 other connections ... `);
     const o = await runOverhead({ k: 60, env: { LISTENERS: String(listeners) } });
     results.overhead.push({ listeners, otherConnections: 5000, ...o });
@@ -216,11 +221,12 @@ try {
     );
   }
 } finally {
-  others.close();
+  others?.close();
 }
 
 const dir = new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-const file = new URL(`scale-node${process.versions.node.split('.')[0]}.json`, dir);
+const name = idleOnly ? 'scale-idle' : 'scale';
+const file = new URL(`${name}-node${process.versions.node.split('.')[0]}.json`, dir);
 writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
 console.log(`wrote ${file.pathname}; run node bench/report.mjs to render RESULTS.md`);
