@@ -38,6 +38,10 @@ export const DEFAULTS = {
   crashHandover: true,
   /** A crashed generation answers what is in flight this long, then exits 1. */
   crashDeadlineMs: 2_000,
+  /** Warm-up requests to each path before ready (warmUp.requests). */
+  warmUpRequests: 50,
+  /** The warm-up holds back ready at most this long; what still runs is cut. */
+  warmUpLimitMs: 5_000,
   /** Signals that start a restart, and those that drain and exit (a second one forces). */
   restartSignals: ['SIGHUP', 'SIGUSR2'] as readonly CatchableSignal[],
   shutdownSignals: ['SIGTERM', 'SIGINT'] as readonly CatchableSignal[],

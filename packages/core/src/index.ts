@@ -69,3 +69,5 @@ export {
   SupervisorExitCodes,
   type SupervisorOptions,
 } from './supervisor/supervisor.js';
+export { WARM_UP_HEADER } from './warm-up.js';
+export { WARM_UP_ENV, type WarmUpOptions } from './warm-up-setting.js';

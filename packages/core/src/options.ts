@@ -6,6 +6,7 @@ import { type LameDuckSetting, resolveLameDuck } from './lame-duck-setting.js';
 import { type Logger, resolveLogger } from './logger.js';
 import { checkOptionNames, describeValue } from './option-names.js';
 import type { SignalOptions } from './signals.js';
+import { resolveWarmUp, type WarmUpOptions, type WarmUpSetting } from './warm-up-setting.js';
 
 /** Every key optional, and undefined taken as not given (for exactOptionalPropertyTypes). */
 type Optional<T> = { [K in keyof T]?: T[K] | undefined };
@@ -88,6 +89,14 @@ export interface GracefulOptions {
    * edited values take effect. Ignored when `command` gives its own `env`.
    */
   env?: Record<string, string | undefined> | undefined;
+  /**
+   * Before it says ready, send each of these GET paths `requests` times through this
+   * generation's own handlers (in memory, no socket; header `x-graceful-warm-up: 1`), so that its
+   * first real requests meet warm code. Only paths without side effects. A path that does not
+   * answer 2xx/3xx is logged; ready goes on (at most 5 s later). Default: GRACEFUL_RESTART_WARM_UP
+   * (paths, comma-separated), else none.
+   */
+  warmUp?: WarmUpOptions | false | undefined;
   /** Exit the process once a drain is over. Default true. */
   exitProcess?: boolean | undefined;
   /** Where to log. Default: one line per event on stderr. `false` for silence. */
@@ -112,6 +121,7 @@ export interface ResolvedOptions {
   command: SuccessorCommand | (() => SuccessorCommand) | undefined;
   cwd: string | undefined;
   env: Record<string, string | undefined>;
+  warmUp: WarmUpSetting;
   exitProcess: boolean;
   logger: Logger;
 }
@@ -145,6 +155,7 @@ export const GRACEFUL_OPTION_NAMES = [
   'command',
   'cwd',
   'env',
+  'warmUp',
   'exitProcess',
   'logger',
 ] as const;
@@ -246,6 +257,7 @@ export function resolveOptions(options: GracefulOptions = {}): ResolvedOptions {
     command: options.command,
     cwd: options.cwd,
     env,
+    warmUp: resolveWarmUp(options.warmUp),
     exitProcess: flag(options.exitProcess, 'exitProcess', DEFAULTS.exitProcess),
     logger: resolveLogger(options.logger),
   };

@@ -194,6 +194,8 @@ describe('architecture of core', () => {
       'Supervisor',
       'SupervisorExitCodes',
       'TOKEN_ENV',
+      'WARM_UP_ENV',
+      'WARM_UP_HEADER',
       'createAdminRoute',
       'createGraceful',
       'createMiddlewareKit',

@@ -3,12 +3,16 @@ import type { SuccessorMessenger } from '../handover/types.js';
 import { explainLameDuck } from '../lame-duck-setting.js';
 import { writePidFile } from '../pid-file.js';
 import type { HeldHandle } from '../sockets/duplicate.js';
+import { logWarmUp, warmUp } from '../warm-up.js';
 import { reportLoad } from './load-report.js';
 import type { GenerationParts } from './parts.js';
 
 /** A generation is ready: systemd, whoever started it, the PID file and the log learn it. */
 export async function announceReady(parts: GenerationParts): Promise<void> {
   const { servers, predecessor: link, notifier, options } = parts;
+  if (options.warmUp.paths.length > 0) {
+    logWarmUp(parts.log.logger, options.warmUp, await warmUp(servers.servers, options.warmUp));
+  }
   parts.signals?.warnAboutOtherListeners();
   // systemd learns the new main pid before the previous generation is told to drain and exit.
   await notifier?.ready(process.pid, link !== undefined);

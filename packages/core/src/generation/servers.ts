@@ -66,6 +66,11 @@ export class GenerationServers {
     return this.sockets.acquire(server, spec);
   }
 
+  /** The servers this generation listens with (what a warm-up requests through). */
+  get servers(): NetServer[] {
+    return this.trackers.map((tracker) => tracker.server);
+  }
+
   /** Open connections and requests received, over every server. */
   load(): WorkerLoad {
     const load = { connections: 0, requests: 0 };
