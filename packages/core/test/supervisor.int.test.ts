@@ -312,14 +312,17 @@ describe('graceful-restart run', () => {
     const old = (await status(s)).servingPid;
     const slow = (await RawHttpConnection.open(port)).get('/slow?ms=3000');
     await sleep(200);
-    expect((await cli(['reload', '--control', s.control])).code).toBe(0);
+    // `reload` answers once the probation has passed, and the old worker goes right after: on a
+    // loaded machine that can be after the slow request, so status is asked meanwhile.
+    const reload = cli(['reload', '--control', s.control]);
     const draining = await poll(async () => {
       const now = await status(s);
       return now.draining.length > 0 ? now.draining : undefined;
-    }, 5000);
+    }, 10_000);
     expect(draining).toEqual([
       expect.objectContaining({ pid: old, connections: 1, requestsInFlight: 1 }),
     ]);
+    expect((await reload).code).toBe(0);
     expect((await slow).status).toBe(200);
     expect(
       await poll(async () => ((await status(s)).draining.length === 0 ? true : undefined), 5000),
