@@ -38,20 +38,23 @@ export interface KoaGraceful extends Koa.Middleware {
  */
 export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
   const kit = createMiddlewareKit(options);
-  const middleware: Koa.Middleware = async (ctx, next) => {
+  // Not async: every request passes through, and an async function costs each one a promise.
+  const middleware: Koa.Middleware = (ctx, next) => {
     if (!kit.answersRoutes) return next();
-    const admin = kit.admin(ctx.req, ctx.path);
+    const path = ctx.path;
+    const admin = kit.admin(ctx.req, path);
     if (admin) {
-      const answer = await admin;
-      ctx.status = answer.statusCode;
-      ctx.set(answer.headers);
-      ctx.body = answer.body;
-      return;
+      return admin.then((answer) => {
+        ctx.status = answer.statusCode;
+        ctx.set(answer.headers);
+        ctx.body = answer.body;
+      });
     }
-    const health = kit.health(ctx.method, ctx.path);
+    const health = kit.health(ctx.method, path);
     if (!health) return next();
     ctx.status = health.statusCode;
     ctx.body = health.body;
+    return undefined;
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
