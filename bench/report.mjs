@@ -461,6 +461,60 @@ for (const r of fleets) {
     '',
   );
 }
+// ---------- CPU per request (bench/cpu-per-request.mjs) ----------
+const cpu = readdirSync(new URL('results/', here))
+  .filter((f) => /^cpu-node\d+\.json$/.test(f))
+  .sort((a, b) => Number(/\d+/.exec(a)) - Number(/\d+/.exec(b)))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+if (cpu.length > 0) {
+  const first = cpu[0];
+  md.push(
+    '## CPU per request, bare and with each adapter (`node bench/cpu-per-request.mjs`)',
+    '',
+    `The bare framework and the variant serve at the same time, pinned to the same CPU, each sent ${first.requests} requests at ${first.rate} a second over one keep-alive connection (well below saturation; one connection, so that each request is served on a wake-up of its own), after a warm-up; each server's CPU time (all its threads, from /proc schedstat) over the same interval, per request. Measured one after the other, the same server's cost drifted by ±15 % within seconds on this machine; side by side both meet the same drift. ${first.rounds} rounds, a fresh pair each, which starts first alternating: the median of the rounds' ratios, and the lowest and highest. "graceful" is the adapter as \`app.use(x())\` (fastify: \`register\`) leaves it; "+ routes" mounts readiness, liveness and the admin route. Target: every ratio at most 1.02. Where the misses come from: in hono any middleware costs 5-13 % (a sync no-op \`app.use\` against none: 1.05-1.09, its compose replaces the single-handler fast path); in koa one more compose dispatch; in express an empty middleware costs about 0, and what the adapter adds is not yet explained.`,
+    '',
+    '| node | framework | variant | bare (µs) | with it (µs) | ratio (median) | lowest / highest round |',
+    '|---|---|---|---:|---:|---:|---|',
+    ...cpu.flatMap((r) =>
+      r.rows.map(
+        (x) =>
+          `| ${r.node} | ${x.framework} | ${x.variant} | ${x.bareUs} | ${x.withUs} | **${x.ratio.toFixed(3)}** | ${x.ratioSpread.map((v) => v.toFixed(3)).join(' / ')} |`,
+      ),
+    ),
+    '',
+    "Import time in a fresh node (no compile cache), from the bench package: what each package adds to every successor's start before its app code runs (median of the runs, and the slowest). The adapters include core; the frameworks are there for scale.",
+    '',
+    `| package | ${cpu.map((r) => `${r.node} (ms)`).join(' | ')} |`,
+    `|---|${cpu.map(() => '---:').join('|')}|`,
+    ...Object.keys(first.imports).map(
+      (name) =>
+        `| ${name} | ${cpu.map((r) => (r.imports[name] ? `${r.imports[name].medianMs} (max ${r.imports[name].maxMs})` : '')).join(' | ')} |`,
+    ),
+    '',
+  );
+}
+// ---------- the first second after a handover (bench/first-second.mjs) ----------
+const firstSecond = readdirSync(new URL('results/', here))
+  .filter((f) => /^first-second-node\d+\.json$/.test(f))
+  .sort((a, b) => Number(/\d+/.exec(a)) - Number(/\d+/.exec(b)))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+if (firstSecond.length > 0) {
+  md.push(
+    '## The first second after a handover (`node bench/first-second.mjs`)',
+    '',
+    `An example under 50 keep-alive clients (autocannon), ${firstSecond[0].restarts} restarts (SIGHUP) 2.5 s apart: the p99 latency of the answers in the second after each signal against the second before it (steady), per round; 3 rounds per variant, interleaved. The warm-up sends GET / (the path the load asks for) 50 times through the successor's own handler before it says ready (\`GRACEFUL_RESTART_WARM_UP=/\`, no code change); "warm-up (ms)" is what it added to each handover (the successors' median). Target: at most 1.2x with the warm-up; not reached. The clients saturate this 2-core machine, and the successor's own start (node's boot, the imports) competes for the CPU with the generation still serving: that weighs more here than cold handlers, which the warm-up removes. The examples' handlers do little on first use.`,
+    '',
+    '| node | example | variant | p99 steady (ms), each round | p99 in the first second (ms) | ratio, each round | warm-up (ms) | failed |',
+    '|---|---|---|---|---|---|---|---:|',
+    ...firstSecond.flatMap((r) =>
+      r.results.map(
+        (x) =>
+          `| ${r.node} | ${x.example} | ${x.variant} | ${x.rounds.map((y) => y.steadyP99.toFixed(1)).join(' / ')} | ${x.rounds.map((y) => y.afterP99.toFixed(1)).join(' / ')} | **${x.rounds.map((y) => y.ratio.toFixed(2)).join(' / ')}** | ${x.rounds.map((y) => y.warmUpMs ?? '-').join(' / ')} | ${x.rounds.reduce((sum, y) => sum + y.errors, 0)} |`,
+      ),
+    ),
+    '',
+  );
+}
 writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
 for (const r of results)
   writeFileSync(new URL(`charts/node${major(r)}.svg`, here), `${chart(r)}\n`);
