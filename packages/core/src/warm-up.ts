@@ -94,6 +94,8 @@ function requestInProcess(
         this.push(null);
       },
     });
+    // What apps read of a client's socket (logs, rate limits keyed by address): this process.
+    Object.assign(connection, { remoteAddress: '127.0.0.1', remoteFamily: 'IPv4', remotePort: 0 });
     const onStop = () => connection.destroy();
     stop.addEventListener('abort', onStop, { once: true });
     connection.once('close', () => {

@@ -20,6 +20,8 @@ describe('warm-up before ready', () => {
     const options = { warmUp: { paths: ['/', '/items?limit=1'], requests: 20 } };
     const { f, port, ready } = await start({ FIXTURE_OPTIONS: JSON.stringify(options) });
     expect(ready['warmUps']).toBe(40);
+    // Apps that log or rate-limit by address see this process.
+    expect(ready['warmUpAddress']).toBe('127.0.0.1');
     const load = new HttpLoad({ port, connections: 20, keepAlive: true, thinkMs: [1, 5] });
     await sleep(300);
     const next = await f.restart(ready.pid);
