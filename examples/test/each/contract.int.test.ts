@@ -332,7 +332,9 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     const { f, port, endpoint } = await startOnFreePort(example, { GRACEFUL_RESTART_TOKEN: TOKEN });
     const first = f.first.pid as number;
     const connection = await RawHttpConnection.open(port);
-    const slow = connection.get('/slow?ms=4000');
+    // Long enough to outlast a slow restart (nestjs on a loaded machine: seconds), inside the
+    // 8 s deadline of the drain that begins after it started.
+    const slow = connection.get('/slow?ms=7000');
     expect(await waitUntil(() => acceptQueue(port) === 0, 5000)).toBe(true);
     await sleep(100);
     const next = await restart(f, endpoint, first);
@@ -346,10 +348,10 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     // generation accepted before it closed its listener and answers with Connection: close.
     const listed = await poll(async () => {
       const body = await statusNow();
-      return body.pid === next && body.draining[0]?.['connections'] === 1
-        ? body.draining
-        : undefined;
-    }, 5000);
+      const [entry] = body.draining;
+      const slowAlone = entry?.['connections'] === 1 && entry['requestsInFlight'] === 1;
+      return body.pid === next && slowAlone ? body.draining : undefined;
+    }, 6000);
     expect(listed).toEqual([
       {
         pid: first,

@@ -43,8 +43,9 @@ describe.each(EXAMPLES)('examples/%s: long-lived connections', (example) => {
     }
     for (const s of sockets) s.stop();
     expect(sockets.flatMap((s) => s.failures)).toEqual([]);
-    // All at once would be the whole window's worth in one 100 ms (40 times the average).
-    expect(Math.max(...peaks)).toBeLessThan(4);
+    // All at once would be the whole window's worth in one 100 ms (40 times the average). Paced,
+    // it is about 1 (bench/RESULTS.md); on a loaded machine late timers bunch closes up to 5-6.
+    expect(Math.max(...peaks)).toBeLessThan(10);
   });
 
   it('SSE: a client across 2 restarts gets a final `restart` event from each old pid, and its stream reconnects to the new one with no error', async () => {
