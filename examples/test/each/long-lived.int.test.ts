@@ -3,9 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { get } from '../../../packages/core/test/helpers/http.js';
 import {
-  peakToAverage,
   ReconnectingEvents,
   ReconnectingSocket,
+  spanMs,
 } from '../../../packages/core/test/helpers/long-lived.js';
 import { sleep, waitForExit, waitUntil } from '../../../packages/core/test/helpers/process.js';
 import { EXAMPLES, endAll, restart, startOnFreePort } from '../examples.js';
@@ -30,7 +30,7 @@ describe.each(EXAMPLES)('examples/%s: long-lived connections', (example) => {
     }
     let pid = f.first.pid as number;
     expect(sockets.every((s) => s.pid === pid)).toBe(true);
-    const peaks: number[] = [];
+    const spans: number[] = [];
     for (let r = 0; r < restarts; r++) {
       const next = await restart(f, endpoint, pid);
       const movedOver = await waitUntil(() => sockets.every((s) => s.pid === next), 20_000);
@@ -38,14 +38,15 @@ describe.each(EXAMPLES)('examples/%s: long-lived connections', (example) => {
       const closes = sockets.flatMap((s) => s.closes.filter((c) => c.pid === pid));
       expect(closes).toHaveLength(clients);
       expect(new Set(closes.map((c) => c.code))).toEqual(new Set([1001]));
-      peaks.push(peakToAverage(closes.map((c) => c.at)));
+      spans.push(spanMs(closes.map((c) => c.at)));
       pid = next;
     }
     for (const s of sockets) s.stop();
     expect(sockets.flatMap((s) => s.failures)).toEqual([]);
-    // All at once would be the whole window's worth in one 100 ms (40 times the average). Paced,
-    // it is about 1 (bench/RESULTS.md); on a loaded machine late timers bunch closes up to 5-6.
-    expect(Math.max(...peaks)).toBeLessThan(10);
+    // Paced, each restart's closes span about 4 s (half the 8 s deadline); all at once, about
+    // 150 ms. How even they are within the span is the benchmark's to show (bench/RESULTS.md):
+    // here the clients share a loaded machine with other tests, and see closes late, in bunches.
+    expect(Math.min(...spans)).toBeGreaterThan(1000);
   });
 
   it('SSE: a client across 2 restarts gets a final `restart` event from each old pid, and its stream reconnects to the new one with no error', async () => {

@@ -120,18 +120,7 @@ export class ReconnectingEvents {
   }
 }
 
-/**
- * The busiest 100 ms of `times` against the average 100 ms of their span: 1 is perfectly even,
- * the number of bins when all came at once.
- */
-export function peakToAverage(times: number[]): number {
-  if (times.length < 2) return 1;
-  const first = Math.min(...times);
-  const bins = new Map<number, number>();
-  for (const at of times) {
-    const bin = Math.floor((at - first) / 100);
-    bins.set(bin, (bins.get(bin) ?? 0) + 1);
-  }
-  const span = Math.max(...bins.keys()) + 1;
-  return Math.max(...bins.values()) / (times.length / span);
+/** From the first of `times` to the last, in ms. */
+export function spanMs(times: number[]): number {
+  return times.length === 0 ? 0 : Math.max(...times) - Math.min(...times);
 }
