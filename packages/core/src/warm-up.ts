@@ -1,8 +1,8 @@
 /**
  * A successor that starts warm: before it says ready, a generation sends the paths the app names
  * through its own servers' request handlers, over in-memory connections (no socket, no port: the
- * inherited listener is shared with the generation still serving). Its first real requests then
- * meet code the JIT has seen, not a cold handler, while the drain moves clients over.
+ * inherited listener is shared with the generation still serving). The clients the drain moves
+ * over once it is ready then meet code the JIT has seen, not a cold handler.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
