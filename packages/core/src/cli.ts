@@ -6,6 +6,7 @@ import {
   parseCount,
   parseDuration,
   parseListen,
+  parseReloadBatch,
   parseWorkers,
 } from './cli/arguments.js';
 import { type CliCommand, CliCommands, NO_LISTENERS, UsageError, usage } from './cli/usage.js';
@@ -34,6 +35,7 @@ async function run(argv: string[]): Promise<number> {
       'ready-timeout': { type: 'string' },
       'max-restarts': { type: 'string' },
       workers: { type: 'string' },
+      'reload-batch': { type: 'string' },
       probation: { type: 'string' },
       'lame-duck': { type: 'string' },
       control: { type: 'string' },
@@ -62,6 +64,9 @@ async function run(argv: string[]): Promise<number> {
       ? { maxRestarts: parseCount(values['max-restarts'], '--max-restarts') }
       : {}),
     ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
+    ...(values['reload-batch'] !== undefined
+      ? { reloadBatch: parseReloadBatch(values['reload-batch']) }
+      : {}),
   };
   if (listeners.length === 0 && !process.env['LISTEN_FDS']) throw new UsageError(NO_LISTENERS);
   return new Supervisor(options).run();

@@ -19,6 +19,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'refuse',
     'worker-died': 'starting',
     'probation-passed': 'refuse',
+    'batch-passed': 'refuse',
     'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
@@ -30,6 +31,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
     'probation-passed': 'refuse',
+    'batch-passed': 'reloading',
     'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
@@ -41,6 +43,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'serving',
     'worker-died': 'recovering',
     'probation-passed': 'refuse',
+    'batch-passed': 'refuse',
     'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
@@ -52,6 +55,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'refuse',
     'worker-died': 'recovering',
     'probation-passed': 'serving',
+    'batch-passed': 'reloading',
     'rolled-back': 'serving',
     stop: 'stopping',
     stopped: 'refuse',
@@ -63,6 +67,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'recovering',
     'worker-died': 'recovering',
     'probation-passed': 'refuse',
+    'batch-passed': 'recovering',
     'rolled-back': 'refuse',
     stop: 'stopping',
     stopped: 'refuse',
@@ -74,6 +79,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'stopping',
     'worker-died': 'stopping',
     'probation-passed': 'stopping',
+    'batch-passed': 'stopping',
     'rolled-back': 'stopping',
     stop: 'force',
     stopped: 'stopped',
@@ -85,6 +91,7 @@ const expected: Record<SupervisorState, Record<SupervisorEvent, string>> = {
     'reload-failed': 'refuse',
     'worker-died': 'refuse',
     'probation-passed': 'refuse',
+    'batch-passed': 'refuse',
     'rolled-back': 'refuse',
     stop: 'refuse',
     stopped: 'refuse',
@@ -97,7 +104,7 @@ describe('supervisor state machine', () => {
   const pairs = SupervisorStates.flatMap((state) =>
     SupervisorEvents.map((event) => [state, event] as const),
   );
-  it('covers all 63 pairs', () => expect(pairs).toHaveLength(63));
+  it('covers all 70 pairs', () => expect(pairs).toHaveLength(70));
   it.each(pairs)('%s + %s', (state, event) => {
     const outcome = supervisorTransition(state, event);
     expect(summary(outcome)).toBe(expected[state][event]);
@@ -135,6 +142,31 @@ describe('supervisor workers option', () => {
           code: 'ERR_GRACEFUL_INVALID_OPTION',
           message: expect.stringMatching(
             /workers must be a whole number from 1 to 1024 \(got .*\); with the CLI, --workers N or --workers auto/,
+          ),
+        }),
+      );
+    },
+  );
+});
+
+describe('supervisor reloadBatch option', () => {
+  it.each([0, -1, 1.5, Number.NaN])(
+    'refuses reloadBatch: %s with the flag to use',
+    (reloadBatch) => {
+      expect(
+        () =>
+          new Supervisor({
+            command: ['node', 'app.js'],
+            listeners: [],
+            controlPath: '/nowhere',
+            workers: 4,
+            reloadBatch,
+          }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'ERR_GRACEFUL_INVALID_OPTION',
+          message: expect.stringMatching(
+            /reloadBatch must be a whole number from 1 \(got .*\); with the CLI, --reload-batch K/,
           ),
         }),
       );

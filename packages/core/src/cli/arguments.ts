@@ -52,6 +52,13 @@ export function parseWorkers(text: string): number {
   return count;
 }
 
+/** `--reload-batch K`: 1 or more. */
+export function parseReloadBatch(text: string): number {
+  const count = parseCount(text, '--reload-batch');
+  if (count < 1) throw new UsageError(`--reload-batch ${text}: expected 1 or more`);
+  return count;
+}
+
 /** True when `--help` or `-h` comes before the worker command's `--`. */
 export function asksForHelp(argv: string[]): boolean {
   const split = argv.indexOf('--');

@@ -28,6 +28,8 @@ const COMMAND_USAGE: Record<CliCommand, string> = {
       --workers N|auto       how many workers serve side by side on the same listeners
                              (default 1; auto: one per available CPU); a reload replaces
                              them all, a crash only the one that died
+      --reload-batch K       a reload replaces K workers at a time, each batch after the last
+                             passed its probation: at most N+K run (default: all N at once)
       --max-restarts N       consecutive failed worker starts before giving up (default ${DEFAULTS.maxRestarts})
       --probation TIME       after a reload the old worker holds on this long; if the new one
                              dies meanwhile, the old one serves again and reload fails

@@ -31,6 +31,8 @@ export interface SupervisorStatus {
     role: WorkerRole;
     since: string;
     cwd: string;
+    /** `cwd` with its symlinks followed: the release the worker runs. */
+    release: string;
     /** As the worker last reported it (every second while it changes); null before its first. */
     connections: number | null;
     requests: number | null;

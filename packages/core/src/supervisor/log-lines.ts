@@ -2,6 +2,7 @@ import type { GracefulRestartError } from '../errors.js';
 import type { RestartResult } from '../handover/outcome.js';
 import type { LameDuckSetting } from '../lame-duck-setting.js';
 import type { Logger } from '../logger.js';
+import type { LetGoSlot } from './reload-batches.js';
 import { pids, type Worker } from './workers.js';
 
 /** `s` when one worker does it: "pid 12 serves", "pids 12, 13 serve". */
@@ -42,10 +43,52 @@ export class SupervisorLog {
     this.logger.info(`stopping (${reason}): draining ${workers} worker(s)${first}${hint}`);
   }
 
-  reloadStarts(old: Worker[], workerCount: number, where: string, commandLine: string): void {
-    const what = workerCount === 1 ? 'a worker' : `${workerCount} workers`;
+  reloadStarts(
+    old: Worker[],
+    count: number,
+    where: string,
+    commandLine: string,
+    batch?: { index: number; of: number },
+  ): void {
+    const what = count === 1 ? 'a worker' : `${count} workers`;
+    const step = batch ? `batch ${batch.index + 1} of ${batch.of}: ` : '';
     this.logger.info(
-      `reload: starting ${what} to replace ${pids(old)} in ${where}: ${commandLine}`,
+      `reload: ${step}starting ${what} to replace ${pids(old)} in ${where}: ${commandLine}`,
+    );
+  }
+
+  /** Code changed in place: the old code cannot be started again, so the old workers wait. */
+  batchHeld(old: Worker[]): void {
+    this.logger.warn(
+      `reload: ${pids(old)} ${verb(old, 'hold')} on until every batch has passed: the new workers run in the same directory, so their code could not be started again for a rollback (deploy into release directories to run at most N+K workers)`,
+    );
+  }
+
+  restoreStarts(batch: LetGoSlot[]): void {
+    const where = [...new Set(batch.map((s) => s.release))].join(', ');
+    this.logger.warn(
+      `rollback: starting the earlier release in slot(s) ${batch.map((s) => s.slot).join(', ')} (${where})`,
+    );
+  }
+
+  restoreFailed(batch: LetGoSlot[], error: GracefulRestartError): void {
+    this.logger.error(
+      `rollback: the earlier release did not start in slot(s) ${batch.map((s) => s.slot).join(', ')}; the new release serves on there: ${error.message}`,
+    );
+  }
+
+  restored(back: Worker[], replaced: Worker[]): void {
+    this.logger.error(
+      `rollback: ${pids(back)} ${verb(back, 'serve')} the earlier release again; ${pids(replaced)} ${verb(replaced, 'drain')}`,
+      { event: 'rollback', oldPids: back.map((w) => w.pid), newPids: replaced.map((w) => w.pid) },
+    );
+  }
+
+  /** Every batch passed its probation: the reload is done. */
+  batchesDone(result: RestartResult, batches: number): void {
+    const pidsLine = (result.newPids ?? [result.newPid]).join(', ');
+    this.logger.info(
+      `reload: every slot replaced in ${batches} batches after ${result.durationMs} ms; pids ${pidsLine} serve`,
     );
   }
 

@@ -37,6 +37,13 @@ export interface SupervisorOptions {
    * replaces them all; a crash replaces only the one that died. Default 1.
    */
   workers?: number;
+  /**
+   * How many workers a reload replaces at a time (`--reload-batch K`): K new ones start beside
+   * the N serving, so at most N+K run. Each batch passes its probation before the next starts;
+   * a failure stops the reload, the old workers serve on in the slots not yet replaced, and the
+   * batches already replaced get their release back. Default: all N at once.
+   */
+  reloadBatch?: number;
   logger?: Logger | false;
   /**
    * The workers' directory, followed anew at every start (a release directory's `current`).
@@ -71,6 +78,7 @@ export interface ResolvedSupervisorOptions {
   lameDuck: LameDuckSetting;
   maxRestarts: number;
   workerCount: number;
+  reloadBatch: number;
   cwd: string | undefined;
   env: NodeJS.ProcessEnv | undefined;
 }
@@ -93,6 +101,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     lameDuck: resolveLameDuck(options.lameDuckMs, options.env ?? process.env),
     maxRestarts: options.maxRestarts ?? DEFAULTS.maxRestarts,
     workerCount: checkWorkerCount(options.workers ?? 1),
+    reloadBatch: checkReloadBatch(options.reloadBatch, options.workers ?? 1),
     cwd: options.cwd,
     env: options.env,
   };
@@ -107,4 +116,16 @@ function checkWorkerCount(count: number): number {
     );
   }
   return count;
+}
+
+/** Workers replaced at a time: a whole number from 1; above N it is N (the whole set). */
+function checkReloadBatch(batch: number | undefined, workerCount: number): number {
+  if (batch === undefined) return workerCount;
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new GracefulRestartError(
+      ErrorCodes.INVALID_OPTION,
+      `reloadBatch must be a whole number from 1 (got ${describeValue(batch)}); with the CLI, --reload-batch K replaces K of the --workers at a time.`,
+    );
+  }
+  return Math.min(batch, workerCount);
 }

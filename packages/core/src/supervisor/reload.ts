@@ -1,10 +1,11 @@
 import { nextDirectory } from '../command.js';
-import type { GracefulRestartError } from '../errors.js';
+import { type GracefulRestartError, toGracefulError } from '../errors.js';
 import { errorToWire, type RestartResult } from '../handover/outcome.js';
 import type { Verdict } from '../handover/types.js';
 import { probationVerdict } from '../handover/verdict.js';
 import type { SupervisorLog } from './log-lines.js';
 import type { ResolvedSupervisorOptions } from './options.js';
+import type { ReloadBatches } from './reload-batches.js';
 import type { WorkerStarter } from './start.js';
 import type { SupervisorRecord } from './status.js';
 import type { Worker, WorkerSet } from './workers.js';
@@ -30,29 +31,47 @@ export class ReloadSteps {
     private readonly record: SupervisorRecord,
   ) {}
 
-  /** Starts a whole new set as `generation`; rejects when one fails. `started`: the reload's start. */
-  async start(old: Worker[], generation: number, started: number): Promise<NewSet> {
-    const { probationMs, workerCount, cwd } = this.options;
+  /**
+   * Starts new workers for `slots` (all of them, or a batch's) as `generation`; rejects when
+   * one fails. `started`: the reload's start.
+   */
+  async start(
+    old: Worker[],
+    slots: number[],
+    generation: number,
+    started: number,
+    batch?: { index: number; of: number },
+  ): Promise<NewSet> {
+    const { probationMs, cwd } = this.options;
     const { commandLine } = this.starter;
-    this.log.reloadStarts(old, workerCount, nextDirectory(cwd), commandLine);
+    this.log.reloadStarts(old, slots.length, nextDirectory(cwd), commandLine, batch);
     // The serving workers take what a rollback needs while the new ones start.
     if (probationMs > 0) for (const w of old) w.messages.send({ type: 'prepare' });
-    const slots = Array.from({ length: workerCount }, (_, slot) => slot);
     const next = await this.starter.startSet(slots, generation);
-    const durationMs = Math.round(performance.now() - started);
-    const resultFor = (slot: number): RestartResult => ({
-      oldPid: (old.find((w) => w.slot === slot) ?? old[0] ?? (next[slot] as Worker)).pid,
-      newPid: (next[slot] as Worker).pid,
-      durationMs,
-      cwd: (next[slot] as Worker).cwd,
-      command: commandLine,
-    });
-    const many = workerCount > 1;
-    const result: RestartResult = {
-      ...resultFor(0),
-      ...(many ? { oldPids: old.map((w) => w.pid), newPids: next.map((w) => w.pid) } : {}),
+    return {
+      next,
+      result: this.result(old, next, started),
+      resultFor: (slot) => this.result(old, next, started, slot),
     };
-    return { next, result, resultFor };
+  }
+
+  /**
+   * What a reload (or its batch) did: `next` replaced `old`, `started` ago; with `slot`, what
+   * the new worker in that slot took over (a crash may have emptied it: then the first old one).
+   */
+  result(old: Worker[], next: Worker[], started: number, slot?: number): RestartResult {
+    const inSlot = (w: Worker) => slot === undefined || w.slot === slot;
+    const newOne = (next.find(inSlot) ?? next[0]) as Worker;
+    const oldOne = old.find(inSlot) ?? old[0] ?? newOne;
+    const sets = slot === undefined && this.options.workerCount > 1;
+    return {
+      oldPid: oldOne.pid,
+      newPid: newOne.pid,
+      durationMs: Math.round(performance.now() - started),
+      cwd: newOne.cwd,
+      command: this.starter.commandLine,
+      ...(sets ? { oldPids: old.map((w) => w.pid), newPids: next.map((w) => w.pid) } : {}),
+    };
   }
 
   /** The new set did not come: the old one serves on. */
@@ -120,9 +139,12 @@ export class ReloadSteps {
     }
   }
 
-  /** A rollback: the new set goes, and the old workers still alive serve again in their slots. */
+  /**
+   * A rollback: the new workers in these slots go, and the old ones still alive serve again in
+   * theirs. Returns those.
+   */
   serveAgain(old: Worker[], next: Worker[], error: GracefulRestartError): Worker[] {
-    this.workers.clear();
+    for (const w of next) this.workers.vacate(w);
     this.workers.stop(next);
     const alive = old.filter((w) => this.workers.isLive(w));
     this.workers.place(alive);
@@ -133,7 +155,64 @@ export class ReloadSteps {
       w.messages.send({ type: 'rollback', ...errorToWire(error) });
     }
     if (alive.length > 0) this.log.rolledBack(alive, error);
-    else this.log.noneToRollBackTo(old, error);
+    else if (old.length > 0) this.log.noneToRollBackTo(old, error);
     return alive;
+  }
+
+  /**
+   * A reload failed: the old workers in the failed batch's slots (`old`, none when it did not
+   * start) and the ones held on serve again, `next` goes, and the slots whose old workers went
+   * get their release back. Says how many serve again, and how many old ones were lost.
+   */
+  async undo(
+    run: ReloadBatches,
+    old: Worker[],
+    next: Worker[],
+    error: GracefulRestartError,
+    stopping: () => boolean,
+  ): Promise<{ alive: number; lost: number }> {
+    const before = [...run.held, ...old];
+    const alive = this.serveAgain(before, [...run.heldNext, ...next], error);
+    await this.restore(run, stopping);
+    const lostNone = alive.length === before.length;
+    // None left: the slot's new worker died with no old one to take over, one crash.
+    return {
+      alive: alive.length,
+      lost: lostNone ? 0 : alive.length === 0 ? 1 : before.length - alive.length,
+    };
+  }
+
+  /**
+   * A batch failed after earlier ones passed and their old workers went: those slots get the
+   * release they ran before, K at a time, and the new workers there drain. Ends at the first
+   * start that fails (the new release then serves on there) or at a stop.
+   */
+  async restore(run: ReloadBatches, stopping: () => boolean): Promise<void> {
+    for (const batch of run.restoreBatches()) {
+      const started = performance.now();
+      const slots = batch.map((s) => s.slot);
+      const releaseOf = (slot: number) => batch.find((s) => s.slot === slot)?.release ?? '';
+      this.log.restoreStarts(batch);
+      let back: Worker[];
+      try {
+        back = await this.starter.startSet(slots, batch[0]?.generation ?? 0, releaseOf);
+      } catch (cause) {
+        this.log.restoreFailed(
+          batch,
+          toGracefulError(cause, 'Starting the earlier release failed'),
+        );
+        return;
+      }
+      if (stopping()) {
+        this.workers.stop(back);
+        return;
+      }
+      const replaced = this.workers.serving.filter((w) => slots.includes(w.slot));
+      this.workers.place(back);
+      this.handOver(back, replaced, (slot) => this.result(replaced, back, started, slot));
+      this.letGo(replaced);
+      this.log.restored(back, replaced);
+      await Promise.all(replaced.map((w) => w.exited));
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { describeCommand, nextDirectory } from '../command.js';
 import { startEnvironment } from '../environment.js';
 import { startSuccessor } from '../handover/spawn.js';
@@ -44,13 +45,17 @@ export class WorkerStarter {
    * Starts one worker per slot, side by side, and resolves once every one is ready. When one
    * fails, the starts under way are aborted and the ones already ready are stopped.
    */
-  async startSet(slots: number[], generation: number): Promise<Worker[]> {
+  async startSet(
+    slots: number[],
+    generation: number,
+    release?: (slot: number) => string,
+  ): Promise<Worker[]> {
     const failed = new AbortController();
     // The first failure says why; the starts still under way are aborted because of it.
     let firstFailure: { error: unknown } | undefined;
     const started = await Promise.allSettled(
       slots.map((slot) =>
-        this.start(slot, generation, failed.signal).catch((error: unknown) => {
+        this.start(slot, generation, failed.signal, release?.(slot)).catch((error: unknown) => {
           firstFailure ??= { error };
           failed.abort();
           throw error;
@@ -84,11 +89,21 @@ export class WorkerStarter {
     );
   }
 
-  async start(slot: number, generation: number, abort?: AbortSignal): Promise<Worker> {
+  /**
+   * Starts a worker for `slot` in the next directory, or in `release` (a rollback's earlier
+   * release, by its physical directory).
+   */
+  async start(
+    slot: number,
+    generation: number,
+    abort?: AbortSignal,
+    release?: string,
+  ): Promise<Worker> {
     const [execPath, ...args] = this.options.command;
     // Resolved at every start, so that a swapped release symlink is followed; $PWD tells the
     // worker the same logical directory.
-    const cwd = nextDirectory(this.options.cwd);
+    const cwd = release ?? nextDirectory(this.options.cwd);
+    const at = { slot, generation, cwd, release: physical(cwd) };
     const env: NodeJS.ProcessEnv = {
       ...(this.options.env ?? startEnvironment()),
       PWD: cwd,
@@ -99,7 +114,8 @@ export class WorkerStarter {
     delete env['NOTIFY_SOCKET'];
     const serving = this.workers.serving;
     const successor = await startSuccessor({
-      command: { execPath, args, env, cwd },
+      // Into the release as resolved: what `release` says is where it runs.
+      command: { execPath, args, env, cwd: at.release },
       listeners: this.held().map((h) => ({ listener: h.entry, fd: h.fd })),
       readyTimeoutMs: this.options.readyTimeoutMs,
       signal: abort ? AbortSignal.any([this.stopping.signal, abort]) : this.stopping.signal,
@@ -113,8 +129,20 @@ export class WorkerStarter {
         readyTimeoutKnob: 'graceful-restart run --ready-timeout',
       },
     });
-    const worker = this.workers.add(successor, { slot, generation, cwd }, this.on);
+    const worker = this.workers.add(successor, at, this.on);
     void worker.exited.then(() => this.on.exited(worker));
     return worker;
+  }
+}
+
+/**
+ * `dir` with its symlinks followed, just before the child changes into it: the release it will
+ * run even if `current` is swapped while it starts. The path as given if it is gone.
+ */
+function physical(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
   }
 }

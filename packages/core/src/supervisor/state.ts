@@ -11,7 +11,8 @@
  *      │                                              │ worker-ready ──▶ serving
  *   (any live state) ──stop──▶ stopping ──stopped──▶ stopped        stopping ──stop──▶ force
  *
- * With `--workers N` the states describe the set: a reload replaces every worker at once,
+ * With `--workers N` the states describe the set: a reload replaces every worker at once, or K
+ * at a time (`--reload-batch K`: probation ──batch-passed──▶ reloading, batch after batch),
  * `worker-ready` means every slot has a worker that said ready, and `slot-filled` that one more
  * has while others are still empty (the worker set says which: WorkerSet.place()).
  */
@@ -43,6 +44,11 @@ export const SupervisorEvents = [
   'worker-died',
   /** The reload's new worker lived through its probation: the old one may go. */
   'probation-passed',
+  /**
+   * A batch of the reload (`--reload-batch`) lived through its probation: the next batch
+   * starts.
+   */
+  'batch-passed',
   /** The reload's new worker died on probation: the old one serves again. */
   'rolled-back',
   /** Stop everything (signal, `stop`, or giving up). */
@@ -84,6 +90,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // One of several workers died before the others were up: the start goes on.
     'worker-died': move('starting'),
     'probation-passed': NO_PROBATION,
+    'batch-passed': NO_PROBATION,
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
@@ -95,6 +102,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     'reload-failed': NO_RELOAD,
     'worker-died': move('recovering'),
     'probation-passed': NO_PROBATION,
+    // A crash during a batched reload, and its slot refilled since: the next batch starts.
+    'batch-passed': move('reloading'),
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
@@ -109,6 +118,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // The reload under way may still bring a worker; if it fails, recovery starts.
     'worker-died': move('recovering'),
     'probation-passed': NO_PROBATION,
+    'batch-passed': NO_PROBATION,
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
@@ -121,6 +131,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // The new worker died on probation, with no old worker left to roll back to.
     'worker-died': move('recovering'),
     'probation-passed': move('serving'),
+    'batch-passed': move('reloading'),
     'rolled-back': move('serving'),
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
@@ -134,6 +145,8 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     // Another of several workers died: its slot is refilled too.
     'worker-died': move('recovering'),
     'probation-passed': NO_PROBATION,
+    // A worker died during a batched reload: the next batch refills its slot, or recovery.
+    'batch-passed': move('recovering'),
     'rolled-back': NO_PROBATION,
     stop: move('stopping'),
     stopped: refuse('the supervisor has not stopped its workers yet'),
@@ -146,6 +159,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     'reload-failed': move('stopping'),
     'worker-died': move('stopping'),
     'probation-passed': move('stopping'),
+    'batch-passed': move('stopping'),
     'rolled-back': move('stopping'),
     stop: { type: 'force' },
     stopped: move('stopped'),
@@ -157,6 +171,7 @@ const TABLE: Record<SupervisorState, Record<SupervisorEvent, SupervisorOutcome>>
     'reload-failed': refuse('the supervisor has stopped'),
     'worker-died': refuse('the supervisor has stopped'),
     'probation-passed': refuse('the supervisor has stopped'),
+    'batch-passed': refuse('the supervisor has stopped'),
     'rolled-back': refuse('the supervisor has stopped'),
     stop: refuse('the supervisor has stopped'),
     stopped: refuse('the supervisor has stopped'),

@@ -34,6 +34,7 @@ export function supervisorStatus(
       role: w.role,
       since: new Date(w.readyAt).toISOString(),
       cwd: w.cwd,
+      release: w.release,
       connections: w.load?.connections ?? null,
       requests: w.load?.requests ?? null,
     })),

@@ -1,5 +1,4 @@
 import { DEFAULTS } from '../defaults.js';
-import { ErrorCodes, GracefulRestartError, toGracefulError } from '../errors.js';
 import type { RestartResult } from '../handover/outcome.js';
 import { resolveLogger } from '../logger.js';
 import { refuseUnsupportedPlatform } from '../platform.js';
@@ -15,7 +14,8 @@ import {
   type SupervisorOptions,
 } from './options.js';
 import { Recovery } from './recovery.js';
-import { type NewSet, ReloadSteps } from './reload.js';
+import { ReloadSteps } from './reload.js';
+import { Reloader } from './reloader.js';
 import { SupervisorResources } from './resources.js';
 import { supervisorSignals } from './signal-policy.js';
 import { WorkerStarter } from './start.js';
@@ -46,13 +46,10 @@ export class Supervisor {
   private readonly workers: WorkerSet;
   private readonly starter: WorkerStarter;
   private readonly recovery: Recovery;
-  private readonly reloadSteps: ReloadSteps;
   private readonly record = new SupervisorRecord();
   private readonly resources: SupervisorResources;
-  private generation = 0;
-  private reloadInFlight: Promise<RestartResult> | undefined;
-  /** Ends the probation under way as passed: a newer reload came. */
-  private probationEnds = new AbortController();
+  private readonly reloadSteps: ReloadSteps;
+  private readonly reloader: Reloader;
   private stopRun: Promise<number> | undefined;
   private exitWith: (code: number) => void = () => undefined;
   private readonly exitCode = new Promise<number>((resolve) => {
@@ -81,6 +78,13 @@ export class Supervisor {
     this.recovery = new Recovery(this.options.maxRestarts, logger, this.starter.aborted);
     const { workers, starter, log, record } = this;
     this.reloadSteps = new ReloadSteps(this.options, workers, starter, log, record);
+    const steps = this.reloadSteps;
+    this.reloader = new Reloader(this.options, workers, steps, log, record, this.notifier, {
+      apply: (event) => this.apply(event),
+      state: () => this.currentState,
+      promote: (next, old, resultFor) => this.promote(next, old, resultFor),
+      bringUpWorkers: () => this.bringUpWorkers(),
+    });
     this.signals = supervisorSignals(this.log, this);
   }
 
@@ -118,75 +122,7 @@ export class Supervisor {
 
   /** A new set of workers, ready, then the serving set drains. Concurrent calls share one. */
   reload(): Promise<RestartResult> {
-    const outcome = this.apply('reload');
-    if (outcome.type === 'refuse') {
-      const message = `Cannot reload: ${outcome.reason}.`;
-      return Promise.reject(new GracefulRestartError(ErrorCodes.INVALID_STATE, message));
-    }
-    if (outcome.type === 'join' && this.reloadInFlight) return this.reloadInFlight;
-    if (outcome.type === 'queue') {
-      this.probationEnds.abort();
-      const next = () => this.reload();
-      return (this.reloadInFlight ?? Promise.resolve()).then(next, next);
-    }
-    const attempt = this.runReload(this.workers.serving).finally(() => {
-      this.reloadInFlight = undefined;
-    });
-    this.reloadInFlight = attempt;
-    return attempt;
-  }
-
-  private async runReload(old: Worker[]): Promise<RestartResult> {
-    const started = performance.now();
-    await this.notifier?.reloading();
-    this.generation += 1;
-    let set: NewSet;
-    try {
-      set = await this.reloadSteps.start(old, this.generation, started);
-    } catch (cause) {
-      const error = toGracefulError(cause, 'Reload failed');
-      this.reloadSteps.failed(old, error);
-      await this.notifier?.restartFailed(error.message);
-      this.apply('reload-failed');
-      // A serving worker died meanwhile: bring one back.
-      if (needsWorker(this.currentState)) this.bringUpWorkers();
-      throw error;
-    }
-    const { next, result, resultFor } = set;
-    if (!this.promote(next, old, resultFor)) return result;
-    this.log.reloaded(result, old, next, this.options.probationMs);
-    this.probationEnds = new AbortController();
-    const verdict = await this.reloadSteps.probation(next, this.probationEnds.signal);
-    if (!verdict.passed) {
-      // Not rolled back (a stop, or the set was already replaced after a crash): the old
-      // workers still wait for a verdict, and may go.
-      if (!this.rollBack(old, next, verdict.error)) this.reloadSteps.letGo(old);
-      throw verdict.error;
-    }
-    this.apply('probation-passed');
-    const counted = this.reloadSteps.passed(old, result);
-    // A new worker left on purpose during its probation: refill its slot, as after a crash.
-    if (needsWorker(this.currentState)) this.bringUpWorkers();
-    return counted;
-  }
-
-  /**
-   * A new worker died on probation: the old workers serve again (empty slots are refilled). False
-   * when there was no probation to roll back (a stop came, or a crash already moved on).
-   */
-  private rollBack(old: Worker[], next: Worker[], error: GracefulRestartError): boolean {
-    if (this.currentState !== 'probation') return false;
-    const alive = this.reloadSteps.serveAgain(old, next, error);
-    if (alive.length > 0) {
-      this.apply('rolled-back');
-      void this.notifier?.restartFailed(error.message);
-    }
-    if (alive.length < old.length) {
-      this.record.crashes += alive.length === 0 ? 1 : old.length - alive.length;
-      this.apply('worker-died');
-      this.bringUpWorkers();
-    }
-    return true;
+    return this.reloader.reload();
   }
 
   /**
@@ -217,7 +153,8 @@ export class Supervisor {
     this.recovery.run(
       {
         needed: () => needsWorker(this.currentState),
-        fill: () => this.starter.fillEmptySlots(this.generation, (next) => this.promote(next)),
+        fill: () =>
+          this.starter.fillEmptySlots(this.reloader.generation, (next) => this.promote(next)),
         giveUp: (failures) => {
           this.log.givingUp(failures, SupervisorExitCodes.GAVE_UP);
           void this.stop('gave up', { exitCode: SupervisorExitCodes.GAVE_UP });
@@ -236,7 +173,9 @@ export class Supervisor {
     }
     // A new worker that dies on probation: the reload rolls back (see runReload). One that
     // left on purpose is replaced as after a crash.
-    if (this.currentState === 'probation' && !worker.saidLeaving) return;
+    const onProbation =
+      this.currentState === 'probation' && worker.generation === this.reloader.generation;
+    if (onProbation && !worker.saidLeaving) return;
     this.workers.vacate(worker);
     if (this.apply('worker-died').type !== 'move' || !needsWorker(this.currentState)) {
       this.log.workerExited(worker);
@@ -246,7 +185,7 @@ export class Supervisor {
     if (Date.now() - worker.readyAt >= DEFAULTS.stableAfterMs) this.recovery.servedLong();
     this.log.workerDied(worker, this.workers.serving);
     // A reload under way brings the next set; if it fails, it brings workers up itself.
-    if (!this.reloadInFlight) this.bringUpWorkers();
+    if (!this.reloader.inFlight) this.bringUpWorkers();
   }
 
   status(): SupervisorStatus {
@@ -278,7 +217,7 @@ export class Supervisor {
     // An aborted start settles once its child is stopped; one that said ready just before the
     // stop was told to stop in promote().
     const codes = await this.workers.stopAll(async () => {
-      await this.reloadInFlight?.catch(() => undefined);
+      await this.reloader.inFlight?.catch(() => undefined);
       await this.recovery.settled();
     }, this.options.lameDuck.ms);
     await this.release();

@@ -19,6 +19,8 @@ export interface Worker extends OnProbation {
   generation: number;
   /** The directory it started in (where `current` pointed then is its release). */
   cwd: string;
+  /** That directory with every symlink followed: the release it runs. */
+  release: string;
   child: ChildProcess;
   messages: LineChannel<WorkerMessage, SupervisorMessage>;
   readyAt: number;
@@ -79,7 +81,7 @@ export class WorkerSet {
    */
   add(
     successor: Successor,
-    at: { slot: number; generation: number; cwd: string },
+    at: { slot: number; generation: number; cwd: string; release: string },
     on: { restartAsked(worker: Worker): void; crashed(worker: Worker): void },
   ): Worker {
     const { child } = successor;
