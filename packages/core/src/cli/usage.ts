@@ -63,6 +63,7 @@ ${CONTROL}`,
       --listen, -l SPEC      the listeners the app will use (as for run): ports free, fd names
       --connections N        connections expected at once (default 1000): against ulimit -n
                              and net.core.somaxconn
+      --reload-batch K       workers a reload replaces at a time (as for run): memory for N+K
       --worker-memory MB     one app process's memory (default 150): a restart runs two sets
       --pid-file FILE        the PID file the app or the supervisor will write
       --unit NAME|FILE       a systemd unit (by name, read with systemctl; or its file):

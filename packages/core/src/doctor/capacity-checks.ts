@@ -59,18 +59,21 @@ export function checkOpenFiles(plan: DoctorPlan): Finding {
   );
 }
 
-/** Under the supervisor a reload runs the old and the new workers side by side: 2N at the peak. */
+/**
+ * Under the supervisor a reload runs the old and the new workers side by side: 2N at the peak,
+ * N+K with `--reload-batch K`.
+ */
 export function checkMemory(plan: DoctorPlan): Finding {
   const available = memoryAvailableMb();
   if (available === undefined) return skip('memory', 'the available memory cannot be read here');
-  const peak = 2 * plan.workers;
+  const peak = plan.workers + plan.reloadBatch;
   const needed = peak * plan.workerMemoryMb;
   const says = `${available} MiB available; a restart runs ${peak} processes of about ${plan.workerMemoryMb} MiB (--worker-memory) at its peak`;
   if (available < needed) {
     return warn(
       'memory',
       says,
-      `Give the service ${needed} MiB or more, or fewer workers (--workers).`,
+      `Give the service ${needed} MiB or more, fewer workers (--workers), or replace fewer at a time (--reload-batch).`,
     );
   }
   return ok('memory', says);

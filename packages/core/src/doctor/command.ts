@@ -1,5 +1,11 @@
 import { parseArgs } from 'node:util';
-import { parseCount, parseDuration, parseListen, parseWorkers } from '../cli/arguments.js';
+import {
+  parseCount,
+  parseDuration,
+  parseListen,
+  parseReloadBatch,
+  parseWorkers,
+} from '../cli/arguments.js';
 import { DEFAULTS } from '../defaults.js';
 import { resolveLameDuck } from '../lame-duck-setting.js';
 import { defaultControlPath } from '../supervisor/control-path.js';
@@ -33,6 +39,7 @@ function planFrom(argv: string[]): DoctorPlan {
       listen: { type: 'string', short: 'l', multiple: true },
       supervisor: { type: 'boolean' },
       workers: { type: 'string' },
+      'reload-batch': { type: 'string' },
       connections: { type: 'string' },
       'worker-memory': { type: 'string' },
       'pid-file': { type: 'string' },
@@ -45,10 +52,13 @@ function planFrom(argv: string[]): DoctorPlan {
     strict: true,
     allowPositionals: false,
   });
+  const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
+  const batch = values['reload-batch'];
   return {
     supervised: values.supervisor === true || values.workers !== undefined,
     listeners: (values.listen ?? []).map(parseListen),
-    workers: values.workers === undefined ? 1 : parseWorkers(values.workers),
+    workers,
+    reloadBatch: batch === undefined ? workers : Math.min(parseReloadBatch(batch), workers),
     connections: values.connections ? parseCount(values.connections, '--connections') : 1000,
     workerMemoryMb: values['worker-memory']
       ? parseCount(values['worker-memory'], '--worker-memory')

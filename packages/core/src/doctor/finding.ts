@@ -13,6 +13,8 @@ export interface DoctorPlan {
   supervised: boolean;
   listeners: import('../sockets/spec.js').ListenerSpec[];
   workers: number;
+  /** Workers a reload replaces at a time (`--reload-batch`; all of them by default). */
+  reloadBatch: number;
   connections: number;
   workerMemoryMb: number;
   deadlineMs: number;
