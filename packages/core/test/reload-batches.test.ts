@@ -17,7 +17,7 @@ describe('ReloadBatches: a reload K slots at a time', () => {
     const old = [worker(0, '/r/1'), worker(1, '/r/1')];
     const run = new ReloadBatches(old, 2, 1);
     expect(run.oldIn([0])).toEqual([old[0]]);
-    expect(run.passed([old[0] as Worker], [worker(0, '/r/2', 200)])).toBe('let-go');
+    expect(run.passed([old[0] as Worker], [worker(0, '/r/2', 200)], true)).toBe('let-go');
     expect(run.letGo).toEqual([{ slot: 0, generation: 0, release: '/r/1' }]);
     expect(run.held).toEqual([]);
     expect(run.restoreBatches()).toEqual([[{ slot: 0, generation: 0, release: '/r/1' }]]);
@@ -27,9 +27,17 @@ describe('ReloadBatches: a reload K slots at a time', () => {
     const old = [worker(0, '/app'), worker(1, '/app')];
     const run = new ReloadBatches(old, 2, 1);
     const next = worker(0, '/app', 200);
-    expect(run.passed([old[0] as Worker], [next])).toBe('hold');
+    expect(run.passed([old[0] as Worker], [next], true)).toBe('hold');
     expect(run.held).toEqual([old[0]]);
     expect(run.heldNext).toEqual([next]);
+    expect(run.restoreBatches()).toEqual([]);
+  });
+
+  it('in place without a probation (no rollback wanted): the old workers go, and nothing is to be restored', () => {
+    const old = [worker(0, '/app'), worker(1, '/app')];
+    const run = new ReloadBatches(old, 2, 1);
+    expect(run.passed([old[0] as Worker], [worker(0, '/app', 200)], false)).toBe('let-go');
+    expect(run.held).toEqual([]);
     expect(run.restoreBatches()).toEqual([]);
   });
 });

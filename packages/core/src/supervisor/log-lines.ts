@@ -60,7 +60,7 @@ export class SupervisorLog {
   /** Code changed in place: the old code cannot be started again, so the old workers wait. */
   batchHeld(old: Worker[]): void {
     this.logger.warn(
-      `reload: ${pids(old)} ${verb(old, 'hold')} on until every batch has passed: the new workers run in the same directory, so their code could not be started again for a rollback (deploy into release directories to run at most N+K workers)`,
+      `reload: ${pids(old)} ${verb(old, 'hold')} on until every batch has passed: the new workers run in the same directory, so the old code could not be started again for a rollback; to run at most N+K workers, deploy into release directories, or turn the rollback off (--probation 0)`,
     );
   }
 

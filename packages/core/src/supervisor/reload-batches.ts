@@ -16,7 +16,8 @@ export interface LetGoSlot {
  * After a batch passes its probation its old workers go, so that at most N+K workers run; a
  * failure later starts their release again in those slots. When the new workers run in the
  * same directory as the old ones (code changed in place) the old code is no longer on disk to
- * start: those old workers hold on, draining, until the whole reload has passed.
+ * start: those old workers hold on, draining, until the whole reload has passed (unless there
+ * is no probation, hence no rollback, at all).
  */
 export class ReloadBatches {
   readonly batches: number[][];
@@ -48,18 +49,22 @@ export class ReloadBatches {
   }
 
   /**
-   * A batch passed its probation: 'let-go' when its old workers may go (their release can be
-   * started again), 'hold' when they must stay for a rollback.
+   * A batch passed its probation: 'let-go' when its old workers may go, 'hold' when they must
+   * stay for a rollback (code changed in place, with a probation). Without a probation
+   * (`--probation 0`) nothing rolls back in place: they go, and only another release's slots
+   * are brought back after a failure.
    */
-  passed(old: Worker[], next: Worker[]): 'let-go' | 'hold' {
+  passed(old: Worker[], next: Worker[], probation: boolean): 'let-go' | 'hold' {
     const inPlace = next.some((n) => old.find((o) => o.slot === n.slot)?.release === n.release);
-    if (inPlace) {
+    if (inPlace && probation) {
       this.held.push(...old);
       this.heldNext.push(...next);
       return 'hold';
     }
-    for (const o of old)
+    if (inPlace) return 'let-go';
+    for (const o of old) {
       this.letGo.push({ slot: o.slot, generation: o.generation, release: o.release });
+    }
     return 'let-go';
   }
 

@@ -81,8 +81,9 @@ export class Reloader {
       if (set) {
         // The last batch passed: its old workers go (or hold on), and once they have exited
         // (their drains done) the next batch starts, so that at most N+K run.
-        if (run.passed(batchOld, set.next) === 'hold') this.log.batchHeld(batchOld);
-        else {
+        if (run.passed(batchOld, set.next, probationMs > 0) === 'hold') {
+          this.log.batchHeld(batchOld);
+        } else {
           this.steps.letGo(batchOld);
           await Promise.all(batchOld.map((w) => w.exited));
         }
