@@ -46,16 +46,18 @@ export interface HonoGraceful extends MiddlewareHandler {
  */
 export function honoGraceful(options: HonoGracefulOptions = {}): HonoGraceful {
   const kit = createMiddlewareKit(options);
-  const middleware: MiddlewareHandler = async (c, next) => {
+  // Not async: every request passes through, and an async function costs each one a promise.
+  const middleware: MiddlewareHandler = (c, next) => {
     if (!kit.answersRoutes) return next();
     const path = c.req.path;
     if (kit.adminRoute?.matches(path)) {
-      const answer = await kit.adminRoute.handle(adminRequestOf(c));
-      return c.json(answer.body, answer.statusCode as 200, answer.headers);
+      return kit.adminRoute
+        .handle(adminRequestOf(c))
+        .then((answer) => c.json(answer.body, answer.statusCode as 200, answer.headers));
     }
     const health = kit.health(c.req.method, path);
     if (!health) return next();
-    return c.json(health.body, health.statusCode as 200);
+    return Promise.resolve(c.json(health.body, health.statusCode as 200));
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
