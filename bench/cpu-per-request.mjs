@@ -51,6 +51,14 @@ const variantsOf = (framework) =>
         { name: 'bare', env: { MODE: 'bare' } },
         { name: 'graceful', env: { MODE: 'graceful' } },
         { name: 'graceful + routes', env: { MODE: 'graceful', ROUTES: '1' } },
+        ...(framework === 'fastify'
+          ? []
+          : [
+              {
+                name: 'listen() + routes, no app.use',
+                env: { MODE: 'graceful', ROUTES: '1', MOUNT: '0' },
+              },
+            ]),
       ];
 
 const load = (url, amount) =>

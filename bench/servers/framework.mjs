@@ -1,12 +1,15 @@
 // One route (GET / -> "pid=N") on FRAMEWORK (http | fastify | express | koa | hono), bare
 // (MODE=bare), with its graceful-restart adapter (MODE=graceful), or (express and koa) with an
 // empty middleware (MODE=noop: what any `app.use()` costs), for the adapter overhead A/B runs.
-// ROUTES=1 mounts what the examples mount (readiness, liveness and the admin route), so every
+// MOUNT=0 serves the app through the adapter's listen() without app.use() (its routes answered
+// by listen()). ROUTES=1 mounts what the examples mount (readiness, liveness and the admin route), so every
 // request goes through their path checks; without it the adapter has its defaults.
 // Prints {"event":"listening","pid":N} once it accepts.
 const framework = process.env.FRAMEWORK;
 const graceful = process.env.MODE === 'graceful';
 const noop = process.env.MODE === 'noop';
+// MOUNT=0 (express, koa, hono): the middleware is not app.use()d; listen() answers its routes.
+const mount = process.env.MOUNT !== '0';
 const port = Number(process.env.PORT);
 const host = '127.0.0.1';
 const body = () => `pid=${process.pid}\n`;
@@ -50,7 +53,7 @@ if (framework === 'http') {
   if (graceful) {
     const { expressGraceful } = await import('@graceful-restart/express');
     const middleware = expressGraceful(options);
-    app.use(middleware);
+    if (mount) app.use(middleware);
     app.get('/', (_req, res) => res.send(body()));
     await middleware.listen(app, { port, host });
   } else {
@@ -64,7 +67,7 @@ if (framework === 'http') {
   const middleware = graceful
     ? (await import('@graceful-restart/koa')).koaGraceful(options)
     : undefined;
-  if (middleware) app.use(middleware);
+  if (middleware && mount) app.use(middleware);
   if (noop) app.use((_ctx, next) => next());
   app.use((ctx) => {
     ctx.body = body();
@@ -77,7 +80,7 @@ if (framework === 'http') {
   const middleware = graceful
     ? (await import('@graceful-restart/hono')).honoGraceful(options)
     : undefined;
-  if (middleware) app.use(middleware);
+  if (middleware && mount) app.use(middleware);
   app.get('/', (c) => c.text(body()));
   if (middleware) await middleware.listen(app, { port, host });
   else {

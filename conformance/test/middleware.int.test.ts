@@ -307,3 +307,90 @@ describe.each(Object.keys(adapters))('@graceful-restart/%s middleware', (name) =
     expect(servers.every((server) => !server.listening)).toBe(true);
   });
 });
+
+/**
+ * An app of each framework whose own middleware marks every response it sees (`x-app-saw`),
+ * with ours mounted (app.use) or not, served by our listen(): only a mounted middleware puts
+ * the routes inside the app; unmounted, listen() answers them and the app never sees them.
+ */
+const routesApps: Record<
+  string,
+  (mount: boolean) => { graceful: Graceful; serve(): Promise<Server> }
+> = {
+  express(mount) {
+    const middleware = expressGraceful({ ...routeOptions });
+    const app = express();
+    app.use((_req, res, next) => {
+      res.set('x-app-saw', '1');
+      next();
+    });
+    if (mount) app.use(express.Router().use(middleware));
+    app.get('/', (_req, res) => {
+      res.send(`pid=${process.pid}`);
+    });
+    return { graceful: middleware.graceful, serve: () => middleware.listen(app, { port: 0 }) };
+  },
+  koa(mount) {
+    const middleware = koaGraceful({ ...routeOptions });
+    const app = new Koa();
+    app.use((ctx, next) => {
+      ctx.set('x-app-saw', '1');
+      return next();
+    });
+    if (mount) app.use(middleware);
+    app.use((ctx) => {
+      if (ctx.path === '/') ctx.body = `pid=${process.pid}`;
+    });
+    return { graceful: middleware.graceful, serve: () => middleware.listen(app, { port: 0 }) };
+  },
+  hono(mount) {
+    const middleware = honoGraceful({ ...routeOptions });
+    const app = new Hono();
+    app.use(async (c, next) => {
+      await next();
+      c.header('x-app-saw', '1');
+    });
+    if (mount) app.use(middleware);
+    app.get('/', (c) => c.text(`pid=${process.pid}`));
+    return { graceful: middleware.graceful, serve: () => middleware.listen(app, { port: 0 }) };
+  },
+};
+const routeOptions = {
+  ...quiet,
+  healthRoute: '/healthz',
+  livenessRoute: '/livez',
+  admin: { token: 'conformance-token-0123456789abcdef0123' },
+} as const;
+
+describe.each(Object.keys(routesApps))('@graceful-restart/%s served by listen()', (name) => {
+  it.each([true, false])(
+    'middleware mounted: %s; the health, liveness and admin routes answer alike; only a mounted middleware runs inside the app',
+    async (mount) => {
+      releaseAll();
+      const served = (routesApps[name] as (typeof routesApps)[string])(mount);
+      made.push(served.graceful);
+      const server = await served.serve();
+      const { port } = server.address() as { port: number };
+      const at = (path: string, init?: RequestInit) =>
+        fetch(`http://127.0.0.1:${port}${path}`, init);
+      const ready = await at('/healthz?probe=1');
+      expect([ready.status, await ready.json()]).toEqual([
+        200,
+        { status: 'ok', state: 'serving', pid: process.pid },
+      ]);
+      expect(ready.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(ready.headers.get('x-app-saw')).toBe(mount ? '1' : null);
+      expect((await at('/livez')).status).toBe(200);
+      expect((await at('/livez', { method: 'HEAD' })).status).toBe(200);
+      const admin = await at('/graceful/status');
+      expect(admin.status).toBe(401);
+      expect(await admin.text()).not.toContain('conformance-token');
+      const app = await at('/');
+      expect([app.status, await app.text()]).toEqual([200, `pid=${process.pid}`]);
+      expect(app.headers.get('x-app-saw')).toBe('1');
+      // Other methods on the health path are the app's.
+      expect((await at('/healthz', { method: 'POST' })).status).toBe(404);
+      await served.graceful.shutdown();
+    },
+  );
+});

@@ -53,6 +53,11 @@ export interface MiddlewareKit {
   admin(req: http.IncomingMessage, path: string): Promise<AdminResponse> | undefined;
   /** The admin route, when configured. */
   adminRoute: AdminRoute | undefined;
+  /**
+   * `handler` behind the health and admin routes, answered at the server: for an app served by
+   * `listen()` without the middleware mounted, so that no middleware runs on its requests.
+   */
+  answeringRoutes(handler: http.RequestListener): http.RequestListener;
   listen: ServeHelper<http.RequestListener>;
 }
 
@@ -92,19 +97,24 @@ export function createMiddlewareKit(
     graceful.uninstall();
     throw error;
   }
+  const answersRoutes =
+    readinessPaths.length + livenessPaths.length > 0 || adminRoute !== undefined;
+  const health: MiddlewareKit['health'] = (method, path, notReady) => {
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    if (livenessPaths.includes(path)) return graceful.liveness();
+    if (!readinessPaths.includes(path)) return undefined;
+    return graceful.readiness(notReady?.());
+  };
   return {
     graceful,
     adminRoute,
     healthPaths: [...readinessPaths, ...livenessPaths],
-    answersRoutes: readinessPaths.length + livenessPaths.length > 0 || adminRoute !== undefined,
+    answersRoutes,
     admin: (req, path) =>
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
-    health: (method, path, notReady) => {
-      if (method !== 'GET' && method !== 'HEAD') return undefined;
-      if (livenessPaths.includes(path)) return graceful.liveness();
-      if (!readinessPaths.includes(path)) return undefined;
-      return graceful.readiness(notReady?.());
-    },
+    health,
+    answeringRoutes: (handler) =>
+      answersRoutes ? routesBefore(handler, health, adminRoute) : handler,
     listen: ((
       handler: http.RequestListener,
       target: ListenTarget | ServeTarget[],
@@ -113,6 +123,34 @@ export function createMiddlewareKit(
       Array.isArray(target)
         ? serve(graceful, handler, target)
         : serve(graceful, handler, target, serveOptions)) as ServeHelper<http.RequestListener>,
+  };
+}
+
+/** The routes answered before `handler`, as the middleware would answer them. */
+function routesBefore(
+  handler: http.RequestListener,
+  health: MiddlewareKit['health'],
+  adminRoute: AdminRoute | undefined,
+): http.RequestListener {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    if (adminRoute?.matches(path)) {
+      adminRoute.serveNode(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      return;
+    }
+    const answer = health(req.method ?? 'GET', path);
+    if (!answer) return handler(req, res);
+    const body = JSON.stringify(answer.body);
+    res.writeHead(answer.statusCode, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
   };
 }
 

@@ -2,8 +2,11 @@ import type http from 'node:http';
 import {
   createMiddlewareKit,
   type Graceful,
+  type ListenTarget,
   type MiddlewareOptions,
   type ServeHelper,
+  type ServeOptions,
+  type ServeTarget,
 } from '@graceful-restart/core';
 import type { RequestHandler } from 'express';
 
@@ -19,6 +22,8 @@ export interface ExpressGraceful extends RequestHandler {
    * port (`3000`, or `process.env.PORT`) binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for
    * every address. Several targets (http and https) listen through this one generation:
    * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app) }])`.
+   * With the middleware not mounted (no `app.use()`), listen() answers its routes itself,
+   * before the app, and nothing of ours runs on the app's requests.
    */
   listen: ServeHelper<http.RequestListener>;
   /**
@@ -51,9 +56,30 @@ export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGr
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
-    listen: kit.listen,
+    // Without the middleware in the app, listen() answers its routes: nothing runs per request.
+    listen: ((
+      app: http.RequestListener,
+      target: ListenTarget & ServeTarget[],
+      options?: ServeOptions,
+    ) =>
+      kit.listen(
+        uses(app, middleware) ? app : kit.answeringRoutes(app),
+        target,
+        options,
+      )) as ServeHelper<http.RequestListener>,
     drainSignal: (req: http.IncomingMessage) => kit.graceful.drainSignal(req),
   });
+}
+
+/** A router's layers, as express 5 keeps them (a mounted router is a layer with its own). */
+interface RouterLike {
+  stack?: { handle?: unknown }[];
+}
+
+/** Whether `app` (or a router mounted in it) runs `middleware`. */
+function uses(app: unknown, middleware: RequestHandler): boolean {
+  const layers = (app as { router?: RouterLike }).router?.stack ?? (app as RouterLike).stack ?? [];
+  return layers.some((layer) => layer.handle === middleware || uses(layer.handle, middleware));
 }
 
 export default expressGraceful;

@@ -29,6 +29,8 @@ export interface HonoGraceful extends MiddlewareHandler {
    * previous generation (or socket-activated, or bound fresh) with the app's fetch handler, then
    * says ready. Resolves with the node:http server. A bare port (`3000`, or `process.env.PORT`)
    * binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for every address.
+   * With the middleware not mounted (no `app.use()`), listen() answers its routes itself,
+   * before the app, and nothing of ours runs on the app's requests.
    */
   listen: ServeHelper<FetchApp>;
   /**
@@ -61,12 +63,13 @@ export function honoGraceful(options: HonoGracefulOptions = {}): HonoGraceful {
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
-    listen: ((app: FetchApp, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) =>
-      kit.listen(
-        getRequestListener(app.fetch as never) as RequestListener,
-        target,
-        serveOptions,
-      )) as ServeHelper<FetchApp>,
+    // Without the middleware in the app, listen() answers its routes: nothing runs per request.
+    listen: ((app: FetchApp, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) => {
+      const handler = getRequestListener(app.fetch as never) as RequestListener;
+      const routes = (app as { routes?: { handler: unknown }[] }).routes ?? [];
+      const mounted = routes.some((route) => route.handler === middleware);
+      return kit.listen(mounted ? handler : kit.answeringRoutes(handler), target, serveOptions);
+    }) as ServeHelper<FetchApp>,
     drainSignal: (c: Context) =>
       kit.graceful.drainSignal((c.env as Partial<HttpBindings> | undefined)?.incoming),
   });

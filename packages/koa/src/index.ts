@@ -22,6 +22,8 @@ export interface KoaGraceful extends Koa.Middleware {
    * `process.env.PORT`) binds 127.0.0.1; give `{ port, host: '0.0.0.0' }` for every address.
    * Several targets (http and https) listen through this one generation:
    * `listen(app, [3000, { name: 'https', port: 3443, server: https.createServer(tls, app.callback()) }])`.
+   * With the middleware not mounted (no `app.use()`), listen() answers its routes itself,
+   * before the app, and nothing of ours runs on the app's requests.
    */
   listen: ServeHelper<Koa>;
   /**
@@ -58,8 +60,12 @@ export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
   };
   return Object.assign(middleware, {
     graceful: kit.graceful,
-    listen: ((app: Koa, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) =>
-      kit.listen(app.callback(), target, serveOptions)) as ServeHelper<Koa>,
+    // Without the middleware in the app, listen() answers its routes: nothing runs per request.
+    listen: ((app: Koa, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) => {
+      const handler = app.callback();
+      const mounted = app.middleware.includes(middleware);
+      return kit.listen(mounted ? handler : kit.answeringRoutes(handler), target, serveOptions);
+    }) as ServeHelper<Koa>,
     drainSignal: (ctx: Koa.Context) => kit.graceful.drainSignal(ctx.req),
   });
 }
