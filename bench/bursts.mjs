@@ -7,13 +7,12 @@
 //
 //   node bench/bursts.mjs [--bursts 30] [--connections 50]
 //
-// Writes bench/results/bursts-node<major>.json.
+// Writes bench/results/bursts-node<major>.json; bench/report.mjs renders it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, servingPid } from './lib/probe.mjs';
+import { burstOfConnections, freePort, servingPid } from './lib/probe.mjs';
 import { endAll, sleep, start, treeOf } from './lib/procs.mjs';
 import { APP, CLI } from './lib/strategies.mjs';
 
@@ -47,27 +46,10 @@ const STRATEGIES = [
 
 /** One burst: the busiest worker's share of `connections` opened at once, against a fair share. */
 async function burst(port) {
-  const agents = Array.from(
-    { length: connections },
-    () => new http.Agent({ keepAlive: true, maxSockets: 1 }),
-  );
-  const pids = await Promise.all(
-    agents.map(
-      (agent) =>
-        new Promise((resolve, reject) =>
-          http
-            .get({ host: '127.0.0.1', port, agent }, (res) => {
-              let body = '';
-              res.on('data', (c) => (body += c));
-              res.on('end', () => resolve(Number(/pid=(\d+)/.exec(body)?.[1])));
-            })
-            .on('error', reject),
-        ),
-    ),
-  );
-  for (const agent of agents) agent.destroy();
   const counts = new Map();
-  for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  for (const pid of await burstOfConnections(port, connections)) {
+    counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  }
   return Math.round((Math.max(...counts.values()) / (connections / N)) * 100) / 100;
 }
 

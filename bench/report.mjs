@@ -515,6 +515,52 @@ if (firstSecond.length > 0) {
     '',
   );
 }
+// ---------- batched reloads (bench/reload-batch.mjs) ----------
+const reloadBatches = readdirSync(new URL('results/', here))
+  .filter((f) => /^reload-batch-node\d+\.json$/.test(f))
+  .sort((a, b) => Number(/\d+/.exec(a)) - Number(/\d+/.exec(b)))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+if (reloadBatches.length > 0) {
+  md.push(
+    '## Batched reloads (`node bench/reload-batch.mjs`)',
+    '',
+    `\`graceful-restart run --workers ${reloadBatches[0].workers}\` under ${reloadBatches[0].connections} keep-alive clients, ${reloadBatches[0].reloads} reloads per setting: the most workers alive at once, and the most processes (with the short-lived helpers that duplicate a listening fd for the rollback) and their summed RSS, from /proc every 10 ms. With release directories a batch's old workers exit once it passed; in place, with a probation, they hold on until the whole reload passed (their code could not be started again for a rollback).`,
+    '',
+    '| node | --reload-batch | deploy | probation | peak workers | peak processes | peak RSS (MiB) | each reload (ms) | failed / ok |',
+    '|---|---:|---|---|---:|---:|---:|---|---|',
+    ...reloadBatches.flatMap((r) =>
+      r.rows.map(
+        (x) =>
+          `| ${r.node} | ${x.batch} | ${x.deploy} | ${x.probation} | **${x.peakWorkers}** | ${x.peakProcesses} | ${x.peakRssMb} | ${x.reloadMs.join(' / ')} | ${x.failed} / ${x.ok} |`,
+      ),
+    ),
+    '',
+  );
+}
+// ---------- bursts of connections over workers (bench/bursts.mjs) ----------
+const burstRuns = readdirSync(new URL('results/', here))
+  .filter((f) => /^bursts-node\d+\.json$/.test(f))
+  .sort((a, b) => Number(/\d+/.exec(a)) - Number(/\d+/.exec(b)))
+  .map((f) => JSON.parse(readFileSync(new URL(`results/${f}`, here), 'utf8')));
+if (burstRuns.length > 0) {
+  const spread = (shares) => {
+    const sorted = [...shares].sort((a, b) => a - b);
+    const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
+    return `${at(0.5)} / ${at(0.9)} / ${sorted.at(-1)}`;
+  };
+  md.push(
+    '## Bursts of connections over workers (`node bench/bursts.mjs`)',
+    '',
+    `${burstRuns[0].bursts} cold bursts (after 1 s of quiet) and as many warm ones (50 ms after the last) of ${burstRuns[0].connections} keep-alive connections opened at once, over ${burstRuns[0].workers} workers: the busiest worker's share against a fair one (1.00 is even), median / 90th percentile / highest.`,
+    '',
+    '| node | workers | cold | warm |',
+    '|---|---|---|---|',
+    ...burstRuns.flatMap((r) =>
+      r.rows.map((x) => `| ${r.node} | ${x.label} | ${spread(x.cold)} | ${spread(x.warm)} |`),
+    ),
+    '',
+  );
+}
 writeFileSync(new URL('RESULTS.md', here), `${md.join('\n')}\n`);
 for (const r of results)
   writeFileSync(new URL(`charts/node${major(r)}.svg`, here), `${chart(r)}\n`);

@@ -20,7 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keepAliveLoad, newConnectionLoad } from './lib/loads.mjs';
-import { freePort, servingPid, waitForServing } from './lib/probe.mjs';
+import { burstOfConnections, freePort, servingPid, waitForServing } from './lib/probe.mjs';
 import { endAll, exitOf, sleep, start, treeOf } from './lib/procs.mjs';
 import { summarize } from './lib/stats.mjs';
 import { APP, APP_PM2, CLI, pm2In, pm2Missing } from './lib/strategies.mjs';
@@ -233,34 +233,15 @@ async function runSteady(strategy, workers, keepAlive) {
 
 /** Keep-alive connections: which worker each one landed on (made once, as clients do). */
 async function runConnectionSpread(strategy, rounds = 5) {
-  const http = await import('node:http');
   const port = await freePort();
   const app = await strategy.launch(port, N, {});
   const results = [];
   try {
     for (let r = 0; r < rounds; r++) {
       const counts = new Map();
-      const agents = Array.from(
-        { length: connections },
-        () => new http.Agent({ keepAlive: true, maxSockets: 1 }),
-      );
       // All at once, as a pool fills or a burst of clients reconnects.
-      const pids = await Promise.all(
-        agents.map(
-          (agent) =>
-            new Promise((resolve, reject) =>
-              http
-                .get({ host: '127.0.0.1', port, agent }, (res) => {
-                  let body = '';
-                  res.on('data', (c) => (body += c));
-                  res.on('end', () => resolve(Number(/pid=(\d+)/.exec(body)?.[1])));
-                })
-                .on('error', reject),
-            ),
-        ),
-      );
+      const pids = await burstOfConnections(port, connections);
       for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
-      for (const agent of agents) agent.destroy();
       results.push(shares(counts, N));
       await sleep(200);
     }

@@ -43,3 +43,31 @@ export async function freePort() {
     if (free) return port;
   }
 }
+
+/**
+ * Opens `connections` keep-alive connections at once (a client pool filling, clients
+ * reconnecting together), one GET on each; resolves with the pid each was answered by, once the
+ * connections are closed again.
+ */
+export async function burstOfConnections(port, connections) {
+  const agents = Array.from(
+    { length: connections },
+    () => new http.Agent({ keepAlive: true, maxSockets: 1 }),
+  );
+  const pids = await Promise.all(
+    agents.map(
+      (agent) =>
+        new Promise((resolve, reject) =>
+          http
+            .get({ host: '127.0.0.1', port, agent }, (res) => {
+              let body = '';
+              res.on('data', (c) => (body += c));
+              res.on('end', () => resolve(Number(/pid=(\d+)/.exec(body)?.[1])));
+            })
+            .on('error', reject),
+        ),
+    ),
+  );
+  for (const agent of agents) agent.destroy();
+  return pids;
+}

@@ -171,7 +171,7 @@ export class Supervisor {
       this.log.workerExited(worker);
       return;
     }
-    // A new worker that dies on probation: the reload rolls back (see runReload). One that
+    // A new worker that dies on probation: the reload rolls back (see Reloader). One that
     // left on purpose is replaced as after a crash.
     const onProbation =
       this.currentState === 'probation' && worker.generation === this.reloader.generation;
