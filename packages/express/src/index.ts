@@ -78,8 +78,11 @@ interface RouterLike {
 
 /** Whether `app` (or a router mounted in it) runs `middleware`. */
 function uses(app: unknown, middleware: RequestHandler): boolean {
-  const layers = (app as { router?: RouterLike }).router?.stack ?? (app as RouterLike).stack ?? [];
-  return layers.some((layer) => layer.handle === middleware || uses(layer.handle, middleware));
+  if (typeof app !== 'function') return false;
+  const layers = (app as { router?: RouterLike }).router?.stack ?? (app as RouterLike).stack;
+  // Anything else with a `stack` (a function of some other library's) is no router.
+  if (!Array.isArray(layers)) return false;
+  return layers.some((layer) => layer?.handle === middleware || uses(layer?.handle, middleware));
 }
 
 export default expressGraceful;
