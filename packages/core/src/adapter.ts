@@ -54,10 +54,11 @@ export interface MiddlewareKit {
   /** The admin route, when configured. */
   adminRoute: AdminRoute | undefined;
   /**
-   * `handler` behind the health and admin routes, answered at the server: for an app served by
-   * `listen()` without the middleware mounted, so that no middleware runs on its requests.
+   * What `listen()` serves: `handler` as it is when the app runs the middleware (`mounted`),
+   * else behind the health and admin routes answered at the server, so that no middleware runs
+   * on the app's requests.
    */
-  answeringRoutes(handler: http.RequestListener): http.RequestListener;
+  answeringRoutes(handler: http.RequestListener, mounted: boolean): http.RequestListener;
   listen: ServeHelper<http.RequestListener>;
 }
 
@@ -113,8 +114,8 @@ export function createMiddlewareKit(
     admin: (req, path) =>
       adminRoute?.matches(path) ? adminRoute.handle(fromNode(req)) : undefined,
     health,
-    answeringRoutes: (handler) =>
-      answersRoutes ? routesBefore(handler, health, adminRoute) : handler,
+    answeringRoutes: (handler, mounted) =>
+      answersRoutes && !mounted ? routesBefore(handler, health, adminRoute) : handler,
     listen: ((
       handler: http.RequestListener,
       target: ListenTarget | ServeTarget[],

@@ -63,7 +63,7 @@ export function expressGraceful(options: ExpressGracefulOptions = {}): ExpressGr
       options?: ServeOptions,
     ) =>
       kit.listen(
-        uses(app, middleware) ? app : kit.answeringRoutes(app),
+        kit.answeringRoutes(app, uses(app, middleware)),
         target,
         options,
       )) as ServeHelper<http.RequestListener>,

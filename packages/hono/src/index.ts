@@ -68,7 +68,7 @@ export function honoGraceful(options: HonoGracefulOptions = {}): HonoGraceful {
       const handler = getRequestListener(app.fetch as never) as RequestListener;
       const routes = (app as { routes?: { handler: unknown }[] }).routes ?? [];
       const mounted = routes.some((route) => route.handler === middleware);
-      return kit.listen(mounted ? handler : kit.answeringRoutes(handler), target, serveOptions);
+      return kit.listen(kit.answeringRoutes(handler, mounted), target, serveOptions);
     }) as ServeHelper<FetchApp>,
     drainSignal: (c: Context) =>
       kit.graceful.drainSignal((c.env as Partial<HttpBindings> | undefined)?.incoming),

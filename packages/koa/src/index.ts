@@ -64,7 +64,7 @@ export function koaGraceful(options: KoaGracefulOptions = {}): KoaGraceful {
     listen: ((app: Koa, target: ListenTarget & ServeTarget[], serveOptions?: ServeOptions) => {
       const handler = app.callback();
       const mounted = app.middleware.includes(middleware);
-      return kit.listen(mounted ? handler : kit.answeringRoutes(handler), target, serveOptions);
+      return kit.listen(kit.answeringRoutes(handler, mounted), target, serveOptions);
     }) as ServeHelper<Koa>,
     drainSignal: (ctx: Koa.Context) => kit.graceful.drainSignal(ctx.req),
   });
